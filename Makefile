@@ -1,0 +1,81 @@
+# memoman - a thin wrapper around CMake. Every target configures its own build folder under build/.
+#
+#   make demo        build and run the demo (examples/demo.c)
+#   make test        build and run the tests (release build)
+#   make test-asan   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test-32     the tests built with -m32 (needs gcc-multilib)
+#   make test-debug  the tests with MM_DEBUG=1: every check on, validation every 64 operations
+#   make fuzz        the libFuzzer target (needs clang, libclang-rt-14-dev): corpus replay + 60 s
+#   make bench       the benchmarks (bench/README.md); valgrind adds instruction counts
+#   make check-all   everything CI runs
+#   make install     cmake --install into PREFIX (default /usr/local)
+
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE ?= cmake
+PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 60
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# $(call build,dir,cmake-arguments): configure (quietly) and build one folder.
+define build
+	@$(CMAKE) -S . -B $(BUILD)/$(1) $(2) > $(BUILD)/$(1).configure.log 2>&1 || \
+		{ cat $(BUILD)/$(1).configure.log; exit 1; }
+	@$(CMAKE) --build $(BUILD)/$(1) -j $(JOBS) -- --no-print-directory -s
+endef
+
+# $(call ctest,dir): run the tests of one folder.
+define ctest
+	@cd $(BUILD)/$(1) && ctest --output-on-failure -j $(JOBS)
+endef
+
+.PHONY: all demo test test-asan test-32 test-debug fuzz bench check-all install clean
+
+all:
+	@mkdir -p $(BUILD)
+	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
+
+demo:
+	@mkdir -p $(BUILD)
+	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
+	@$(BUILD)/release/examples/demo
+
+test:
+	@mkdir -p $(BUILD)
+	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
+	$(call ctest,release)
+
+test-asan:
+	@mkdir -p $(BUILD)
+	$(call build,asan,-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS=$(SAN_FLAGS)" "-DCMAKE_CXX_FLAGS=$(SAN_FLAGS)" -DMEMOMAN_BUILD_BENCH=OFF)
+	$(call ctest,asan)
+
+test-32:
+	@mkdir -p $(BUILD)
+	$(call build,m32,-DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-m32 -DMEMOMAN_TEST_CXX=OFF -DMEMOMAN_BUILD_BENCH=OFF)
+	$(call ctest,m32)
+
+test-debug:
+	@mkdir -p $(BUILD)
+	$(call build,debug,-DCMAKE_BUILD_TYPE=Debug -DMEMOMAN_DEBUG=ON -DMEMOMAN_VALIDATE_INTERVAL=64 -DMEMOMAN_BUILD_BENCH=OFF)
+	$(call ctest,debug)
+
+fuzz:
+	@mkdir -p $(BUILD)
+	$(call build,fuzz,-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DMEMOMAN_BUILD_FUZZ=ON -DMEMOMAN_BUILD_TESTS=OFF -DMEMOMAN_BUILD_BENCH=OFF -DMEMOMAN_BUILD_EXAMPLES=OFF)
+	@fuzz/run.sh $(BUILD)/fuzz/fuzz/fuzz_tlsf $(FUZZ_SECONDS)
+
+bench:
+	@mkdir -p $(BUILD)
+	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
+	@bench/run.sh $(BUILD)/release
+
+check-all: test test-asan test-32 test-debug fuzz
+
+install:
+	@mkdir -p $(BUILD)
+	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
+	$(CMAKE) --install $(BUILD)/release --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,274 @@
+/*
+ * memoman.h - deterministic O(1) allocation over memory the caller owns.
+ *
+ * The TLSF core (mm_*): a two-level segregated-fit allocator. Every allocation, free, aligned
+ * allocation and in-place reallocation costs a bounded number of steps: two bitmap scans, at most
+ * two free-list unlinks and one insert. The bound does not depend on the heap size, the number of
+ * blocks or the number of pools. libmemoman makes no system calls and keeps no global state: an
+ * instance lives in memory the caller gives it, and so do its pools.
+ *
+ * Block layout (TLSF 3.1 semantics; W = sizeof(size_t), A = mm_align_size()):
+ *
+ *            header of block B                  payload of B (what mm_malloc returns)
+ *   ... -----+--------------+---------------+----------------------------------------+-------
+ *            | prev_phys    | size | F | P  | used: caller data                      | size of next
+ *            | (valid only  |  (distance to | free: next_free, prev link, ...,       | block ...
+ *            |  if P is set)|  next header) |       and the next block's prev_phys   |
+ *   ... -----+--------------+---------------+----------------------------------------+-------
+ *            ^ last word of the previous block  ^ aligned to A
+ *
+ *   - one size word of overhead per allocation (mm_alloc_overhead());
+ *   - F: this block is free; P: the previous physical block is free, and then prev_phys is valid;
+ *   - no two free blocks are ever adjacent (immediate coalescing); a pool ends in a zero-size used
+ *     sentinel, so nothing coalesces across pools.
+ *
+ * Threads: an instance is not thread-safe. Calls on one instance must not overlap; distinct
+ * instances are independent.
+ *
+ * Errors: an invalid pointer, a double free, a corrupted header or a bad pool is reported to the
+ * instance's error handler (mm_set_error_handler) and the operation is refused: the heap stays
+ * valid. Which pointer errors are caught depends on MM_CHECKS (memoman/config.h).
+ */
+#ifndef MEMOMAN_H
+#define MEMOMAN_H
+
+#include <stddef.h>
+
+#include "memoman/config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MEMOMAN_VERSION_MAJOR 0
+#define MEMOMAN_VERSION_MINOR 1
+#define MEMOMAN_VERSION_PATCH 0
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MM_ATTR_MALLOC __attribute__((malloc, warn_unused_result))
+#define MM_ATTR_ALLOC_SIZE(n) __attribute__((alloc_size(n)))
+#define MM_ATTR_ALLOC_ALIGN(n) __attribute__((alloc_align(n)))
+#define MM_ATTR_NODISCARD __attribute__((warn_unused_result))
+#else
+#define MM_ATTR_MALLOC
+#define MM_ATTR_ALLOC_SIZE(n)
+#define MM_ATTR_ALLOC_ALIGN(n)
+#define MM_ATTR_NODISCARD
+#endif
+
+/* ---- Types -------------------------------------------------------------------------------------- */
+
+/* An allocator instance. It lives at the start of the memory given to mm_create*(). */
+typedef struct mm_control *mm_t;
+
+/* A pool: the address that was given to mm_add_pool() (or mm_get_pool()'s result). */
+typedef struct mm_pool *mm_pool_t;
+
+/* The untyped handle names of the original memoman API and of TLSF 3.1. They convert to and from
+ * mm_t and mm_pool_t implicitly in C; new code should use the typed names. */
+typedef void *tlsf_t;
+typedef void *pool_t;
+
+/* Called by mm_walk_pool() for every block: its payload, usable size, and whether it is in use. */
+typedef void (*mm_walker)(void *ptr, size_t size, int used, void *user);
+
+/* What went wrong, as reported to the error handler and by mm_last_error(). */
+typedef enum mm_error {
+	MM_OK = 0,
+	MM_ERR_INVALID_POINTER,  /* not inside any pool of this instance, or a NULL instance */
+	MM_ERR_INTERIOR_POINTER, /* inside a pool but not the start of a block */
+	MM_ERR_DOUBLE_FREE,      /* the block (or the memory around the pointer) is already free */
+	MM_ERR_CORRUPTED_HEADER, /* a block header fails its consistency checks: an overflow from the
+	                            block before it, a stray write, or a heap that fails mm_validate */
+	MM_ERR_BAD_POOL,         /* pool memory is NULL, not aligned to sizeof(size_t), too small, or
+	                            not a pool of this instance */
+	MM_ERR_POOL_OVERLAP,     /* pool memory overlaps a pool already added (or the control) */
+	MM_ERR_POOL_LIMIT,       /* the instance already holds MM_MAX_POOLS pools */
+	MM_ERR_POOL_IN_USE       /* mm_remove_pool: a block of the pool is still allocated */
+} mm_error_t;
+
+/*
+ * An error handler: receives the instance, what went wrong, and the pointer involved: the pointer
+ * given to the failing call (mm_free, mm_realloc, mm_add_pool, mm_remove_pool), or, for a failed
+ * periodic validation (MM_CHECKS == 2), the payload of the first block found inconsistent. It may
+ * return (the operation is then refused and the heap left as it was) or not return (abort,
+ * longjmp). It must not call into the same instance.
+ */
+typedef void (*mm_error_handler)(mm_t mm, mm_error_t error, const void *ptr, void *user);
+
+/* ---- Creation ----------------------------------------------------------------------------------- */
+
+/*
+ * Creates an instance with no pool in the first mm_size() bytes of mem; add pools with mm_add_pool.
+ * mem must be aligned to sizeof(size_t) and stay valid, and untouched by the caller, for the life of
+ * the instance. Returns NULL if and only if mem is NULL or misaligned. O(1).
+ */
+MM_ATTR_NODISCARD mm_t mm_create(void *mem);
+
+/*
+ * Creates an instance in the first mm_size() bytes of mem and adds the rest as its first pool
+ * (mm_get_pool() returns it). Same alignment rule as mm_create. Returns NULL if and only if mem is
+ * NULL or misaligned, or the rest is too small for a pool (see mm_add_pool). O(1).
+ */
+MM_ATTR_NODISCARD mm_t mm_create_with_pool(void *mem, size_t bytes);
+
+/*
+ * Like mm_create_with_pool, for a buffer of any alignment: the instance is placed at the first
+ * suitably aligned address inside [mem, mem + bytes). Returns NULL if and only if mem is NULL or the
+ * buffer is too small for the instance and one pool. O(1).
+ */
+MM_ATTR_NODISCARD mm_t mm_init_in_place(void *mem, size_t bytes);
+
+/*
+ * Ends the instance. The caller owns all the memory, so nothing is released; later calls on mm are
+ * undefined (mm_validate reports a destroyed instance as invalid). NULL is ignored. O(1).
+ */
+void mm_destroy(mm_t mm);
+
+/* ---- Pools -------------------------------------------------------------------------------------- */
+
+/* The pool created by mm_create_with_pool / mm_init_in_place, or NULL if there is none (any more). */
+mm_pool_t mm_get_pool(mm_t mm);
+
+/*
+ * Adds [mem, mem + bytes) as a pool and returns its handle (mem itself).
+ * mem must be aligned to sizeof(size_t); bytes need not be a multiple of anything (the tail that
+ * does not fit the alignment is unused). A pool larger than the largest block
+ * (mm_block_size_max() + mm_pool_overhead()) is clamped to that size; the rest is not used.
+ * Returns NULL, and reports the error to the handler, if and only if:
+ *   - mem is NULL or misaligned, or bytes < mm_pool_overhead() + mm_block_size_min()
+ *     or mem + bytes wraps around the address space             -> MM_ERR_BAD_POOL
+ *   - the memory overlaps a pool of this instance (the same memory twice included) or the
+ *     instance's own control structure                             -> MM_ERR_POOL_OVERLAP
+ *   - the instance already holds MM_MAX_POOLS pools               -> MM_ERR_POOL_LIMIT
+ * O(log MM_MAX_POOLS) to find the neighbours, O(MM_MAX_POOLS) to insert into the sorted pool table.
+ */
+mm_pool_t mm_add_pool(mm_t mm, void *mem, size_t bytes);
+
+/*
+ * Removes a pool whose every block is free; its memory returns to the caller.
+ * Returns 1 if the pool was removed. Returns 0, reporting MM_ERR_BAD_POOL (not a pool of mm) or
+ * MM_ERR_POOL_IN_USE (a block is still allocated), and changes nothing otherwise.
+ * O(1) to check, O(MM_MAX_POOLS) to update the pool table.
+ */
+int mm_remove_pool(mm_t mm, mm_pool_t pool);
+
+/*
+ * The pool whose memory [mem, mem + bytes) contains ptr, or NULL if ptr is in no pool of mm (NULL
+ * included). O(log MM_MAX_POOLS): a binary search of the sorted pool table.
+ */
+mm_pool_t mm_get_pool_for_ptr(mm_t mm, const void *ptr);
+
+/*
+ * Discards every allocation at once: each pool becomes one free block again. Every pointer
+ * previously returned becomes invalid. Returns 1, or 0 if mm is NULL.
+ * O(number of pools) plus a clear of the non-empty free lists (at most their fixed count).
+ */
+int mm_reset(mm_t mm);
+
+/* ---- Allocation --------------------------------------------------------------------------------- */
+
+/*
+ * Allocates at least `bytes` bytes aligned to mm_align_size(). The memory is not zero-filled.
+ * mm_malloc(mm, 0) returns a unique block of the minimum size (mm_block_size_min()) that must be
+ * freed like any other.
+ * Returns NULL if and only if mm is NULL, bytes > mm_block_size_max() (checked before any rounding,
+ * so sizes near SIZE_MAX cannot wrap around), or no free block is large enough.
+ * O(1): one mapping, two bitmap scans, one list pop, at most one split and one list insert.
+ */
+MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2) void *mm_malloc(mm_t mm, size_t bytes);
+
+/*
+ * Allocates at least `bytes` bytes aligned to `align`, which must be a power of two (any power of
+ * two; 0 is not one). An alignment up to mm_align_size() costs the same as mm_malloc.
+ * Returns NULL if and only if mm is NULL, align is not a power of two, bytes or
+ * bytes + align exceeds what the largest block can hold (checked without wrap-around), or no free
+ * block is large enough for bytes plus the worst-case alignment gap.
+ * O(1): as mm_malloc plus at most one more split for the leading gap.
+ */
+MM_ATTR_MALLOC MM_ATTR_ALLOC_ALIGN(2) MM_ATTR_ALLOC_SIZE(3) void *mm_memalign(mm_t mm, size_t align,
+                                                                             size_t bytes);
+
+/*
+ * Resizes the block at ptr to at least `size` bytes, keeping its contents up to the smaller size.
+ *   - ptr == NULL: same as mm_malloc(mm, size).
+ *   - size == 0 and ptr != NULL: frees ptr and returns NULL (as TLSF 3.1 and glibc do).
+ *   - The block shrinks in place, grows in place when the next block is free and large enough, and
+ *     otherwise moves: a new block is allocated, the contents copied, the old block freed. When
+ *     neither works it tries the free space on both sides together (moving the data down).
+ *   - On failure (size > mm_block_size_max(), or no room) it returns NULL and the block at ptr is
+ *     left unchanged, contents and all.
+ *   - An invalid ptr is reported (see mm_free) and NULL returned; nothing is freed.
+ * O(1) in place; a move adds the copy, O(size).
+ */
+MM_ATTR_NODISCARD MM_ATTR_ALLOC_SIZE(3) void *mm_realloc(mm_t mm, void *ptr, size_t size);
+
+/*
+ * Frees a block returned by mm_malloc, mm_memalign or mm_realloc of the same instance.
+ * NULL is ignored. With MM_CHECKS >= 1, a pointer outside the instance's pools, a misaligned or
+ * interior pointer, a block already free, or a header that fails its consistency checks is reported
+ * (MM_ERR_INVALID_POINTER, _INTERIOR_POINTER, _DOUBLE_FREE, _CORRUPTED_HEADER) and nothing is freed.
+ * The O(1) checks read the header before the pointer and the header after the block; a pointer into
+ * the middle of a live block is caught unless the caller's data there happens to form a consistent
+ * header. After a check fails, naming the error walks that pool once (O(blocks in the pool)).
+ * O(1): at most two unlinks (the free neighbours) and one insert.
+ */
+void mm_free(mm_t mm, void *ptr);
+
+/*
+ * The usable size of the block at ptr (at least what was requested; may be more). 0 for NULL.
+ * ptr must be a live block; with MM_CHECKS >= 1 a block whose header says free gives 0. O(1).
+ */
+size_t mm_block_size(void *ptr);
+
+/* ---- Sizes and limits (constant for a build) ---------------------------------------------------- */
+
+size_t mm_size(void);           /* bytes of the control structure (a multiple of mm_align_size()) */
+size_t mm_align_size(void);     /* alignment of every returned pointer: MM_ALIGNMENT */
+size_t mm_block_size_min(void); /* smallest usable block size */
+size_t mm_block_size_max(void); /* largest request any pool can ever serve */
+size_t mm_pool_overhead(void);  /* bytes of a pool (aligned start, aligned size) no block can use */
+size_t mm_alloc_overhead(void); /* bytes of header per allocation: sizeof(size_t) */
+
+/* ---- Debugging and errors ----------------------------------------------------------------------- */
+
+/*
+ * Calls walker(ptr, usable size, used, user) for every block of the pool, in address order; a NULL
+ * walker prints each block to stdout (when MM_HAVE_STDIO). Stops early at a header that is not
+ * consistent. O(blocks in the pool).
+ */
+void mm_walk_pool(mm_pool_t pool, mm_walker walker, void *user);
+
+/*
+ * Checks every invariant of the instance; returns 1 if all hold, 0 otherwise (0 also for NULL).
+ * Per pool: every header's size is aligned, at least the minimum, and inside the pool; the blocks
+ * tile the pool exactly up to its sentinel; each P flag matches the previous block's F flag; each
+ * free block's successor points back to it; no two free blocks are adjacent.
+ * Per free list: the bitmaps agree with which lists are empty; every member is a free block of the
+ * class of its list, inside a pool; every back-link points at its predecessor; no list has a cycle;
+ * and the lists hold exactly the free blocks the pool walk found, each once.
+ * O(blocks + free-list classes). Does not modify the heap and does not call the error handler.
+ */
+int mm_validate(mm_t mm);
+
+/* The per-pool part of mm_validate for one pool, without its instance. 1 if valid, 0 if not. */
+int mm_validate_pool(mm_pool_t pool);
+
+/* TLSF-style spelling of the two above: 0 if valid, nonzero (negative) if not. */
+int mm_check(mm_t mm);
+int mm_check_pool(mm_pool_t pool);
+
+/* Installs (or with NULL removes) the instance's error handler and the user data passed to it. */
+void mm_set_error_handler(mm_t mm, mm_error_handler handler, void *user);
+
+/* The last error reported on mm since the previous call (MM_OK if none); reading it clears it. */
+mm_error_t mm_last_error(mm_t mm);
+
+/* A constant English name for the error ("double free"), never NULL. */
+const char *mm_error_string(mm_error_t error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMOMAN_H */

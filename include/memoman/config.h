@@ -1,0 +1,136 @@
+/*
+ * memoman/config.h - every compile-time knob of libmemoman, in one place.
+ *
+ * Each knob is `#ifndef`-defaulted: define it on the compiler command line (-DMM_CHECKS=2), or put
+ * your definitions in a header of your own and name it with -DMM_CONFIG_HEADER='"my_mm_config.h"'.
+ * The library and every translation unit that includes memoman.h must see the same values; the
+ * public API never depends on them except through functions (mm_size(), mm_align_size(), ...), so a
+ * mismatch can only come from compiling the library's own sources with different flags.
+ *
+ * Everything that follows from these knobs (first-level shift, minimum block, class counts, largest
+ * block) is derived in src/tlsf_internal.h and checked there with static assertions.
+ * tests/test_knobs.c builds the library once per knob and checks that each one changes what it says.
+ */
+#ifndef MEMOMAN_CONFIG_H
+#define MEMOMAN_CONFIG_H
+
+#ifdef MM_CONFIG_HEADER
+#include MM_CONFIG_HEADER
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Debug and checks --------------------------------------------------------------------------- */
+
+/*
+ * MM_DEBUG (0 or 1, default 0).
+ * 1 turns on the library's internal assertions, raises MM_CHECKS to 2, and makes an error that no
+ * handler is installed for print a message to stderr and abort(), like glibc's "free(): double free".
+ * Use it while developing; ship with 0.
+ */
+#ifndef MM_DEBUG
+#define MM_DEBUG 0
+#endif
+
+/*
+ * MM_CHECKS (0, 1 or 2; default 1, or 2 when MM_DEBUG is 1).
+ * 0: no checks. A bad pointer given to mm_free/mm_realloc/mm_block_size is undefined behaviour.
+ * 1: cheap O(1) checks on every pointer the caller hands back: inside one of the instance's pools,
+ *    aligned, header not free (double free), header flag and size bits consistent with the next
+ *    header. A failed check reports the error and refuses the operation; the heap stays valid.
+ *    The cost is measured by `make bench` (rows "mm checks=0" and "mm checks=1").
+ * 2: level 1, plus a full mm_validate() of the instance every MM_VALIDATE_INTERVAL operations.
+ */
+#ifndef MM_CHECKS
+#if MM_DEBUG
+#define MM_CHECKS 2
+#else
+#define MM_CHECKS 1
+#endif
+#endif
+
+/*
+ * MM_VALIDATE_INTERVAL (default 1024): with MM_CHECKS == 2, run mm_validate() after every this many
+ * malloc/free/realloc/memalign calls. 1 validates after every call (slow: O(blocks) each).
+ */
+#ifndef MM_VALIDATE_INTERVAL
+#define MM_VALIDATE_INTERVAL 1024
+#endif
+
+/* ---- Layout ------------------------------------------------------------------------------------- */
+
+/*
+ * MM_ALIGNMENT (default alignof(max_align_t): 16 on x86-64, i386 and AArch64 with gcc and clang).
+ * Every pointer the allocator returns is aligned to it, and every block size is a multiple of it.
+ * Must be a power of two and at least sizeof(size_t). 8 on a 64-bit target gives TLSF 3.1's layout
+ * (and its smaller blocks) at the price of pointers that are not suitable for every type.
+ */
+#ifndef MM_ALIGNMENT
+#if defined(__cplusplus)
+#define MM_ALIGNMENT alignof(max_align_t)
+#else
+#define MM_ALIGNMENT _Alignof(max_align_t)
+#endif
+#endif
+
+/*
+ * MM_SL_INDEX_COUNT_LOG2 (1..5, default 5): log2 of the number of second-level subdivisions of each
+ * power-of-two size range. 5 gives 32 classes per power of two: a block found for a request wastes
+ * at most 1/32 of the range to internal fragmentation. Smaller values shrink the control structure
+ * (mm_size()) and make the largest-class rounding coarser.
+ */
+#ifndef MM_SL_INDEX_COUNT_LOG2
+#define MM_SL_INDEX_COUNT_LOG2 5
+#endif
+
+/*
+ * MM_FL_INDEX_MAX (default 32 on 64-bit targets, 31 on 32-bit): every block is smaller than
+ * 2^MM_FL_INDEX_MAX bytes. A pool larger than the largest block is clamped to it (the excess is not
+ * used; mm_add_pool still succeeds). Each extra unit adds one first-level row of 2^SL pointers to the
+ * control structure. Limits: the first-level count (MM_FL_INDEX_MAX - log2(MM_ALIGNMENT) -
+ * MM_SL_INDEX_COUNT_LOG2 + 1) must be between 1 and 32, and MM_FL_INDEX_MAX below the width of size_t.
+ */
+#ifndef MM_FL_INDEX_MAX
+#if SIZE_MAX > 0xFFFFFFFFu
+#define MM_FL_INDEX_MAX 32
+#else
+#define MM_FL_INDEX_MAX 31
+#endif
+#endif
+
+/*
+ * MM_MAX_POOLS (1..1024, default 32): pools one instance can hold. The pool table lives in the
+ * control structure (16 bytes a pool on 64-bit); pointer checks search it in log2(MM_MAX_POOLS) steps.
+ */
+#ifndef MM_MAX_POOLS
+#define MM_MAX_POOLS 32
+#endif
+
+/* ---- Portability -------------------------------------------------------------------------------- */
+
+/*
+ * MM_USE_BUILTIN_BITSCAN (default 1 with gcc and clang): use __builtin_clz/__builtin_ctz for the
+ * bitmap searches. 0 selects portable C (a fixed sequence of shifts, still constant time).
+ */
+#ifndef MM_USE_BUILTIN_BITSCAN
+#if defined(__GNUC__) || defined(__clang__)
+#define MM_USE_BUILTIN_BITSCAN 1
+#else
+#define MM_USE_BUILTIN_BITSCAN 0
+#endif
+#endif
+
+/*
+ * MM_HAVE_STDIO (default 1 on hosted C implementations): lets mm_walk_pool's default walker and
+ * MM_DEBUG's error messages print with stdio. 0 keeps libmemoman free of stdio for bare-metal builds.
+ */
+#ifndef MM_HAVE_STDIO
+#if defined(__STDC_HOSTED__) && __STDC_HOSTED__
+#define MM_HAVE_STDIO 1
+#else
+#define MM_HAVE_STDIO 0
+#endif
+#endif
+
+#endif /* MEMOMAN_CONFIG_H */

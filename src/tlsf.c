@@ -1,0 +1,876 @@
+/*
+ * tlsf.c - the TLSF core of libmemoman: instances, pools, malloc/memalign/realloc/free, reset,
+ * walking, validation and error reporting.
+ *
+ * The algorithm is Masmano et al.'s two-level segregated fit with TLSF 3.1's block layout (see
+ * memoman.h and tlsf_internal.h). What differs from Conte's TLSF 3.1, and why:
+ *   - A request is rounded up to its search class's lower bound before the block is trimmed, as the
+ *     TLSF paper does. Trimming to the unrounded size (TLSF 3.1) files the freed block in a class
+ *     below the one a new request of the same size searches, so free + same malloc can fail.
+ *   - Every entry point rejects sizes above mm_block_size_max() before any rounding.
+ *   - Free lists end in NULL, and each member records the address of the pointer that points at it
+ *     (prev_link), so unlinking a neighbour during coalescing needs no class computation and no
+ *     comparison with the list head; the list head is recognised by its address.
+ *   - When the search finds nothing, the head of the request's own (unrounded) class is tried: it may
+ *     hold a block just large enough, e.g. the whole of a fresh pool.
+ *   - Pools are recorded in the instance (sorted), so pointers can be checked, pools removed safely
+ *     and the heap reset in one call.
+ */
+#include <string.h>
+
+#include "tlsf_internal.h"
+
+#if MM_HAVE_STDIO
+#include <stdio.h>
+#endif
+#if MM_DEBUG
+#include <stdlib.h>
+#endif
+
+/* ---- Small helpers ------------------------------------------------------------------------------ */
+
+MM_INLINE uintptr_t align_up_ptr(uintptr_t a, size_t align) { return (a + (align - 1)) & ~(uintptr_t)(align - 1); }
+MM_INLINE uintptr_t align_down_ptr(uintptr_t a, size_t align) { return a & ~(uintptr_t)(align - 1); }
+
+/* Stride of a block for a request of `bytes` (bytes <= MM_REQUEST_MAX, so nothing wraps). */
+MM_INLINE size_t request_stride(size_t bytes)
+{
+	size_t s = (bytes + MM_W + MM_LOW_MASK) & ~MM_LOW_MASK;
+	return s < MM_MIN_STRIDE ? MM_MIN_STRIDE : s;
+}
+
+/* ---- Error reporting ---------------------------------------------------------------------------- */
+
+const char *mm_error_string(mm_error_t error)
+{
+	switch (error) {
+	case MM_OK: return "no error";
+	case MM_ERR_INVALID_POINTER: return "invalid pointer";
+	case MM_ERR_INTERIOR_POINTER: return "interior pointer";
+	case MM_ERR_DOUBLE_FREE: return "double free";
+	case MM_ERR_CORRUPTED_HEADER: return "corrupted block header";
+	case MM_ERR_BAD_POOL: return "bad pool";
+	case MM_ERR_POOL_OVERLAP: return "pool overlaps another pool";
+	case MM_ERR_POOL_LIMIT: return "too many pools";
+	case MM_ERR_POOL_IN_USE: return "pool still in use";
+	}
+	return "unknown error";
+}
+
+/* Records the error and hands it to the handler; without one, a debug build stops here. */
+static MM_NOINLINE MM_COLD void report(mm_control *c, mm_error_t error, const void *ptr)
+{
+	if (c) {
+		c->last_error = error;
+		if (c->handler) {
+			c->handler(c, error, ptr, c->handler_user);
+			return;
+		}
+	}
+#if MM_DEBUG
+#if MM_HAVE_STDIO
+	fprintf(stderr, "memoman: %s (%p)\n", mm_error_string(error), ptr);
+#endif
+	abort();
+#endif
+}
+
+void mm_set_error_handler(mm_t mm, mm_error_handler handler, void *user)
+{
+	if (mm) {
+		mm->handler = handler;
+		mm->handler_user = user;
+	}
+}
+
+mm_error_t mm_last_error(mm_t mm)
+{
+	mm_error_t e = MM_OK;
+	if (mm) {
+		e = mm->last_error;
+		mm->last_error = MM_OK;
+	}
+	return e;
+}
+
+/* ---- Free lists --------------------------------------------------------------------------------- */
+
+MM_INLINE void list_insert(mm_control *c, mm_block *b, size_t stride)
+{
+	size_t cls = mm_class_insert(stride);
+	mm_block **head = &c->heads[cls];
+	mm_block *first = *head;
+	b->next_free = first;
+	b->prev_link = head;
+	if (first)
+		first->prev_link = &b->next_free;
+	*head = b;
+	c->sl_bitmap[cls >> MM_SL_LOG2] |= (uint32_t)1 << (cls & MM_SL_MASK);
+	c->fl_bitmap |= (uint32_t)1 << (cls >> MM_SL_LOG2);
+}
+
+/* The class's list just became empty: clear its bits. */
+MM_INLINE void class_emptied(mm_control *c, size_t cls)
+{
+	size_t fl = cls >> MM_SL_LOG2;
+	c->sl_bitmap[fl] &= ~((uint32_t)1 << (cls & MM_SL_MASK));
+	if (!c->sl_bitmap[fl])
+		c->fl_bitmap &= ~((uint32_t)1 << fl);
+}
+
+/* Removes any member of any list. Its class is computed only when its list becomes empty, from the
+ * address of the head slot that pointed at it. */
+MM_INLINE void list_unlink(mm_control *c, mm_block *b)
+{
+	mm_block *next = b->next_free;
+	mm_block **link = b->prev_link;
+	*link = next;
+	if (next)
+		next->prev_link = link;
+	else if (mm_addr(link) - mm_addr(c->heads) < sizeof(c->heads))
+		class_emptied(c, (size_t)(link - c->heads));
+}
+
+/* Removes the head of list `cls`. */
+MM_INLINE void list_pop(mm_control *c, mm_block *b, size_t cls)
+{
+	mm_block *next = b->next_free;
+	c->heads[cls] = next;
+	if (next)
+		next->prev_link = &c->heads[cls];
+	else
+		class_emptied(c, cls);
+}
+
+/* ---- Finding and preparing blocks --------------------------------------------------------------- */
+
+/*
+ * Takes a free block of at least `stride` bytes out of its list, or returns NULL.
+ * *target is set to the stride the caller should trim to: the stride rounded up to its search class,
+ * or `stride` itself for a block from the fallback class that is smaller than the rounded stride.
+ */
+MM_INLINE mm_block *find_block(mm_control *c, size_t stride, size_t *target)
+{
+	size_t cls = mm_class_search(stride, target);
+	size_t fl = cls >> MM_SL_LOG2;
+	uint32_t sl_map = c->sl_bitmap[fl] & (~(uint32_t)0 << (cls & MM_SL_MASK));
+	if (!sl_map) {
+		uint32_t fl_map = c->fl_bitmap & (~(uint32_t)1 << fl);
+		if (MM_UNLIKELY(!fl_map)) {
+			/* Nothing in any class that surely fits. The request's own class may still hold one
+			 * that does; its head is the only member looked at (O(1)). */
+			size_t own = mm_class_insert(stride);
+			mm_block *b = c->heads[own];
+			if (own == cls || !b || mm_stride_of(b->size) < stride)
+				return NULL;
+			list_pop(c, b, own);
+			*target = stride;
+			return b;
+		}
+		fl = mm_ffs32(fl_map);
+		sl_map = c->sl_bitmap[fl];
+	}
+	cls = (fl << MM_SL_LOG2) | mm_ffs32(sl_map);
+	mm_block *b = c->heads[cls];
+	MM_ASSERT(b && (b->size & MM_FREE_BIT) && mm_stride_of(b->size) >= stride);
+	list_pop(c, b, cls);
+	return b;
+}
+
+/*
+ * Marks the free block b (out of its list) used with stride `target`, splitting off the rest as a
+ * free block when it is large enough to be one. prev_bits is b's P flag, kept as it is.
+ * The rest's successor already has P set (b was free); only its prev_phys moves.
+ */
+MM_INLINE void use_block(mm_control *c, mm_block *b, size_t target, size_t prev_bits)
+{
+	size_t stride = mm_stride_of(b->size);
+	mm_block *next = mm_block_after(b, stride);
+	if (stride - target >= MM_MIN_STRIDE) {
+		mm_block *rest = mm_block_after(b, target);
+		rest->size = (stride - target) | MM_FREE_BIT;
+		next->prev_phys = rest;
+		list_insert(c, rest, stride - target);
+		b->size = target | prev_bits;
+	} else {
+		b->size = stride | prev_bits;
+		next->size &= ~MM_PREV_FREE_BIT;
+	}
+}
+
+/*
+ * Gives back the tail of a used block b (stride `stride`) beyond `target`, if it is large enough to
+ * be a block; the tail coalesces with a free successor. b's own flags are kept.
+ */
+static void trim_used(mm_control *c, mm_block *b, size_t stride, size_t target)
+{
+	size_t rest_stride = stride - target;
+	if (rest_stride < MM_MIN_STRIDE)
+		return;
+	mm_block *next = mm_block_after(b, stride);
+	size_t next_size = next->size;
+	if (next_size & MM_FREE_BIT) {
+		list_unlink(c, next);
+		rest_stride += mm_stride_of(next_size);
+		next = mm_block_after(b, target + rest_stride);
+		next_size = next->size;
+	}
+	mm_block *rest = mm_block_after(b, target);
+	rest->size = rest_stride | MM_FREE_BIT;
+	next->prev_phys = rest;
+	next->size = next_size | MM_PREV_FREE_BIT;
+	list_insert(c, rest, rest_stride);
+	b->size = target | (b->size & MM_PREV_FREE_BIT);
+}
+
+/* ---- Pools -------------------------------------------------------------------------------------- */
+
+/*
+ * The first payload of a pool that starts at mem. The whole first header lies inside the pool; its
+ * prev_phys word is never needed as such (the first block has no predecessor), so it records the
+ * pool's end: walks that are given only the pool (mm_walk_pool, mm_validate_pool) stay inside it.
+ */
+MM_INLINE uintptr_t pool_first_payload(uintptr_t mem) { return align_up_ptr(mem + 2 * MM_W, MM_ALIGN); }
+
+/* The end recorded in a pool's first header, or 0 if it is not plausible. */
+static uintptr_t pool_recorded_end(uintptr_t mem)
+{
+	uintptr_t first = pool_first_payload(mem);
+	uintptr_t end = (uintptr_t)mm_block_from_ptr((void *)first)->prev_phys;
+	if (end <= first || end - first < MM_MIN_STRIDE || end - first > MM_BLOCK_MAX || (end & MM_LOW_MASK))
+		return 0;
+	return end;
+}
+
+/* The end of a pool over [mem, mem + bytes): the sentinel's payload address, clamped so that the
+ * first block is no larger than MM_BLOCK_MAX. 0 if the memory cannot hold one block. */
+static uintptr_t pool_layout_end(uintptr_t mem, size_t bytes)
+{
+	uintptr_t p0 = pool_first_payload(mem);
+	uintptr_t end = align_down_ptr(mem + bytes, MM_ALIGN);
+	if (end < p0 || end - p0 < MM_MIN_STRIDE)
+		return 0;
+	if (end - p0 > MM_BLOCK_MAX)
+		end = p0 + MM_BLOCK_MAX;
+	return end;
+}
+
+/* Makes the pool one free block followed by the sentinel, and files the block. */
+static void pool_format(mm_control *c, const mm_pool_rec *pool)
+{
+	size_t stride = (size_t)(pool->end - pool->first);
+	mm_block *b = mm_block_from_ptr((void *)pool->first);
+	mm_block *sentinel = mm_block_after(b, stride);
+	b->prev_phys = (mm_block *)pool->end;
+	b->size = stride | MM_FREE_BIT;
+	sentinel->prev_phys = b;
+	sentinel->size = MM_PREV_FREE_BIT; /* stride 0, used */
+	list_insert(c, b, stride);
+}
+
+/* Index of the first pool whose start is above a (0..pool_count). log2(MM_MAX_POOLS) steps. */
+static size_t pool_upper_bound(const mm_control *c, uintptr_t a)
+{
+	size_t lo = 0, n = c->pool_count;
+	while (n > 0) {
+		size_t half = n / 2;
+		if (c->pools[lo + half].start <= a) {
+			lo += half + 1;
+			n -= half + 1;
+		} else {
+			n = half;
+		}
+	}
+	return lo;
+}
+
+/* The pool whose memory [start, end) contains address a, or NULL. */
+static const mm_pool_rec *pool_find(const mm_control *c, uintptr_t a)
+{
+	size_t i = pool_upper_bound(c, a);
+	if (i == 0)
+		return NULL;
+	const mm_pool_rec *p = &c->pools[i - 1];
+	return a < p->end ? p : NULL;
+}
+
+/* The pool in which a can be a block's payload ([first, end)), or NULL. The common one-pool case is
+ * one range check; several pools add a binary search of log2(MM_MAX_POOLS) steps. */
+MM_INLINE const mm_pool_rec *payload_pool(const mm_control *c, uintptr_t a)
+{
+	const mm_pool_rec *p = MM_LIKELY(c->pool_count == 1) ? &c->pools[0] : pool_find(c, a);
+	return p && a - p->first < p->end - p->first ? p : NULL;
+}
+
+/* Adds a pool, or returns the reason it cannot be added. */
+static mm_error_t pool_add(mm_control *c, void *mem, size_t bytes)
+{
+	uintptr_t m = mm_addr(mem);
+	uintptr_t end;
+	if (!mem || (m & (MM_W - 1)) || bytes > UINTPTR_MAX - m || !(end = pool_layout_end(m, bytes)))
+		return MM_ERR_BAD_POOL;
+	/* The pool is [m, end): the bytes the allocator will write. None of them may belong to another
+	 * pool or to the control structure. */
+	uintptr_t ctl = mm_addr(c);
+	size_t i = pool_upper_bound(c, m);
+	if ((m < ctl + mm_size() && ctl < end) || (i > 0 && c->pools[i - 1].end > m) ||
+	    (i < c->pool_count && c->pools[i].start < end))
+		return MM_ERR_POOL_OVERLAP;
+	if (c->pool_count == MM_MAX_POOLS)
+		return MM_ERR_POOL_LIMIT;
+	memmove(&c->pools[i + 1], &c->pools[i], (c->pool_count - i) * sizeof(c->pools[0]));
+	c->pools[i].start = m;
+	c->pools[i].first = pool_first_payload(m);
+	c->pools[i].end = end;
+	c->pool_count++;
+	pool_format(c, &c->pools[i]);
+	return MM_OK;
+}
+
+mm_pool_t mm_add_pool(mm_t c, void *mem, size_t bytes)
+{
+	if (!c)
+		return NULL;
+	mm_error_t e = pool_add(c, mem, bytes);
+	if (e != MM_OK) {
+		report(c, e, mem);
+		return NULL;
+	}
+	return (mm_pool_t)mem;
+}
+
+int mm_remove_pool(mm_t c, mm_pool_t pool)
+{
+	if (!c)
+		return 0;
+	uintptr_t m = mm_addr(pool);
+	size_t i = pool_upper_bound(c, m);
+	if (!pool || i == 0 || c->pools[i - 1].start != m) {
+		report(c, MM_ERR_BAD_POOL, pool);
+		return 0;
+	}
+	i--;
+	/* Fully free means one free block that reaches the sentinel (free blocks never touch). */
+	mm_block *b = mm_block_from_ptr((void *)c->pools[i].first);
+	if (!(b->size & MM_FREE_BIT) || mm_stride_of(b->size) != c->pools[i].end - c->pools[i].first) {
+		report(c, MM_ERR_POOL_IN_USE, pool);
+		return 0;
+	}
+	list_unlink(c, b);
+	memmove(&c->pools[i], &c->pools[i + 1], (c->pool_count - i - 1) * sizeof(c->pools[0]));
+	c->pool_count--;
+	return 1;
+}
+
+mm_pool_t mm_get_pool_for_ptr(mm_t c, const void *ptr)
+{
+	if (!c || !ptr)
+		return NULL;
+	const mm_pool_rec *p = pool_find(c, mm_addr(ptr));
+	return p ? (mm_pool_t)p->start : NULL;
+}
+
+mm_pool_t mm_get_pool(mm_t c)
+{
+	if (!c)
+		return NULL;
+	uintptr_t m = mm_addr(c) + mm_size();
+	const mm_pool_rec *p = pool_find(c, m);
+	return p && p->start == m ? (mm_pool_t)m : NULL;
+}
+
+/* ---- Creation ----------------------------------------------------------------------------------- */
+
+mm_t mm_create(void *mem)
+{
+	if (!mem || (mm_addr(mem) & (MM_W - 1)))
+		return NULL;
+	mm_control *c = (mm_control *)mem;
+	memset(c, 0, sizeof(*c));
+	c->magic = MM_MAGIC;
+	return c;
+}
+
+mm_t mm_create_with_pool(void *mem, size_t bytes)
+{
+	if (bytes < mm_size())
+		return NULL;
+	mm_t c = mm_create(mem);
+	if (c && pool_add(c, (char *)mem + mm_size(), bytes - mm_size()) != MM_OK) {
+		c->magic = 0;
+		return NULL;
+	}
+	return c;
+}
+
+mm_t mm_init_in_place(void *mem, size_t bytes)
+{
+	if (!mem)
+		return NULL;
+	uintptr_t m = mm_addr(mem);
+	uintptr_t at = align_up_ptr(m, MM_ALIGN);
+	if (at < m || bytes < at - m)
+		return NULL;
+	return mm_create_with_pool((void *)at, bytes - (size_t)(at - m));
+}
+
+void mm_destroy(mm_t c)
+{
+	if (c)
+		c->magic = 0;
+}
+
+int mm_reset(mm_t c)
+{
+	if (!c)
+		return 0;
+	/* Empty every list that is not empty: at most MM_CLASS_COUNT, found through the bitmaps. */
+	uint32_t fl_map = c->fl_bitmap;
+	while (fl_map) {
+		size_t fl = mm_ffs32(fl_map);
+		uint32_t sl_map = c->sl_bitmap[fl];
+		while (sl_map) {
+			c->heads[(fl << MM_SL_LOG2) | mm_ffs32(sl_map)] = NULL;
+			sl_map &= sl_map - 1;
+		}
+		c->sl_bitmap[fl] = 0;
+		fl_map &= fl_map - 1;
+	}
+	c->fl_bitmap = 0;
+	for (size_t i = 0; i < c->pool_count; i++)
+		pool_format(c, &c->pools[i]);
+	return 1;
+}
+
+/* ---- Sizes -------------------------------------------------------------------------------------- */
+
+size_t mm_size(void) { return MM_ALIGN_UP_CONST(sizeof(mm_control), MM_ALIGN); }
+size_t mm_align_size(void) { return MM_ALIGN; }
+size_t mm_block_size_min(void) { return MM_MIN_STRIDE - MM_W; }
+size_t mm_block_size_max(void) { return MM_REQUEST_MAX; }
+size_t mm_pool_overhead(void) { return MM_POOL_OVERHEAD; }
+size_t mm_alloc_overhead(void) { return MM_W; }
+
+/* ---- Pointer checks ----------------------------------------------------------------------------- */
+
+/* The successor of a free block n (stride `stride`, inside the pool) agrees that n is free. */
+MM_INLINE int successor_agrees(const mm_block *n, size_t stride)
+{
+	const mm_block *after = mm_block_after(n, stride);
+	return (after->size & MM_PREV_FREE_BIT) && after->prev_phys == n;
+}
+
+/*
+ * A free block n that a coalescing step is about to absorb is genuine when its header is consistent
+ * (F set, P and spare bits clear, stride inside the pool) and its successor agrees. A stray write
+ * into a used block's header that sets F (a 1-byte overflow from the block before it, say) fails
+ * the second test.
+ */
+MM_INLINE int free_block_ok(const mm_pool_rec *pool, const mm_block *n, size_t n_size)
+{
+	uintptr_t a = mm_addr(mm_block_payload(n));
+	size_t stride = mm_stride_of(n_size);
+	if ((n_size & MM_LOW_MASK) != MM_FREE_BIT || stride < MM_MIN_STRIDE || stride > pool->end - a)
+		return 0;
+	return successor_agrees(n, stride);
+}
+
+/* b's P flag says its predecessor is free: prev_phys must point inside the pool, before b, at a free
+ * header whose stride ends exactly at b. */
+MM_INLINE int free_prev_ok(const mm_pool_rec *pool, const mm_block *b)
+{
+	const mm_block *prev = b->prev_phys;
+	uintptr_t pa = mm_addr(mm_block_payload(prev));
+	uintptr_t ba = mm_addr(mm_block_payload(b));
+	return pa - pool->first < ba - pool->first && (prev->size & MM_LOW_MASK) == MM_FREE_BIT &&
+	       pa + mm_stride_of(prev->size) == ba;
+}
+
+#if MM_CHECKS >= 1
+/*
+ * Names the error behind a pointer that failed the cheap checks, by walking its pool once. Only
+ * called on misuse; the walk is bounded by the pool and stops at the first inconsistent header.
+ */
+static MM_NOINLINE MM_COLD void pointer_error(mm_control *c, const void *ptr)
+{
+	uintptr_t a = mm_addr(ptr);
+	const mm_pool_rec *pool = c ? pool_find(c, a) : NULL;
+	if (!pool) {
+		report(c, MM_ERR_INVALID_POINTER, ptr);
+		return;
+	}
+	mm_error_t e = MM_ERR_INTERIOR_POINTER; /* before the first block, or in the sentinel */
+	for (uintptr_t p = pool->first; p < pool->end;) {
+		const mm_block *b = mm_block_from_ptr((void *)p);
+		size_t size = b->size;
+		size_t stride = mm_stride_of(size);
+		if ((size & MM_SPARE_MASK) || stride < MM_MIN_STRIDE || stride > pool->end - p) {
+			e = MM_ERR_CORRUPTED_HEADER; /* the walk cannot go on: corrupted before or at ptr */
+			break;
+		}
+		if (a < p + stride - MM_W) { /* ptr is in this block (its size word or its payload) */
+			if (!(size & MM_FREE_BIT))
+				e = a == p ? MM_ERR_CORRUPTED_HEADER : MM_ERR_INTERIOR_POINTER;
+			else
+				e = free_block_ok(pool, b, size) ? MM_ERR_DOUBLE_FREE : MM_ERR_CORRUPTED_HEADER;
+			break;
+		}
+		p += stride;
+	}
+	report(c, e, ptr);
+}
+#endif
+
+/*
+ * The O(1) checks on a pointer handed back to the allocator, before anything is written:
+ *   - ptr is an aligned payload address inside one of the pools;
+ *   - its header has F and the spare bits clear, and a stride that stays inside the pool;
+ *   - the next header is plausible: P and spare bits clear, and a stride that stays inside the pool
+ *     (or it is the sentinel, exactly at the pool's end);
+ *   - a free neighbour the block will coalesce with is genuine (free_block_ok, free_prev_ok).
+ * Returns the block, or reports and returns NULL. Without checks (MM_CHECKS == 0) it only converts.
+ */
+MM_INLINE mm_block *live_block(mm_control *c, const void *ptr)
+{
+#if MM_CHECKS >= 1
+	uintptr_t a = mm_addr(ptr);
+	const mm_pool_rec *pool = c ? payload_pool(c, a) : NULL;
+	if (MM_UNLIKELY(!pool || (a & MM_LOW_MASK)))
+		goto bad_pointer;
+	mm_block *b = mm_block_from_ptr(ptr);
+	size_t size = b->size;
+	size_t stride = mm_stride_of(size);
+	if (MM_UNLIKELY((size & (MM_FREE_BIT | MM_SPARE_MASK)) || stride < MM_MIN_STRIDE || stride > pool->end - a))
+		goto bad_pointer;
+	mm_block *next = mm_block_after(b, stride);
+	size_t next_size = next->size;
+	size_t next_stride = mm_stride_of(next_size);
+	size_t next_room = (size_t)(pool->end - (a + stride)); /* from next's payload to the pool's end */
+	if (MM_UNLIKELY((next_size & (MM_PREV_FREE_BIT | MM_SPARE_MASK)) || next_stride > next_room ||
+	                (next_stride < MM_MIN_STRIDE && next_stride != next_room)))
+		goto bad_pointer;
+	if (MM_UNLIKELY(((next_size & MM_FREE_BIT) && !successor_agrees(next, next_stride)) ||
+	                ((size & MM_PREV_FREE_BIT) && !free_prev_ok(pool, b)))) {
+		report(c, MM_ERR_CORRUPTED_HEADER, ptr); /* a free neighbour that is not genuine */
+		return NULL;
+	}
+	return b;
+bad_pointer:
+	pointer_error(c, ptr);
+	return NULL;
+#else
+	(void)c;
+	return mm_block_from_ptr(ptr);
+#endif
+}
+
+#if MM_CHECKS >= 2
+static int validate(const mm_control *c, const void **where);
+
+/* Periodic full validation (MM_CHECKS == 2). */
+static void periodic_validate(mm_control *c)
+{
+	if (++c->ops < MM_VALIDATE_INTERVAL)
+		return;
+	c->ops = 0;
+	const void *where = NULL;
+	if (!validate(c, &where))
+		report(c, MM_ERR_CORRUPTED_HEADER, where);
+}
+#define PERIODIC_VALIDATE(c) periodic_validate(c)
+#else
+#define PERIODIC_VALIDATE(c) ((void)0)
+#endif
+
+/* ---- malloc, memalign, free, realloc ------------------------------------------------------------ */
+
+void *mm_malloc(mm_t c, size_t bytes)
+{
+	if (MM_UNLIKELY(bytes > MM_REQUEST_MAX || !c))
+		return NULL;
+	size_t target;
+	mm_block *b = find_block(c, request_stride(bytes), &target);
+	if (MM_UNLIKELY(!b))
+		return NULL;
+	use_block(c, b, target, 0); /* a free block's predecessor is never free */
+	PERIODIC_VALIDATE(c);
+	return mm_block_payload(b);
+}
+
+void *mm_memalign(mm_t c, size_t align, size_t bytes)
+{
+	if (!c || align == 0 || (align & (align - 1)))
+		return NULL;
+	if (align <= MM_ALIGN)
+		return mm_malloc(c, bytes);
+	if (bytes > MM_REQUEST_MAX)
+		return NULL;
+	/* The payload found is MM_ALIGN-aligned; the aligned address is at most align - MM_ALIGN past it,
+	 * plus MM_MIN_STRIDE when that gap is too small to be a free block of its own and the next
+	 * aligned address is used instead. Search for the stride plus that worst-case gap. */
+	size_t stride = request_stride(bytes);
+	size_t worst_gap = MM_MIN_STRIDE - MM_ALIGN; /* + align, added below without wrap-around */
+	if (align > MM_REQ_STRIDE_MAX || stride + worst_gap > MM_REQ_STRIDE_MAX - align)
+		return NULL;
+	size_t target;
+	mm_block *b = find_block(c, stride + worst_gap + align, &target);
+	if (MM_UNLIKELY(!b))
+		return NULL;
+	size_t found = mm_stride_of(b->size);
+	uintptr_t p = mm_addr(mm_block_payload(b));
+	uintptr_t aligned = align_up_ptr(p, align);
+	size_t prev_bits = 0;
+	if (aligned != p) {
+		if (aligned - p < MM_MIN_STRIDE)
+			aligned = align_up_ptr(p + MM_MIN_STRIDE, align);
+		/* The gap before the aligned payload becomes a free block; its predecessor is used. */
+		size_t gap = (size_t)(aligned - p);
+		mm_block *rest = mm_block_after(b, gap);
+		b->size = gap | MM_FREE_BIT;
+		rest->prev_phys = b;
+		list_insert(c, b, gap);
+		found -= gap;
+		rest->size = found | MM_FREE_BIT;
+		b = rest;
+		prev_bits = MM_PREV_FREE_BIT;
+	}
+	size_t rounded;
+	(void)mm_class_search(stride, &rounded);
+	use_block(c, b, rounded <= found ? rounded : stride, prev_bits);
+	PERIODIC_VALIDATE(c);
+	return mm_block_payload(b);
+}
+
+/* Frees a live block, coalescing it with its free neighbours. */
+MM_INLINE void free_block(mm_control *c, mm_block *b)
+{
+	size_t size = b->size;
+	size_t stride = mm_stride_of(size);
+	mm_block *next = mm_block_after(b, stride);
+	size_t next_size = next->size;
+	if (next_size & MM_FREE_BIT) {
+		list_unlink(c, next);
+		stride += mm_stride_of(next_size);
+		next = mm_block_after(b, stride);
+		next_size = next->size;
+	}
+	if (size & MM_PREV_FREE_BIT) {
+		/* Leave F set in the header being absorbed, so that freeing this pointer again is named a
+		 * double free rather than passing as a live block. */
+		b->size = size | MM_FREE_BIT;
+		mm_block *prev = b->prev_phys;
+		list_unlink(c, prev);
+		stride += mm_stride_of(prev->size);
+		b = prev;
+	}
+	b->size = stride | MM_FREE_BIT;
+	next->prev_phys = b;
+	next->size = next_size | MM_PREV_FREE_BIT;
+	list_insert(c, b, stride);
+}
+
+void mm_free(mm_t c, void *ptr)
+{
+	if (!ptr)
+		return;
+	mm_block *b = live_block(c, ptr);
+	if (MM_UNLIKELY(!b))
+		return;
+	free_block(c, b);
+	PERIODIC_VALIDATE(c);
+}
+
+void *mm_realloc(mm_t c, void *ptr, size_t size)
+{
+	if (!ptr)
+		return mm_malloc(c, size);
+	if (size == 0) {
+		mm_free(c, ptr);
+		return NULL;
+	}
+	mm_block *b = live_block(c, ptr);
+	if (MM_UNLIKELY(!b) || size > MM_REQUEST_MAX)
+		return NULL;
+	size_t need = request_stride(size);
+	size_t rounded;
+	(void)mm_class_search(need, &rounded);
+	size_t stride = mm_stride_of(b->size);
+	mm_block *next = mm_block_after(b, stride);
+	size_t next_size = next->size;
+	void *result = ptr;
+
+	if (need <= stride) {
+		/* Shrink (or keep) in place; the tail coalesces with a free successor. */
+		trim_used(c, b, stride, rounded <= stride ? rounded : stride);
+	} else if ((next_size & MM_FREE_BIT) && stride + mm_stride_of(next_size) >= need) {
+		/* Grow in place into the free successor. */
+		size_t total = stride + mm_stride_of(next_size);
+		list_unlink(c, next);
+		mm_block_after(b, total)->size &= ~MM_PREV_FREE_BIT;
+		b->size = total | (b->size & MM_PREV_FREE_BIT);
+		trim_used(c, b, total, rounded <= total ? rounded : need);
+	} else if ((result = mm_malloc(c, size)) != NULL) {
+		/* Move. */
+		memcpy(result, ptr, stride - MM_W);
+		free_block(c, b);
+	} else if (b->size & MM_PREV_FREE_BIT) {
+		/* Nothing else fits: try the free space on both sides together, moving the data down. */
+		mm_block *prev = b->prev_phys;
+		size_t total = mm_stride_of(prev->size) + stride + ((next_size & MM_FREE_BIT) ? mm_stride_of(next_size) : 0);
+		if (total < need)
+			return NULL;
+		list_unlink(c, prev);
+		if (next_size & MM_FREE_BIT)
+			list_unlink(c, next);
+		mm_block_after(prev, total)->size &= ~MM_PREV_FREE_BIT;
+		prev->size = total; /* prev's own predecessor is used */
+		memmove(mm_block_payload(prev), ptr, stride - MM_W);
+		trim_used(c, prev, total, rounded <= total ? rounded : need);
+		result = mm_block_payload(prev);
+	} else {
+		return NULL;
+	}
+	PERIODIC_VALIDATE(c);
+	return result;
+}
+
+size_t mm_block_size(void *ptr)
+{
+	if (!ptr)
+		return 0;
+	size_t size = mm_block_from_ptr(ptr)->size;
+#if MM_CHECKS >= 1
+	if (size & MM_FREE_BIT)
+		return 0;
+#endif
+	return mm_stride_of(size) - MM_W;
+}
+
+/* ---- Walking and validation --------------------------------------------------------------------- */
+
+#if MM_HAVE_STDIO
+static void default_walker(void *ptr, size_t size, int used, void *user)
+{
+	(void)user;
+	printf("\t%p %s size: %zx (%p)\n", ptr, used ? "used" : "free", size, (void *)mm_block_from_ptr(ptr));
+}
+#endif
+
+void mm_walk_pool(mm_pool_t pool, mm_walker walker, void *user)
+{
+	if (!pool)
+		return;
+#if MM_HAVE_STDIO
+	if (!walker)
+		walker = default_walker;
+#else
+	if (!walker)
+		return;
+#endif
+	uintptr_t end = pool_recorded_end(mm_addr(pool));
+	for (uintptr_t p = pool_first_payload(mm_addr(pool)); p < end;) {
+		size_t size = mm_block_from_ptr((void *)p)->size;
+		size_t stride = mm_stride_of(size);
+		if (stride < MM_MIN_STRIDE || (size & MM_SPARE_MASK) || stride > end - p)
+			break; /* an inconsistent header: stop rather than leave the pool */
+		walker((void *)p, stride - MM_W, !(size & MM_FREE_BIT), user);
+		p += stride;
+	}
+}
+
+/*
+ * Physical checks of one pool: the end recorded in the pool matches; the blocks tile
+ * [first payload, end) exactly up to the sentinel; flags agree with the neighbours; free blocks are
+ * linked back from their successor and never adjacent. Adds the free blocks found to *free_count.
+ */
+static int validate_blocks(uintptr_t start, uintptr_t end, size_t *free_count, const void **where)
+{
+	uintptr_t p = pool_first_payload(start);
+	*where = (void *)p;
+	if (!end || pool_recorded_end(start) != end)
+		return 0;
+	size_t prev_free = 0;
+	mm_block *prev = NULL;
+	size_t n_free = 0;
+	for (;;) {
+		mm_block *b = mm_block_from_ptr((void *)p);
+		size_t size = b->size;
+		size_t stride = mm_stride_of(size);
+		*where = (void *)p;
+		if (size & MM_SPARE_MASK)
+			return 0;
+		if (((size & MM_PREV_FREE_BIT) != 0) != (prev_free != 0))
+			return 0;
+		if (prev_free && b->prev_phys != prev)
+			return 0;
+		if (p == end) /* the sentinel: used, stride 0 */
+			return stride == 0 && !(size & MM_FREE_BIT) ? (*free_count += n_free, 1) : 0;
+		if (stride < MM_MIN_STRIDE || stride > end - p)
+			return 0;
+		if ((size & MM_FREE_BIT) && prev_free)
+			return 0; /* two adjacent free blocks */
+		prev_free = size & MM_FREE_BIT;
+		n_free += prev_free != 0;
+		prev = b;
+		p += stride;
+	}
+}
+
+static int validate(const mm_control *c, const void **where)
+{
+	*where = NULL;
+	if (c->magic != MM_MAGIC || c->pool_count > MM_MAX_POOLS)
+		return 0;
+	/* The pool table: sorted, disjoint, each pool tiled by its blocks. */
+	size_t walk_free = 0;
+	for (size_t i = 0; i < c->pool_count; i++) {
+		const mm_pool_rec *p = &c->pools[i];
+		if (p->first != pool_first_payload(p->start) || p->end <= p->first ||
+		    (i > 0 && c->pools[i - 1].end > p->start))
+			return 0;
+		if (!validate_blocks(p->start, p->end, &walk_free, where))
+			return 0;
+	}
+	/* The lists: bitmaps, classes, back-links, no cycles, and exactly the free blocks walked. */
+	size_t listed = 0;
+	for (size_t fl = 0; fl < MM_FL_COUNT; fl++) {
+		if (((c->fl_bitmap >> fl) & 1u) != (c->sl_bitmap[fl] != 0))
+			return 0;
+		for (size_t sl = 0; sl < MM_SL_COUNT; sl++) {
+			size_t cls = (fl << MM_SL_LOG2) | sl;
+			mm_block *const *link = &c->heads[cls];
+			if (((c->sl_bitmap[fl] >> sl) & 1u) != (*link != NULL))
+				return 0;
+			for (mm_block *b = *link; b; link = &b->next_free, b = b->next_free) {
+				*where = b;
+				if (++listed > walk_free)
+					return 0; /* more members than free blocks: a cycle or a foreign block */
+				uintptr_t a = mm_addr(mm_block_payload(b));
+				const mm_pool_rec *pool = payload_pool(c, a);
+				if (!pool || (a & MM_LOW_MASK) || !free_block_ok(pool, b, b->size))
+					return 0;
+				if (mm_class_insert(mm_stride_of(b->size)) != cls || b->prev_link != link)
+					return 0;
+			}
+		}
+	}
+	*where = NULL;
+	return listed == walk_free;
+}
+
+int mm_validate(mm_t c)
+{
+	const void *where;
+	return c ? validate(c, &where) : 0;
+}
+
+int mm_validate_pool(mm_pool_t pool)
+{
+	size_t n = 0;
+	const void *where;
+	return pool ? validate_blocks(mm_addr(pool), pool_recorded_end(mm_addr(pool)), &n, &where) : 0;
+}
+
+int mm_check(mm_t c) { return mm_validate(c) ? 0 : -1; }
+
+int mm_check_pool(mm_pool_t pool) { return mm_validate_pool(pool) ? 0 : -1; }

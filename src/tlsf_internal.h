@@ -1,0 +1,234 @@
+/*
+ * tlsf_internal.h - the TLSF core's private layout: derived constants, the block header, the control
+ * structure, bit scans and the size-to-class mapping.
+ *
+ * Private to libmemoman. Tests include it (tests reach internals through this header, never through
+ * copied structs), so it holds only what the core and its tests share.
+ */
+#ifndef MEMOMAN_TLSF_INTERNAL_H
+#define MEMOMAN_TLSF_INTERNAL_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../include/memoman.h"
+
+/* ---- Compiler helpers --------------------------------------------------------------------------- */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define MM_NOINLINE __attribute__((noinline))
+#define MM_COLD __attribute__((cold))
+#define MM_INLINE static inline __attribute__((always_inline))
+#else
+#define MM_LIKELY(x) (x)
+#define MM_UNLIKELY(x) (x)
+#define MM_NOINLINE
+#define MM_COLD
+#define MM_INLINE static inline
+#endif
+
+#if MM_DEBUG
+#include <assert.h>
+#define MM_ASSERT(x) assert(x)
+#else
+#define MM_ASSERT(x) ((void)0)
+#endif
+
+/* log2 of a power-of-two constant expression (up to 2^20), usable in static assertions. */
+#define MM_LOG2_CONST(x)                                                                          \
+	((x) >= 1048576 ? 20 : (x) >= 524288 ? 19 : (x) >= 262144 ? 18 : (x) >= 131072 ? 17           \
+	: (x) >= 65536 ? 16 : (x) >= 32768 ? 15 : (x) >= 16384 ? 14 : (x) >= 8192 ? 13                \
+	: (x) >= 4096 ? 12 : (x) >= 2048 ? 11 : (x) >= 1024 ? 10 : (x) >= 512 ? 9 : (x) >= 256 ? 8    \
+	: (x) >= 128 ? 7 : (x) >= 64 ? 6 : (x) >= 32 ? 5 : (x) >= 16 ? 4 : (x) >= 8 ? 3 : (x) >= 4 ? 2 \
+	: (x) >= 2 ? 1 : 0)
+
+/* ---- Derived constants -------------------------------------------------------------------------- */
+
+#define MM_W ((size_t)sizeof(size_t))         /* the header word */
+#define MM_ALIGN ((size_t)MM_ALIGNMENT)       /* alignment of payloads and of block strides */
+#define MM_ALIGN_LOG2 MM_LOG2_CONST(MM_ALIGNMENT)
+#define MM_LOW_MASK (MM_ALIGN - 1)            /* bits of the size word below the alignment */
+#define MM_FREE_BIT ((size_t)1)               /* this block is free */
+#define MM_PREV_FREE_BIT ((size_t)2)          /* the previous physical block is free */
+#define MM_SPARE_MASK (MM_LOW_MASK & ~(MM_FREE_BIT | MM_PREV_FREE_BIT)) /* always zero */
+
+#define MM_SL_LOG2 MM_SL_INDEX_COUNT_LOG2
+#define MM_SL_COUNT ((size_t)1 << MM_SL_LOG2)
+#define MM_SL_MASK (MM_SL_COUNT - 1)
+/* Below 2^FL_SHIFT the classes are linear with a step of MM_ALIGN (first-level row 0); above it each
+ * power of two [2^k, 2^(k+1)) is one first-level row split into MM_SL_COUNT equal classes. */
+#define MM_FL_SHIFT (MM_SL_LOG2 + MM_ALIGN_LOG2)
+#define MM_FL_COUNT (MM_FL_INDEX_MAX - MM_FL_SHIFT + 1)
+#define MM_SMALL ((size_t)1 << MM_FL_SHIFT)
+#define MM_CLASS_COUNT ((size_t)MM_FL_COUNT * MM_SL_COUNT)
+
+/*
+ * A block's stride is the distance from its header to the next header, a multiple of MM_ALIGN.
+ * Its payload (usable size) is stride - W: the payload runs up to the next block's size word and so
+ * includes the word the next block uses as prev_phys while this one is free.
+ * A free block's payload holds next_free, prev_link and the next block's prev_phys: 3 words.
+ */
+#define MM_ALIGN_UP_CONST(x, a) (((x) + (a)-1) & ~((a)-1))
+#define MM_MIN_STRIDE MM_ALIGN_UP_CONST(4 * MM_W, MM_ALIGN)
+/* Largest stride a block may have: the last aligned size below 2^FL_INDEX_MAX. */
+#define MM_BLOCK_MAX (((size_t)1 << MM_FL_INDEX_MAX) - MM_ALIGN)
+/* Largest stride a request may ask for: the lower bound of the last class. A search rounds a request
+ * up to a class bound, so a larger one would round past the last class. */
+#define MM_REQ_STRIDE_MAX (((size_t)1 << MM_FL_INDEX_MAX) - ((size_t)1 << (MM_FL_INDEX_MAX - 1 - MM_SL_LOG2)))
+#define MM_REQUEST_MAX (MM_REQ_STRIDE_MAX - MM_W)
+/* Bytes of a pool (start and size aligned to MM_ALIGN) no block can use: the first header, in which
+ * the first block's unused prev_phys word records the pool's end, and the sentinel's size word. */
+#define MM_POOL_OVERHEAD (MM_ALIGN_UP_CONST(2 * MM_W, MM_ALIGN) + MM_W)
+
+/* ---- Static checks of the configuration --------------------------------------------------------- */
+
+_Static_assert((MM_ALIGNMENT & (MM_ALIGNMENT - 1)) == 0, "MM_ALIGNMENT must be a power of two");
+_Static_assert(MM_ALIGNMENT >= sizeof(size_t), "MM_ALIGNMENT must be at least sizeof(size_t)");
+_Static_assert(MM_ALIGNMENT <= 1048576, "MM_ALIGNMENT above 1 MiB is not supported");
+_Static_assert(((size_t)1 << MM_ALIGN_LOG2) == MM_ALIGN, "alignment log2 derivation");
+_Static_assert(MM_SL_INDEX_COUNT_LOG2 >= 1 && MM_SL_INDEX_COUNT_LOG2 <= 5,
+               "MM_SL_INDEX_COUNT_LOG2 must be 1..5 (second-level bitmaps are 32 bits)");
+_Static_assert(MM_FL_COUNT >= 2 && MM_FL_COUNT <= 32,
+               "MM_FL_INDEX_MAX gives between 2 and 32 first-level rows (first-level bitmap is 32 bits)");
+_Static_assert(MM_FL_INDEX_MAX < sizeof(size_t) * CHAR_BIT, "MM_FL_INDEX_MAX must be below size_t's width");
+_Static_assert(sizeof(size_t) == sizeof(void *), "a header word holds a pointer");
+_Static_assert(MM_SMALL / MM_SL_COUNT == MM_ALIGN, "first-level row 0 steps by the alignment");
+_Static_assert(MM_MIN_STRIDE >= 4 * sizeof(size_t), "a free block holds its size, two links and prev_phys");
+_Static_assert(MM_MIN_STRIDE % MM_ALIGN == 0, "strides are multiples of the alignment");
+_Static_assert(MM_REQ_STRIDE_MAX % MM_ALIGN == 0 && MM_REQ_STRIDE_MAX <= MM_BLOCK_MAX,
+               "the largest request stride is a storable class bound");
+_Static_assert(MM_ALIGN >= 4, "the two flag bits live below the alignment");
+_Static_assert(MM_MAX_POOLS >= 1 && MM_MAX_POOLS <= 1024, "MM_MAX_POOLS must be 1..1024");
+_Static_assert(MM_CHECKS >= 0 && MM_CHECKS <= 2, "MM_CHECKS must be 0, 1 or 2");
+_Static_assert(MM_VALIDATE_INTERVAL >= 1, "MM_VALIDATE_INTERVAL must be at least 1");
+
+/* ---- Block header ------------------------------------------------------------------------------- */
+
+/*
+ * The header of a block at address b. Only `size` belongs to the block itself: prev_phys is the last
+ * word of the previous block (valid only while that block is free, P set), and next_free/prev_link
+ * are the first two payload words (valid only while this block is free).
+ *
+ * prev_link points at whatever points at this block: the list head in the control structure, or
+ * the next_free field of the block before it in the list. Unlinking therefore never needs the
+ * block's class, and the list head is recognised by its address.
+ */
+typedef struct mm_block {
+	struct mm_block *prev_phys;
+	size_t size; /* stride | MM_PREV_FREE_BIT | MM_FREE_BIT */
+	struct mm_block *next_free;
+	struct mm_block **prev_link;
+} mm_block;
+
+_Static_assert(offsetof(mm_block, size) == sizeof(size_t), "size word follows prev_phys");
+_Static_assert(offsetof(mm_block, next_free) == 2 * sizeof(size_t), "payload follows the size word");
+
+MM_INLINE mm_block *mm_block_at(uintptr_t a) { return (mm_block *)a; }
+MM_INLINE uintptr_t mm_addr(const void *p) { return (uintptr_t)p; }
+MM_INLINE mm_block *mm_block_from_ptr(const void *p) { return mm_block_at(mm_addr(p) - 2 * MM_W); }
+MM_INLINE void *mm_block_payload(const mm_block *b) { return (void *)(mm_addr(b) + 2 * MM_W); }
+MM_INLINE mm_block *mm_block_after(const mm_block *b, size_t stride) { return mm_block_at(mm_addr(b) + stride); }
+MM_INLINE size_t mm_stride_of(size_t size_word) { return size_word & ~MM_LOW_MASK; }
+
+/* ---- Control structure -------------------------------------------------------------------------- */
+
+typedef struct mm_pool_rec {
+	uintptr_t start; /* the pool handle: the memory given to mm_add_pool */
+	uintptr_t first; /* payload address of the pool's first block */
+	uintptr_t end;   /* end of the sentinel's size word = payload address of the sentinel */
+} mm_pool_rec;
+
+#define MM_MAGIC ((uint32_t)0x6D656D6Fu) /* "memo" */
+
+typedef struct mm_control mm_control;
+
+struct mm_control {
+	/* Hot: read by every allocation and free. */
+	uint32_t fl_bitmap;
+	uint32_t pool_count;
+	uint32_t sl_bitmap[MM_FL_COUNT];
+	mm_block *heads[MM_CLASS_COUNT]; /* flat index fl * MM_SL_COUNT + sl; NULL when empty */
+
+	/* Cold. */
+	uint32_t magic;
+	mm_error_t last_error;
+	mm_error_handler handler;
+	void *handler_user;
+	size_t ops; /* MM_CHECKS == 2: calls since the last periodic validation */
+	mm_pool_rec pools[MM_MAX_POOLS]; /* sorted by start, disjoint */
+};
+
+/* ---- Bit scans ---------------------------------------------------------------------------------- */
+
+/* Index of the highest set bit of x; x must not be 0. */
+MM_INLINE unsigned mm_fls_size(size_t x)
+{
+#if MM_USE_BUILTIN_BITSCAN
+#if SIZE_MAX > 0xFFFFFFFFu
+	return 63u - (unsigned)__builtin_clzll((unsigned long long)x);
+#else
+	return 31u - (unsigned)__builtin_clz((unsigned)x);
+#endif
+#else
+	unsigned r = 0;
+#if SIZE_MAX > 0xFFFFFFFFu
+	if (x >> 32) { x >>= 32; r += 32; }
+#endif
+	if (x >> 16) { x >>= 16; r += 16; }
+	if (x >> 8) { x >>= 8; r += 8; }
+	if (x >> 4) { x >>= 4; r += 4; }
+	if (x >> 2) { x >>= 2; r += 2; }
+	if (x >> 1) { r += 1; }
+	return r;
+#endif
+}
+
+/* Index of the lowest set bit of x; x must not be 0. */
+MM_INLINE unsigned mm_ffs32(uint32_t x)
+{
+#if MM_USE_BUILTIN_BITSCAN
+	return (unsigned)__builtin_ctz(x);
+#else
+	unsigned r = 0;
+	if (!(x & 0xFFFFu)) { x >>= 16; r += 16; }
+	if (!(x & 0xFFu)) { x >>= 8; r += 8; }
+	if (!(x & 0xFu)) { x >>= 4; r += 4; }
+	if (!(x & 0x3u)) { x >>= 2; r += 2; }
+	if (!(x & 0x1u)) { r += 1; }
+	return r;
+#endif
+}
+
+/* ---- Mapping: stride -> class ------------------------------------------------------------------- */
+
+/*
+ * The class a free block of this stride is filed under: the class whose range contains it.
+ * Branch-free: or-ing MM_SMALL in makes the linear row 0 come out of the same formula as the
+ * logarithmic rows (for a small stride the top bit is FL_SHIFT, the step MM_ALIGN, and the index
+ * below MM_SL_COUNT lands in row 0).
+ */
+MM_INLINE size_t mm_class_insert(size_t stride)
+{
+	unsigned top = mm_fls_size(stride | MM_SMALL);
+	unsigned shift = top - MM_SL_LOG2;
+	return ((size_t)(top - MM_FL_SHIFT) << MM_SL_LOG2) + (stride >> shift);
+}
+
+/*
+ * The first class all of whose blocks can hold this stride, and the stride rounded up to that
+ * class's lower bound (*rounded). Rounding up is one class to the right unless the stride is exactly
+ * a class bound; the carry into the next first-level row is the flat index's own carry.
+ */
+MM_INLINE size_t mm_class_search(size_t stride, size_t *rounded)
+{
+	unsigned top = mm_fls_size(stride | MM_SMALL);
+	unsigned shift = top - MM_SL_LOG2;
+	size_t step_mask = ((size_t)1 << shift) - 1;
+	*rounded = (stride + step_mask) & ~step_mask;
+	return ((size_t)(top - MM_FL_SHIFT) << MM_SL_LOG2) + (stride >> shift) + ((stride & step_mask) != 0);
+}
+
+#endif /* MEMOMAN_TLSF_INTERNAL_H */

@@ -1,0 +1,178 @@
+/*
+ * test_knobs.c - each configuration knob really changes what it says.
+ *
+ * tests/CMakeLists.txt builds the library once per knob setting, and this file with it, defining
+ * KNOB_<name> to select the expectations below. Every variant also runs a short randomized workload
+ * with validation, so each configuration is known to work, not just to compile.
+ */
+#define _DEFAULT_SOURCE
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../src/tlsf_internal.h"
+#include "check.h"
+
+static _Alignas(64) unsigned char arena[1 << 22];
+
+/* A short randomized workload: everything allocated is aligned, intact, and the heap validates. */
+static void workload(mm_t mm, size_t align)
+{
+	void *live[256] = {0};
+	size_t size[256] = {0};
+	rng g = {7};
+	for (int i = 0; i < 20000; i++) {
+		size_t k = (size_t)(rng_next(&g) % 256);
+		if (live[k]) {
+			unsigned char *p = live[k];
+			CHECK(size[k] == 0 || (p[0] == (unsigned char)k && p[size[k] - 1] == (unsigned char)k));
+			mm_free(mm, live[k]);
+			live[k] = NULL;
+		} else {
+			size[k] = rng_range(&g, 0, rng_next(&g) % 8 ? 512 : 20000);
+			live[k] = rng_next(&g) % 4 ? mm_malloc(mm, size[k]) : mm_memalign(mm, (size_t)64 << (k % 4), size[k]);
+			if (live[k]) {
+				CHECK(((uintptr_t)live[k] & (align - 1)) == 0);
+				memset(live[k], (int)k, size[k]);
+			}
+		}
+		if (i % 1000 == 0)
+			CHECK(mm_validate(mm));
+	}
+	for (int k = 0; k < 256; k++)
+		mm_free(mm, live[k]);
+	CHECK(mm_validate(mm));
+}
+
+/* What mm_block_size gives for a request, from the definition of the classes. */
+static size_t expected_usable(size_t n)
+{
+	size_t stride = (n + MM_W + MM_ALIGN - 1) & ~(MM_ALIGN - 1);
+	if (stride < MM_MIN_STRIDE)
+		stride = MM_MIN_STRIDE;
+	if (stride >= MM_SMALL) {
+		size_t top = 1;
+		while (top * 2 <= stride)
+			top *= 2;
+		size_t step = top / MM_SL_COUNT;
+		stride = (stride + step - 1) / step * step;
+	}
+	return stride - MM_W;
+}
+
+int main(void)
+{
+	mm_t mm = mm_create_with_pool(arena, sizeof(arena));
+	recorded_errors rec;
+	record_errors(mm, &rec);
+	CHECK(mm != NULL);
+	workload(mm, mm_align_size());
+	/* Rounding follows the configured classes (alignment and second-level count). */
+	for (size_t n = 0; n < 70000; n = n * 9 / 8 + 1) {
+		void *p = mm_malloc(mm, n);
+		CHECK_MSG(p && mm_block_size(p) == expected_usable(n), "usable size of %zu: %zu, want %zu", n,
+		          mm_block_size(p), expected_usable(n));
+		mm_free(mm, p);
+	}
+
+#ifdef KNOB_ALIGN
+	CHECK(mm_align_size() == KNOB_ALIGN);
+	for (size_t n = 1; n < 3000; n += 37) {
+		void *p = mm_malloc(mm, n);
+		CHECK(p && ((uintptr_t)p & (KNOB_ALIGN - 1)) == 0);
+		mm_free(mm, p);
+	}
+#endif
+#ifdef KNOB_SL
+	CHECK(MM_SL_COUNT == (1u << KNOB_SL));
+	/* The second level really has 2^KNOB_SL classes: in [4096, 8192) one step is 4096 >> KNOB_SL. */
+	void *p = mm_malloc(mm, 4096 + 1 - MM_W);
+	CHECK(p && mm_block_size(p) + MM_W == 4096 + (4096 >> KNOB_SL));
+	mm_free(mm, p);
+#endif
+#ifdef KNOB_FL
+	/* Blocks are below 2^KNOB_FL; a larger pool is clamped, and a pool of exactly the largest block
+	 * is used whole. */
+	CHECK(mm_block_size_max() < ((size_t)1 << KNOB_FL));
+	CHECK(mm_malloc(mm, mm_block_size_max() + 1) == NULL);
+	mm_reset(mm);
+	void *all = mm_malloc(mm, mm_block_size_max());
+	CHECK(all != NULL);
+	CHECK(mm_malloc(mm, ((size_t)1 << KNOB_FL)) == NULL);
+	CHECK(mm_get_pool_for_ptr(mm, arena + sizeof(arena) - 64) == NULL); /* beyond the clamp */
+	mm_free(mm, all);
+	mm_t exact = mm_create(arena);
+	CHECK(mm_add_pool(exact, arena + mm_size(), mm_block_size_max() + mm_pool_overhead()) != NULL);
+	CHECK(mm_malloc(exact, mm_block_size_max()) != NULL && mm_validate(exact));
+	mm = mm_create_with_pool(arena, sizeof(arena));
+	record_errors(mm, &rec);
+#endif
+#ifdef KNOB_POOLS
+	static _Alignas(64) unsigned char extra[KNOB_POOLS + 1][4096];
+	for (int i = 1; i < KNOB_POOLS; i++)
+		CHECK(mm_add_pool(mm, extra[i], sizeof(extra[i])) != NULL);
+	CHECK(mm_add_pool(mm, extra[KNOB_POOLS], sizeof(extra[0])) == NULL && take_error(&rec) == MM_ERR_POOL_LIMIT);
+#endif
+#ifdef KNOB_CHECKS0
+	/* No checks: a freed block's header is not looked at. */
+	void *q = mm_malloc(mm, 100);
+	mm_free(mm, q);
+	CHECK(mm_block_size(q) != 0);
+#endif
+#ifdef KNOB_CHECKS1
+	void *q = mm_malloc(mm, 100);
+	mm_free(mm, q);
+	CHECK(mm_block_size(q) == 0);
+	mm_free(mm, q);
+	CHECK(take_error(&rec) == MM_ERR_DOUBLE_FREE);
+#endif
+#ifdef KNOB_CHECKS2
+	/* Full validation after every call: a bitmap bit without a list (in the last class, which the
+	 * calls below never touch) is reported by the next ordinary call. */
+	mm->sl_bitmap[MM_FL_COUNT - 1] |= (uint32_t)1 << (MM_SL_COUNT - 1);
+	CHECK(rec.count == 0);
+	mm_free(mm, mm_malloc(mm, 16));
+	CHECK(take_error(&rec) == MM_ERR_CORRUPTED_HEADER);
+	mm->sl_bitmap[MM_FL_COUNT - 1] &= ~((uint32_t)1 << (MM_SL_COUNT - 1));
+#endif
+#ifdef KNOB_NOSTDIO
+	/* No stdio: the default walker prints nothing. */
+	fflush(stdout);
+	FILE *capture = tmpfile();
+	int saved = dup(1);
+	dup2(fileno(capture), 1);
+	mm_walk_pool(mm_get_pool(mm), NULL, NULL);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	CHECK(ftell(capture) == 0 && lseek(fileno(capture), 0, SEEK_END) == 0);
+	fclose(capture);
+#endif
+#ifdef KNOB_DEBUG
+	/* Debug builds abort with a message on an error no handler takes. */
+	fflush(stdout);
+	int fds[2];
+	CHECK(pipe(fds) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		mm_t h = mm_create_with_pool(arena, sizeof(arena));
+		void *x = mm_malloc(h, 10);
+		mm_free(h, x);
+		mm_free(h, x);
+		_exit(0); /* not reached */
+	}
+	close(fds[1]);
+	char msg[256] = {0};
+	ssize_t got = read(fds[0], msg, sizeof(msg) - 1);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+	CHECK(got > 0 && strstr(msg, "memoman: double free") != NULL);
+#endif
+#ifdef KNOB_CONFIG_HEADER
+	CHECK(MM_MAX_POOLS == 3); /* set by tests/knob_config.h through MM_CONFIG_HEADER */
+#endif
+	CHECK(rec.count == 0);
+	return check_summary("test_knobs");
+}
