@@ -105,7 +105,7 @@ MM_INLINE void list_insert(mm_control *c, mm_block *b, size_t stride)
 	if (first)
 		first->prev_link = &b->next_free;
 	*head = b;
-	c->sl_bitmap[cls >> MM_SL_LOG2] |= (uint32_t)1 << (cls & MM_SL_MASK);
+	c->sl_bitmap[cls >> MM_SL_LOG2] |= (mm_slmap)1 << (cls & MM_SL_MASK);
 	c->fl_bitmap |= (uint32_t)1 << (cls >> MM_SL_LOG2);
 }
 
@@ -113,7 +113,7 @@ MM_INLINE void list_insert(mm_control *c, mm_block *b, size_t stride)
 MM_INLINE void class_emptied(mm_control *c, size_t cls)
 {
 	size_t fl = cls >> MM_SL_LOG2;
-	c->sl_bitmap[fl] &= ~((uint32_t)1 << (cls & MM_SL_MASK));
+	c->sl_bitmap[fl] &= ~((mm_slmap)1 << (cls & MM_SL_MASK));
 	if (!c->sl_bitmap[fl])
 		c->fl_bitmap &= ~((uint32_t)1 << fl);
 }
@@ -153,7 +153,7 @@ MM_INLINE mm_block *find_block(mm_control *c, size_t stride, size_t *target)
 {
 	size_t cls = mm_class_search(stride, target);
 	size_t fl = cls >> MM_SL_LOG2;
-	uint32_t sl_map = c->sl_bitmap[fl] & (~(uint32_t)0 << (cls & MM_SL_MASK));
+	mm_slmap sl_map = c->sl_bitmap[fl] & (~(mm_slmap)0 << (cls & MM_SL_MASK));
 	if (!sl_map) {
 		uint32_t fl_map = c->fl_bitmap & (~(uint32_t)1 << fl);
 		if (MM_UNLIKELY(!fl_map)) {
@@ -170,7 +170,7 @@ MM_INLINE mm_block *find_block(mm_control *c, size_t stride, size_t *target)
 		fl = mm_ffs32(fl_map);
 		sl_map = c->sl_bitmap[fl];
 	}
-	cls = (fl << MM_SL_LOG2) | mm_ffs32(sl_map);
+	cls = (fl << MM_SL_LOG2) | mm_ffs_sl(sl_map);
 	mm_block *b = c->heads[cls];
 	MM_ASSERT(b && (b->size & MM_FREE_BIT) && mm_stride_of(b->size) >= stride);
 	list_pop(c, b, cls);
@@ -294,12 +294,17 @@ static const mm_pool_rec *pool_find(const mm_control *c, uintptr_t a)
 	return a < p->end ? p : NULL;
 }
 
-/* The pool in which a can be a block's payload ([first, end)), or NULL. The common one-pool case is
- * one range check; several pools add a binary search of log2(MM_MAX_POOLS) steps. */
-MM_INLINE const mm_pool_rec *payload_pool(const mm_control *c, uintptr_t a)
+/* The pool in which a can be a block's payload (an aligned offset 0..span_m from its first payload),
+ * or NULL. The first pool of the table is tried first: with one pool that is the whole search. */
+static const mm_pool_rec *payload_pool(const mm_control *c, uintptr_t a)
 {
-	const mm_pool_rec *p = MM_LIKELY(c->pool_count == 1) ? &c->pools[0] : pool_find(c, a);
-	return p && a - p->first < p->end - p->first ? p : NULL;
+	const mm_pool_rec *p = &c->pools[0];
+	if (mm_rotate_offset(a - p->first) > p->span_r) {
+		p = pool_find(c, a);
+		if (!p || mm_rotate_offset(a - p->first) > p->span_r)
+			return NULL;
+	}
+	return p;
 }
 
 /* Adds a pool, or returns the reason it cannot be added. */
@@ -322,6 +327,8 @@ static mm_error_t pool_add(mm_control *c, void *mem, size_t bytes)
 	c->pools[i].start = m;
 	c->pools[i].first = pool_first_payload(m);
 	c->pools[i].end = end;
+	c->pools[i].span_m = end - c->pools[i].first - MM_MIN_STRIDE;
+	c->pools[i].span_r = c->pools[i].span_m >> MM_ALIGN_LOG2;
 	c->pool_count++;
 	pool_format(c, &c->pools[i]);
 	return MM_OK;
@@ -359,6 +366,7 @@ int mm_remove_pool(mm_t c, mm_pool_t pool)
 	list_unlink(c, b);
 	memmove(&c->pools[i], &c->pools[i + 1], (c->pool_count - i - 1) * sizeof(c->pools[0]));
 	c->pool_count--;
+	memset(&c->pools[c->pool_count], 0, sizeof(c->pools[0])); /* an empty entry matches no pointer */
 	return 1;
 }
 
@@ -428,9 +436,9 @@ int mm_reset(mm_t c)
 	uint32_t fl_map = c->fl_bitmap;
 	while (fl_map) {
 		size_t fl = mm_ffs32(fl_map);
-		uint32_t sl_map = c->sl_bitmap[fl];
+		mm_slmap sl_map = c->sl_bitmap[fl];
 		while (sl_map) {
-			c->heads[(fl << MM_SL_LOG2) | mm_ffs32(sl_map)] = NULL;
+			c->heads[(fl << MM_SL_LOG2) | mm_ffs_sl(sl_map)] = NULL;
 			sl_map &= sl_map - 1;
 		}
 		c->sl_bitmap[fl] = 0;
@@ -523,38 +531,54 @@ static MM_NOINLINE MM_COLD void pointer_error(mm_control *c, const void *ptr)
 
 /*
  * The O(1) checks on a pointer handed back to the allocator, before anything is written:
- *   - ptr is an aligned payload address inside one of the pools;
- *   - its header has F and the spare bits clear, and a stride that stays inside the pool;
- *   - the next header is plausible: P and spare bits clear, and a stride that stays inside the pool
- *     (or it is the sentinel, exactly at the pool's end);
- *   - a free neighbour the block will coalesce with is genuine (free_block_ok, free_prev_ok).
+ *   - ptr is an aligned payload address of one of the pools (the first pool in the table is tried
+ *     first, so with one pool this is one subtraction and one comparison);
+ *   - its header has F and the spare bits clear, and a stride of at least MM_MIN_STRIDE that stays
+ *     inside the pool (one unsigned comparison covers both ends);
+ *   - the next header has P and the spare bits clear and a stride that stays inside the pool (or is
+ *     the sentinel's, at the pool's end);
+ *   - a free neighbour the block will coalesce with is genuine: the next one's successor points back
+ *     at it; the previous one ends exactly at this block.
  * Returns the block, or reports and returns NULL. Without checks (MM_CHECKS == 0) it only converts.
  */
 MM_INLINE mm_block *live_block(mm_control *c, const void *ptr)
 {
 #if MM_CHECKS >= 1
 	uintptr_t a = mm_addr(ptr);
-	const mm_pool_rec *pool = c ? payload_pool(c, a) : NULL;
-	if (MM_UNLIKELY(!pool || (a & MM_LOW_MASK)))
+	if (MM_UNLIKELY(!c))
 		goto bad_pointer;
+	const mm_pool_rec *pool = &c->pools[0];
+	uintptr_t offset = a - pool->first;
+	if (MM_UNLIKELY(mm_rotate_offset(offset) > pool->span_r)) {
+		pool = payload_pool(c, a);
+		if (!pool)
+			goto bad_pointer;
+		offset = a - pool->first;
+	}
+	size_t room = (size_t)(pool->span_m - offset); /* end - a - MM_MIN_STRIDE */
 	mm_block *b = mm_block_from_ptr(ptr);
 	size_t size = b->size;
 	size_t stride = mm_stride_of(size);
-	if (MM_UNLIKELY((size & (MM_FREE_BIT | MM_SPARE_MASK)) || stride < MM_MIN_STRIDE || stride > pool->end - a))
+	if (MM_UNLIKELY(size & (MM_FREE_BIT | MM_SPARE_MASK)) || MM_UNLIKELY(stride - MM_MIN_STRIDE > room))
 		goto bad_pointer;
 	mm_block *next = mm_block_after(b, stride);
 	size_t next_size = next->size;
 	size_t next_stride = mm_stride_of(next_size);
-	size_t next_room = (size_t)(pool->end - (a + stride)); /* from next's payload to the pool's end */
-	if (MM_UNLIKELY((next_size & (MM_PREV_FREE_BIT | MM_SPARE_MASK)) || next_stride > next_room ||
-	                (next_stride < MM_MIN_STRIDE && next_stride != next_room)))
+	/* The next header is plausible: flags, and a stride of MM_MIN_STRIDE..(end - its payload), or 0
+	 * for the sentinel at the very end. room - stride is (end - next's payload) - MM_MIN_STRIDE; both
+	 * sides wrap to the same value for the sentinel. */
+	if (MM_UNLIKELY(next_size & (MM_PREV_FREE_BIT | MM_SPARE_MASK)) ||
+	    MM_UNLIKELY(next_stride - MM_MIN_STRIDE > room - stride))
 		goto bad_pointer;
-	if (MM_UNLIKELY(((next_size & MM_FREE_BIT) && !successor_agrees(next, next_stride)) ||
-	                ((size & MM_PREV_FREE_BIT) && !free_prev_ok(pool, b)))) {
-		report(c, MM_ERR_CORRUPTED_HEADER, ptr); /* a free neighbour that is not genuine */
-		return NULL;
-	}
+	/* A free successor will be absorbed: its own successor must agree that it is free. */
+	if ((next_size & MM_FREE_BIT) && MM_UNLIKELY(!successor_agrees(next, next_stride)))
+		goto corrupted;
+	if ((size & MM_PREV_FREE_BIT) && MM_UNLIKELY(!free_prev_ok(pool, b)))
+		goto corrupted;
 	return b;
+corrupted:
+	report(c, MM_ERR_CORRUPTED_HEADER, ptr); /* a free neighbour that is not genuine */
+	return NULL;
 bad_pointer:
 	pointer_error(c, ptr);
 	return NULL;
@@ -642,7 +666,7 @@ void *mm_memalign(mm_t c, size_t align, size_t bytes)
 }
 
 /* Frees a live block, coalescing it with its free neighbours. */
-MM_INLINE void free_block(mm_control *c, mm_block *b)
+static void free_block(mm_control *c, mm_block *b)
 {
 	size_t size = b->size;
 	size_t stride = mm_stride_of(size);
@@ -676,7 +700,17 @@ void mm_free(mm_t c, void *ptr)
 	mm_block *b = live_block(c, ptr);
 	if (MM_UNLIKELY(!b))
 		return;
-	free_block(c, b);
+	size_t size = b->size; /* F is clear: b is live */
+	mm_block *next = mm_block_after(b, mm_stride_of(size));
+	if ((size | next->size) & (MM_PREV_FREE_BIT | MM_FREE_BIT)) {
+		free_block(c, b); /* a free neighbour: coalesce (out of line, so that the common path below
+		                     needs no callee-saved registers) */
+	} else {
+		b->size = size | MM_FREE_BIT;
+		next->prev_phys = b;
+		next->size |= MM_PREV_FREE_BIT;
+		list_insert(c, b, size);
+	}
 	PERIODIC_VALIDATE(c);
 }
 

@@ -89,8 +89,8 @@ _Static_assert((MM_ALIGNMENT & (MM_ALIGNMENT - 1)) == 0, "MM_ALIGNMENT must be a
 _Static_assert(MM_ALIGNMENT >= sizeof(size_t), "MM_ALIGNMENT must be at least sizeof(size_t)");
 _Static_assert(MM_ALIGNMENT <= 1048576, "MM_ALIGNMENT above 1 MiB is not supported");
 _Static_assert(((size_t)1 << MM_ALIGN_LOG2) == MM_ALIGN, "alignment log2 derivation");
-_Static_assert(MM_SL_INDEX_COUNT_LOG2 >= 1 && MM_SL_INDEX_COUNT_LOG2 <= 5,
-               "MM_SL_INDEX_COUNT_LOG2 must be 1..5 (second-level bitmaps are 32 bits)");
+_Static_assert(MM_SL_INDEX_COUNT_LOG2 >= 1 && MM_SL_INDEX_COUNT_LOG2 <= 6,
+               "MM_SL_INDEX_COUNT_LOG2 must be 1..6 (second-level bitmaps are at most 64 bits)");
 _Static_assert(MM_FL_COUNT >= 2 && MM_FL_COUNT <= 32,
                "MM_FL_INDEX_MAX gives between 2 and 32 first-level rows (first-level bitmap is 32 bits)");
 _Static_assert(MM_FL_INDEX_MAX < sizeof(size_t) * CHAR_BIT, "MM_FL_INDEX_MAX must be below size_t's width");
@@ -133,23 +133,40 @@ MM_INLINE void *mm_block_payload(const mm_block *b) { return (void *)(mm_addr(b)
 MM_INLINE mm_block *mm_block_after(const mm_block *b, size_t stride) { return mm_block_at(mm_addr(b) + stride); }
 MM_INLINE size_t mm_stride_of(size_t size_word) { return size_word & ~MM_LOW_MASK; }
 
+/* offset rotated right by log2(MM_ALIGN): an aligned offset becomes offset / MM_ALIGN, a misaligned
+ * one a huge number, so one comparison checks range and alignment together. */
+MM_INLINE uintptr_t mm_rotate_offset(uintptr_t offset)
+{
+	return (offset >> MM_ALIGN_LOG2) | (offset << ((sizeof(uintptr_t) * CHAR_BIT - MM_ALIGN_LOG2) % (sizeof(uintptr_t) * CHAR_BIT)));
+}
+
 /* ---- Control structure -------------------------------------------------------------------------- */
 
 typedef struct mm_pool_rec {
-	uintptr_t start; /* the pool handle: the memory given to mm_add_pool */
-	uintptr_t first; /* payload address of the pool's first block */
-	uintptr_t end;   /* end of the sentinel's size word = payload address of the sentinel */
+	uintptr_t first;  /* payload address of the pool's first block */
+	uintptr_t span_m; /* end - first - MM_MIN_STRIDE: a block's payload lies at an aligned offset
+	                     0..span_m from first */
+	uintptr_t span_r; /* span_m / MM_ALIGN, to compare with a rotated offset (mm_rotate_offset) */
+	uintptr_t end;    /* end of the sentinel's size word = payload address of the sentinel */
+	uintptr_t start;  /* the pool handle: the memory given to mm_add_pool */
 } mm_pool_rec;
 
 #define MM_MAGIC ((uint32_t)0x6D656D6Fu) /* "memo" */
 
 typedef struct mm_control mm_control;
 
+/* A second-level bitmap: 32 bits, or 64 when there are 64 subdivisions. */
+#if MM_SL_INDEX_COUNT_LOG2 <= 5
+typedef uint32_t mm_slmap;
+#else
+typedef uint64_t mm_slmap;
+#endif
+
 struct mm_control {
 	/* Hot: read by every allocation and free. */
 	uint32_t fl_bitmap;
 	uint32_t pool_count;
-	uint32_t sl_bitmap[MM_FL_COUNT];
+	mm_slmap sl_bitmap[MM_FL_COUNT];
 	mm_block *heads[MM_CLASS_COUNT]; /* flat index fl * MM_SL_COUNT + sl; NULL when empty */
 
 	/* Cold. */
@@ -167,10 +184,11 @@ struct mm_control {
 MM_INLINE unsigned mm_fls_size(size_t x)
 {
 #if MM_USE_BUILTIN_BITSCAN
+	/* Written as an xor so that x86's bsr, which yields the index directly, needs no correction. */
 #if SIZE_MAX > 0xFFFFFFFFu
-	return 63u - (unsigned)__builtin_clzll((unsigned long long)x);
+	return 63u ^ (unsigned)__builtin_clzll((unsigned long long)x);
 #else
-	return 31u - (unsigned)__builtin_clz((unsigned)x);
+	return 31u ^ (unsigned)__builtin_clz((unsigned)x);
 #endif
 #else
 	unsigned r = 0;
@@ -182,6 +200,23 @@ MM_INLINE unsigned mm_fls_size(size_t x)
 	if (x >> 4) { x >>= 4; r += 4; }
 	if (x >> 2) { x >>= 2; r += 2; }
 	if (x >> 1) { r += 1; }
+	return r;
+#endif
+}
+
+/* Index of the lowest set bit of x; x must not be 0. */
+MM_INLINE unsigned mm_ffs64(uint64_t x)
+{
+#if MM_USE_BUILTIN_BITSCAN
+	return (unsigned)__builtin_ctzll(x);
+#else
+	unsigned r = 0;
+	if (!(x & 0xFFFFFFFFu)) { x >>= 32; r += 32; }
+	if (!(x & 0xFFFFu)) { x >>= 16; r += 16; }
+	if (!(x & 0xFFu)) { x >>= 8; r += 8; }
+	if (!(x & 0xFu)) { x >>= 4; r += 4; }
+	if (!(x & 0x3u)) { x >>= 2; r += 2; }
+	if (!(x & 0x1u)) { r += 1; }
 	return r;
 #endif
 }
@@ -202,6 +237,13 @@ MM_INLINE unsigned mm_ffs32(uint32_t x)
 #endif
 }
 
+/* Lowest set bit of a second-level bitmap. */
+#if MM_SL_INDEX_COUNT_LOG2 <= 5
+#define mm_ffs_sl(x) mm_ffs32(x)
+#else
+#define mm_ffs_sl(x) mm_ffs64(x)
+#endif
+
 /* ---- Mapping: stride -> class ------------------------------------------------------------------- */
 
 /*
@@ -219,16 +261,17 @@ MM_INLINE size_t mm_class_insert(size_t stride)
 
 /*
  * The first class all of whose blocks can hold this stride, and the stride rounded up to that
- * class's lower bound (*rounded). Rounding up is one class to the right unless the stride is exactly
- * a class bound; the carry into the next first-level row is the flat index's own carry.
+ * class's lower bound (*rounded). Adding step - 1 before the shift rounds up; a carry into the next
+ * power of two makes the index (stride >> shift) reach 2 * MM_SL_COUNT, which the flat formula turns
+ * into the first class of the next first-level row by itself.
  */
 MM_INLINE size_t mm_class_search(size_t stride, size_t *rounded)
 {
 	unsigned top = mm_fls_size(stride | MM_SMALL);
 	unsigned shift = top - MM_SL_LOG2;
-	size_t step_mask = ((size_t)1 << shift) - 1;
-	*rounded = (stride + step_mask) & ~step_mask;
-	return ((size_t)(top - MM_FL_SHIFT) << MM_SL_LOG2) + (stride >> shift) + ((stride & step_mask) != 0);
+	size_t index = (stride + ((size_t)1 << shift) - 1) >> shift;
+	*rounded = index << shift;
+	return ((size_t)(top - MM_FL_SHIFT) << MM_SL_LOG2) + index;
 }
 
 #endif /* MEMOMAN_TLSF_INTERNAL_H */

@@ -129,11 +129,11 @@ int main(void)
 #ifdef KNOB_CHECKS2
 	/* Full validation after every call: a bitmap bit without a list (in the last class, which the
 	 * calls below never touch) is reported by the next ordinary call. */
-	mm->sl_bitmap[MM_FL_COUNT - 1] |= (uint32_t)1 << (MM_SL_COUNT - 1);
+	mm->sl_bitmap[MM_FL_COUNT - 1] |= (mm_slmap)1 << (MM_SL_COUNT - 1);
 	CHECK(rec.count == 0);
 	mm_free(mm, mm_malloc(mm, 16));
 	CHECK(take_error(&rec) == MM_ERR_CORRUPTED_HEADER);
-	mm->sl_bitmap[MM_FL_COUNT - 1] &= ~((uint32_t)1 << (MM_SL_COUNT - 1));
+	mm->sl_bitmap[MM_FL_COUNT - 1] &= ~((mm_slmap)1 << (MM_SL_COUNT - 1));
 #endif
 #ifdef KNOB_NOSTDIO
 	/* No stdio: the default walker prints nothing. */

@@ -82,12 +82,12 @@ static void test_lists(void)
 		size_t right = mm_class_insert(mm_stride_of(b->size));
 		size_t wrong = right + 3;
 		mm->heads[right] = NULL; /* f[0] is alone in its class */
-		mm->sl_bitmap[right >> MM_SL_LOG2] &= ~((uint32_t)1 << (right & MM_SL_MASK));
+		mm->sl_bitmap[right >> MM_SL_LOG2] &= ~((mm_slmap)1 << (right & MM_SL_MASK));
 		if (!mm->sl_bitmap[right >> MM_SL_LOG2])
 			mm->fl_bitmap &= ~((uint32_t)1 << (right >> MM_SL_LOG2));
 		mm->heads[wrong] = b;
 		b->prev_link = &mm->heads[wrong];
-		mm->sl_bitmap[wrong >> MM_SL_LOG2] |= (uint32_t)1 << (wrong & MM_SL_MASK);
+		mm->sl_bitmap[wrong >> MM_SL_LOG2] |= (mm_slmap)1 << (wrong & MM_SL_MASK);
 		mm->fl_bitmap |= (uint32_t)1 << (wrong >> MM_SL_LOG2);
 		expect_invalid("a block in the wrong class", 0);
 	}
@@ -106,7 +106,7 @@ static void test_bitmaps(void)
 	build();
 	size_t cls = mm_class_insert(mm_stride_of(hdr(f[0])->size));
 	size_t fl = cls >> MM_SL_LOG2, sl = cls & MM_SL_MASK;
-	BREAK(mm->sl_bitmap[fl], mm->sl_bitmap[fl] & ~((uint32_t)1 << sl), "a list without its second-level bit", 0);
+	BREAK(mm->sl_bitmap[fl], mm->sl_bitmap[fl] & ~((mm_slmap)1 << sl), "a list without its second-level bit", 0);
 	BREAK(mm->fl_bitmap, 0, "a first-level bitmap cleared", 0);
 	BREAK(mm->fl_bitmap, mm->fl_bitmap | ((uint32_t)1 << (MM_FL_COUNT - 1)), "a first-level bit without lists", 0);
 	BREAK(mm->sl_bitmap[MM_FL_COUNT - 1], 1u, "a second-level bit without a list", 0);

@@ -75,13 +75,20 @@
 #endif
 
 /*
- * MM_SL_INDEX_COUNT_LOG2 (1..5, default 5): log2 of the number of second-level subdivisions of each
- * power-of-two size range. 5 gives 32 classes per power of two: a block found for a request wastes
- * at most 1/32 of the range to internal fragmentation. Smaller values shrink the control structure
- * (mm_size()) and make the largest-class rounding coarser.
+ * MM_SL_INDEX_COUNT_LOG2 (1..6; default 6 on 64-bit targets, 5 on 32-bit): log2 of the number of
+ * second-level subdivisions of each power-of-two size range. A block is rounded up to its class
+ * bound (so that a freed block always serves a later request of the same size), which wastes at most
+ * one class step: 1/64 of the range with 6, 1/32 with 5. 6 uses 64-bit second-level bitmaps and
+ * doubles the free-list heads in the control structure (mm_size(): about 13 KiB against 7 KiB on
+ * 64-bit); on 32-bit targets, where the control structure's size matters more, 5 is the default.
+ * `make bench` measures the memory each uses against TLSF 3.1 (README, "Memory").
  */
 #ifndef MM_SL_INDEX_COUNT_LOG2
+#if SIZE_MAX > 0xFFFFFFFFu
+#define MM_SL_INDEX_COUNT_LOG2 6
+#else
 #define MM_SL_INDEX_COUNT_LOG2 5
+#endif
 #endif
 
 /*
@@ -89,7 +96,7 @@
  * 2^MM_FL_INDEX_MAX bytes. A pool larger than the largest block is clamped to it (the excess is not
  * used; mm_add_pool still succeeds). Each extra unit adds one first-level row of 2^SL pointers to the
  * control structure. Limits: the first-level count (MM_FL_INDEX_MAX - log2(MM_ALIGNMENT) -
- * MM_SL_INDEX_COUNT_LOG2 + 1) must be between 1 and 32, and MM_FL_INDEX_MAX below the width of size_t.
+ * MM_SL_INDEX_COUNT_LOG2 + 1) must be between 2 and 32, and MM_FL_INDEX_MAX below the width of size_t.
  */
 #ifndef MM_FL_INDEX_MAX
 #if SIZE_MAX > 0xFFFFFFFFu
