@@ -7,6 +7,7 @@
 #   make test-debug  the tests with MM_DEBUG=1: every check on, validation every 64 operations
 #   make fuzz        the libFuzzer target (needs clang, libclang-rt-14-dev): corpus replay + 60 s
 #   make bench       the benchmarks (bench/README.md); valgrind adds instruction counts
+#   make lint        clang-format check and clang-tidy's bug-prone and analyzer checks
 #   make check-all   everything CI runs
 #   make install     cmake --install into PREFIX (default /usr/local)
 
@@ -29,7 +30,12 @@ define ctest
 	@cd $(BUILD)/$(1) && ctest --output-on-failure -j $(JOBS)
 endef
 
-.PHONY: all demo test test-asan test-32 test-debug fuzz bench check-all install clean
+SOURCES = $(wildcard src/*.c src/*.h include/*.h include/memoman/*.h tests/*.c tests/*.h tests/*.cpp \
+	tests/install/*.c bench/*.c fuzz/*.c examples/demo.c)
+TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
+	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
+
+.PHONY: all demo test test-asan test-32 test-debug fuzz bench lint check-all install clean
 
 all:
 	@mkdir -p $(BUILD)
@@ -70,7 +76,14 @@ bench:
 	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
 	@bench/run.sh $(BUILD)/release
 
-check-all: test test-asan test-32 test-debug fuzz
+lint:
+	@clang-format --dry-run --Werror $(SOURCES)
+	@clang-tidy --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' src/*.c -- -std=c11 -Iinclude 2>&1 | \
+		grep -v "warnings generated" || true
+	@clang-tidy --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' src/*.c -- -std=c11 -Iinclude >/dev/null 2>&1
+	@echo "lint: clean"
+
+check-all: lint test test-asan test-32 test-debug fuzz
 
 install:
 	@mkdir -p $(BUILD)

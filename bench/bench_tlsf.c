@@ -74,13 +74,13 @@ static void make_trace(trace *t, const char *name, size_t live, size_t replaceme
 	t->ops = calloc(t->n_ops, sizeof(op));
 	size_t n = 0;
 	uint64_t bytes = 0;
-#define ALLOC(slot_)                                                                                 \
-	do {                                                                                             \
-		op *o = &t->ops[n++];                                                                        \
-		o->slot = (uint32_t)(slot_);                                                                 \
-		o->size = 16 + (uint32_t)(next_random() % (max_size - 15));                                 \
-		o->align = aligned_half && (next_random() & 1) ? 1u << (5 + next_random() % 8) : 0;          \
-		bytes += o->size + o->align;                                                                 \
+#define ALLOC(slot_)                                                                                                   \
+	do {                                                                                                           \
+		op *o = &t->ops[n++];                                                                                  \
+		o->slot = (uint32_t)(slot_);                                                                           \
+		o->size = 16 + (uint32_t)(next_random() % (max_size - 15));                                            \
+		o->align = aligned_half && (next_random() & 1) ? 1u << (5 + next_random() % 8) : 0;                    \
+		bytes += o->size + o->align;                                                                           \
 	} while (0)
 	for (size_t i = 0; i < live; i++)
 		ALLOC(i);
@@ -139,12 +139,12 @@ static void ct_free_(void *p) { conte_tlsf_free(ct, p); }
 #endif
 
 static const allocator allocators[] = {
-	{"memoman", mm_init, mm_malloc_, mm_memalign_, mm_free_, mm_block_size},
-	{"tlsf-api", tl_init, tl_malloc_, tl_memalign_, tl_free_, tlsf_block_size},
+    {"memoman", mm_init, mm_malloc_, mm_memalign_, mm_free_, mm_block_size},
+    {"tlsf-api", tl_init, tl_malloc_, tl_memalign_, tl_free_, tlsf_block_size},
 #ifdef BENCH_CONTE
-	{"tlsf31", ct_init, ct_malloc_, ct_memalign_, ct_free_, conte_tlsf_block_size},
+    {"tlsf31", ct_init, ct_malloc_, ct_memalign_, ct_free_, conte_tlsf_block_size},
 #endif
-	{"glibc", glibc_init, glibc_malloc_, glibc_memalign_, glibc_free_, glibc_usable},
+    {"glibc", glibc_init, glibc_malloc_, glibc_memalign_, glibc_free_, glibc_usable},
 };
 #define N_ALLOCATORS (sizeof(allocators) / sizeof(allocators[0]))
 
@@ -236,7 +236,8 @@ static void timing(int reps)
 		size_t failed[N_ALLOCATORS] = {0};
 		for (int r = 0; r < reps; r++) {
 			for (size_t k = 0; k < N_ALLOCATORS; k++) {
-				size_t i = (k + (size_t)r) % N_ALLOCATORS; /* a different allocator goes first each round */
+				size_t i =
+				    (k + (size_t)r) % N_ALLOCATORS; /* a different allocator goes first each round */
 				const allocator *a = &allocators[i];
 				a->init(pool, pool_size);
 				double t0 = now_ns();
@@ -246,7 +247,8 @@ static void timing(int reps)
 		}
 		for (size_t i = 0; i < N_ALLOCATORS; i++) {
 			qsort(ns[i], (size_t)reps, sizeof(double), cmp_double);
-			printf("%-9s %-9s %10.1f %9zu\n", t->name, allocators[i].name, ns[i][reps / 2], failed[i] / (size_t)reps);
+			printf("%-9s %-9s %10.1f %9zu\n", t->name, allocators[i].name, ns[i][reps / 2],
+			       failed[i] / (size_t)reps);
 		}
 	}
 }

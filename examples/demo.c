@@ -69,8 +69,8 @@ int main(void)
 	if (!mm)
 		return 1;
 	mm_set_error_handler(mm, on_error, NULL);
-	printf("memoman %d.%d.%d TLSF core on a %zu KiB static arena\n", MEMOMAN_VERSION_MAJOR,
-	       MEMOMAN_VERSION_MINOR, MEMOMAN_VERSION_PATCH, sizeof(arena) / 1024);
+	printf("memoman %d.%d.%d TLSF core on a %zu KiB static arena\n", MEMOMAN_VERSION_MAJOR, MEMOMAN_VERSION_MINOR,
+	       MEMOMAN_VERSION_PATCH, sizeof(arena) / 1024);
 	printf("  control structure %zu B, per-allocation overhead %zu B, alignment %zu B,\n", mm_size(),
 	       mm_alloc_overhead(), mm_align_size());
 	printf("  smallest block %zu B, largest request %zu B\n\n", mm_block_size_min(), mm_block_size_max());
@@ -121,11 +121,11 @@ int main(void)
 	mm_free(mm, a + 16);                  /* inside a block */
 	void *once = mm_malloc(mm, 100);
 	mm_free(mm, once);
-	mm_free(mm, once);                    /* twice */
+	mm_free(mm, once); /* twice */
 	unsigned char saved = a[mm_block_size(a)];
-	a[mm_block_size(a)] = 0x41;           /* one byte past a's end: into b's header */
+	a[mm_block_size(a)] = 0x41; /* one byte past a's end: into b's header */
 	mm_free(mm, b);
-	a[mm_block_size(a)] = saved;          /* (repaired, for the rest of the demo) */
+	a[mm_block_size(a)] = saved; /* (repaired, for the rest of the demo) */
 	mm_free(mm, b);
 	mm_free(mm, a);
 	print_map(mm, "after the misuse:");

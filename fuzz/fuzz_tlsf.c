@@ -40,11 +40,11 @@ typedef struct state {
 	mm_error_t last;
 } state;
 
-#define FINDING(...)                                                                                 \
-	do {                                                                                             \
-		fprintf(stderr, "fuzz_tlsf: " __VA_ARGS__);                                                  \
-		fputc('\n', stderr);                                                                         \
-		abort();                                                                                     \
+#define FINDING(...)                                                                                                   \
+	do {                                                                                                           \
+		fprintf(stderr, "fuzz_tlsf: " __VA_ARGS__);                                                            \
+		fputc('\n', stderr);                                                                                   \
+		abort();                                                                                               \
 	} while (0)
 
 static void on_error(mm_t mm, mm_error_t e, const void *ptr, void *user)
@@ -192,7 +192,8 @@ static void op(state *st)
 			s->p = NULL;
 		} else if (p) {
 			if (s->p)
-				check_contents(&(slot){p, s->size < n ? s->size : n, s->fill}, s->size < n ? s->size : n);
+				check_contents(&(slot){p, s->size < n ? s->size : n, s->fill},
+				               s->size < n ? s->size : n);
 			check_new(st, k, p, n, 1);
 			*s = (slot){p, n, byte(st)};
 			fill(s);

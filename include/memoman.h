@@ -173,21 +173,26 @@ int mm_reset(mm_t mm);
  * mm_malloc(mm, 0) returns a unique block of the minimum size (mm_block_size_min()) that must be
  * freed like any other.
  * Returns NULL if and only if mm is NULL, bytes > mm_block_size_max() (checked before any rounding,
- * so sizes near SIZE_MAX cannot wrap around), or no free block is large enough.
- * O(1): one mapping, two bitmap scans, one list pop, at most one split and one list insert.
+ * so sizes near SIZE_MAX cannot wrap around), or no free block reaches the request's class bound
+ * (the request plus its header, rounded up by at most 1/2^MM_SL_INDEX_COUNT_LOG2 of its power of
+ * two) and the head of the request's own class is not large enough either. This is TLSF's good fit:
+ * the search never walks a list.
+ * The block is trimmed to the class bound, not to the request: freed (and neither split nor
+ * coalesced since), it serves any later request no larger than the one that created it.
+ * O(1): one mapping, at most two bitmap scans, one list pop, at most one split and one insert.
  */
 MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2) void *mm_malloc(mm_t mm, size_t bytes);
 
 /*
  * Allocates at least `bytes` bytes aligned to `align`, which must be a power of two (any power of
- * two; 0 is not one). An alignment up to mm_align_size() costs the same as mm_malloc.
- * Returns NULL if and only if mm is NULL, align is not a power of two, bytes or
- * bytes + align exceeds what the largest block can hold (checked without wrap-around), or no free
- * block is large enough for bytes plus the worst-case alignment gap.
- * O(1): as mm_malloc plus at most one more split for the leading gap.
+ * two; 0 is not one). An alignment up to mm_align_size() is mm_malloc.
+ * Returns NULL if and only if mm is NULL, align is not a power of two, bytes > mm_block_size_max(),
+ * bytes + align + mm_block_size_min() exceeds the largest request (checked without wrap-around), or
+ * no free block can hold bytes plus the worst-case alignment gap (as mm_malloc's search).
+ * The gap before the aligned address, when there is one, becomes a free block of its own.
+ * O(1): as mm_malloc, plus at most one more split and insert for the leading gap.
  */
-MM_ATTR_MALLOC MM_ATTR_ALLOC_ALIGN(2) MM_ATTR_ALLOC_SIZE(3) void *mm_memalign(mm_t mm, size_t align,
-                                                                             size_t bytes);
+MM_ATTR_MALLOC MM_ATTR_ALLOC_ALIGN(2) MM_ATTR_ALLOC_SIZE(3) void *mm_memalign(mm_t mm, size_t align, size_t bytes);
 
 /*
  * Resizes the block at ptr to at least `size` bytes, keeping its contents up to the smaller size.
@@ -204,14 +209,22 @@ MM_ATTR_MALLOC MM_ATTR_ALLOC_ALIGN(2) MM_ATTR_ALLOC_SIZE(3) void *mm_memalign(mm
 MM_ATTR_NODISCARD MM_ATTR_ALLOC_SIZE(3) void *mm_realloc(mm_t mm, void *ptr, size_t size);
 
 /*
- * Frees a block returned by mm_malloc, mm_memalign or mm_realloc of the same instance.
- * NULL is ignored. With MM_CHECKS >= 1, a pointer outside the instance's pools, a misaligned or
- * interior pointer, a block already free, or a header that fails its consistency checks is reported
- * (MM_ERR_INVALID_POINTER, _INTERIOR_POINTER, _DOUBLE_FREE, _CORRUPTED_HEADER) and nothing is freed.
- * The O(1) checks read the header before the pointer and the header after the block; a pointer into
- * the middle of a live block is caught unless the caller's data there happens to form a consistent
- * header. After a check fails, naming the error walks that pool once (O(blocks in the pool)).
- * O(1): at most two unlinks (the free neighbours) and one insert.
+ * Frees a block returned by mm_malloc, mm_memalign or mm_realloc of the same instance, and coalesces
+ * it with free neighbours. NULL is ignored.
+ * With MM_CHECKS >= 1 (the default), before anything is written, the pointer and the headers around
+ * it are checked; a failure is reported and nothing is freed:
+ *   - outside every pool of mm (or mm NULL)                         -> MM_ERR_INVALID_POINTER
+ *   - inside a pool but not a block's start (misaligned, interior)  -> MM_ERR_INTERIOR_POINTER
+ *   - a block already free, also after it coalesced with another    -> MM_ERR_DOUBLE_FREE
+ *   - the block's header or a neighbour's is inconsistent (an
+ *     overflow into the next header, a stray write)                 -> MM_ERR_CORRUPTED_HEADER
+ * The checks read only the header before the pointer, the header after the block and, for free
+ * neighbours, their own neighbours' headers. A pointer into the middle of a live block is caught
+ * unless the caller's bytes there happen to form a consistent header; a block freed twice is caught
+ * unless it was handed out again in between. Naming the error walks that pool once
+ * (O(blocks in the pool)), on the error path only.
+ * O(1): with one pool, a fixed number of steps (at most two unlinks and one insert); with several,
+ * the check adds a binary search of the pool table, at most log2(MM_MAX_POOLS) steps.
  */
 void mm_free(mm_t mm, void *ptr);
 

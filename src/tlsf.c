@@ -750,7 +750,8 @@ void *mm_realloc(mm_t c, void *ptr, size_t size)
 	} else if (b->size & MM_PREV_FREE_BIT) {
 		/* Nothing else fits: try the free space on both sides together, moving the data down. */
 		mm_block *prev = b->prev_phys;
-		size_t total = mm_stride_of(prev->size) + stride + ((next_size & MM_FREE_BIT) ? mm_stride_of(next_size) : 0);
+		size_t total =
+		    mm_stride_of(prev->size) + stride + ((next_size & MM_FREE_BIT) ? mm_stride_of(next_size) : 0);
 		if (total < need)
 			return NULL;
 		list_unlink(c, prev);

@@ -16,10 +16,7 @@ pool_t tlsf_add_pool(tlsf_t tlsf, void *mem, size_t bytes) { return mm_add_pool(
 void tlsf_remove_pool(tlsf_t tlsf, pool_t pool) { (void)mm_remove_pool(tlsf, pool); }
 
 void *tlsf_malloc(tlsf_t tlsf, size_t bytes) { return bytes ? mm_malloc(tlsf, bytes) : NULL; }
-void *tlsf_memalign(tlsf_t tlsf, size_t align, size_t bytes)
-{
-	return bytes ? mm_memalign(tlsf, align, bytes) : NULL;
-}
+void *tlsf_memalign(tlsf_t tlsf, size_t align, size_t bytes) { return bytes ? mm_memalign(tlsf, align, bytes) : NULL; }
 void *tlsf_realloc(tlsf_t tlsf, void *ptr, size_t size)
 {
 	if (size == 0) { /* TLSF 3.1: free (ignoring NULL) and return NULL, never malloc(0) */

@@ -38,21 +38,23 @@
 #endif
 
 /* log2 of a power-of-two constant expression (up to 2^20), usable in static assertions. */
+// clang-format off
 #define MM_LOG2_CONST(x)                                                                          \
 	((x) >= 1048576 ? 20 : (x) >= 524288 ? 19 : (x) >= 262144 ? 18 : (x) >= 131072 ? 17           \
 	: (x) >= 65536 ? 16 : (x) >= 32768 ? 15 : (x) >= 16384 ? 14 : (x) >= 8192 ? 13                \
 	: (x) >= 4096 ? 12 : (x) >= 2048 ? 11 : (x) >= 1024 ? 10 : (x) >= 512 ? 9 : (x) >= 256 ? 8    \
 	: (x) >= 128 ? 7 : (x) >= 64 ? 6 : (x) >= 32 ? 5 : (x) >= 16 ? 4 : (x) >= 8 ? 3 : (x) >= 4 ? 2 \
 	: (x) >= 2 ? 1 : 0)
+// clang-format on
 
 /* ---- Derived constants -------------------------------------------------------------------------- */
 
-#define MM_W ((size_t)sizeof(size_t))         /* the header word */
-#define MM_ALIGN ((size_t)MM_ALIGNMENT)       /* alignment of payloads and of block strides */
+#define MM_W ((size_t)sizeof(size_t))   /* the header word */
+#define MM_ALIGN ((size_t)MM_ALIGNMENT) /* alignment of payloads and of block strides */
 #define MM_ALIGN_LOG2 MM_LOG2_CONST(MM_ALIGNMENT)
-#define MM_LOW_MASK (MM_ALIGN - 1)            /* bits of the size word below the alignment */
-#define MM_FREE_BIT ((size_t)1)               /* this block is free */
-#define MM_PREV_FREE_BIT ((size_t)2)          /* the previous physical block is free */
+#define MM_LOW_MASK (MM_ALIGN - 1)                                      /* bits of the size word below the alignment */
+#define MM_FREE_BIT ((size_t)1)                                         /* this block is free */
+#define MM_PREV_FREE_BIT ((size_t)2)                                    /* the previous physical block is free */
 #define MM_SPARE_MASK (MM_LOW_MASK & ~(MM_FREE_BIT | MM_PREV_FREE_BIT)) /* always zero */
 
 #define MM_SL_LOG2 MM_SL_INDEX_COUNT_LOG2
@@ -137,7 +139,8 @@ MM_INLINE size_t mm_stride_of(size_t size_word) { return size_word & ~MM_LOW_MAS
  * one a huge number, so one comparison checks range and alignment together. */
 MM_INLINE uintptr_t mm_rotate_offset(uintptr_t offset)
 {
-	return (offset >> MM_ALIGN_LOG2) | (offset << ((sizeof(uintptr_t) * CHAR_BIT - MM_ALIGN_LOG2) % (sizeof(uintptr_t) * CHAR_BIT)));
+	return (offset >> MM_ALIGN_LOG2) |
+	       (offset << ((sizeof(uintptr_t) * CHAR_BIT - MM_ALIGN_LOG2) % (sizeof(uintptr_t) * CHAR_BIT)));
 }
 
 /* ---- Control structure -------------------------------------------------------------------------- */
@@ -174,7 +177,7 @@ struct mm_control {
 	mm_error_t last_error;
 	mm_error_handler handler;
 	void *handler_user;
-	size_t ops; /* MM_CHECKS == 2: calls since the last periodic validation */
+	size_t ops;                      /* MM_CHECKS == 2: calls since the last periodic validation */
 	mm_pool_rec pools[MM_MAX_POOLS]; /* sorted by start, disjoint */
 };
 
@@ -193,13 +196,30 @@ MM_INLINE unsigned mm_fls_size(size_t x)
 #else
 	unsigned r = 0;
 #if SIZE_MAX > 0xFFFFFFFFu
-	if (x >> 32) { x >>= 32; r += 32; }
+	if (x >> 32) {
+		x >>= 32;
+		r += 32;
+	}
 #endif
-	if (x >> 16) { x >>= 16; r += 16; }
-	if (x >> 8) { x >>= 8; r += 8; }
-	if (x >> 4) { x >>= 4; r += 4; }
-	if (x >> 2) { x >>= 2; r += 2; }
-	if (x >> 1) { r += 1; }
+	if (x >> 16) {
+		x >>= 16;
+		r += 16;
+	}
+	if (x >> 8) {
+		x >>= 8;
+		r += 8;
+	}
+	if (x >> 4) {
+		x >>= 4;
+		r += 4;
+	}
+	if (x >> 2) {
+		x >>= 2;
+		r += 2;
+	}
+	if (x >> 1) {
+		r += 1;
+	}
 	return r;
 #endif
 }
@@ -211,12 +231,29 @@ MM_INLINE unsigned mm_ffs64(uint64_t x)
 	return (unsigned)__builtin_ctzll(x);
 #else
 	unsigned r = 0;
-	if (!(x & 0xFFFFFFFFu)) { x >>= 32; r += 32; }
-	if (!(x & 0xFFFFu)) { x >>= 16; r += 16; }
-	if (!(x & 0xFFu)) { x >>= 8; r += 8; }
-	if (!(x & 0xFu)) { x >>= 4; r += 4; }
-	if (!(x & 0x3u)) { x >>= 2; r += 2; }
-	if (!(x & 0x1u)) { r += 1; }
+	if (!(x & 0xFFFFFFFFu)) {
+		x >>= 32;
+		r += 32;
+	}
+	if (!(x & 0xFFFFu)) {
+		x >>= 16;
+		r += 16;
+	}
+	if (!(x & 0xFFu)) {
+		x >>= 8;
+		r += 8;
+	}
+	if (!(x & 0xFu)) {
+		x >>= 4;
+		r += 4;
+	}
+	if (!(x & 0x3u)) {
+		x >>= 2;
+		r += 2;
+	}
+	if (!(x & 0x1u)) {
+		r += 1;
+	}
 	return r;
 #endif
 }
@@ -228,11 +265,25 @@ MM_INLINE unsigned mm_ffs32(uint32_t x)
 	return (unsigned)__builtin_ctz(x);
 #else
 	unsigned r = 0;
-	if (!(x & 0xFFFFu)) { x >>= 16; r += 16; }
-	if (!(x & 0xFFu)) { x >>= 8; r += 8; }
-	if (!(x & 0xFu)) { x >>= 4; r += 4; }
-	if (!(x & 0x3u)) { x >>= 2; r += 2; }
-	if (!(x & 0x1u)) { r += 1; }
+	if (!(x & 0xFFFFu)) {
+		x >>= 16;
+		r += 16;
+	}
+	if (!(x & 0xFFu)) {
+		x >>= 8;
+		r += 8;
+	}
+	if (!(x & 0xFu)) {
+		x >>= 4;
+		r += 4;
+	}
+	if (!(x & 0x3u)) {
+		x >>= 2;
+		r += 2;
+	}
+	if (!(x & 0x1u)) {
+		r += 1;
+	}
 	return r;
 #endif
 }

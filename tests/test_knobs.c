@@ -30,7 +30,8 @@ static void workload(mm_t mm, size_t align)
 			live[k] = NULL;
 		} else {
 			size[k] = rng_range(&g, 0, rng_next(&g) % 8 ? 512 : 20000);
-			live[k] = rng_next(&g) % 4 ? mm_malloc(mm, size[k]) : mm_memalign(mm, (size_t)64 << (k % 4), size[k]);
+			live[k] =
+			    rng_next(&g) % 4 ? mm_malloc(mm, size[k]) : mm_memalign(mm, (size_t)64 << (k % 4), size[k]);
 			if (live[k]) {
 				CHECK(((uintptr_t)live[k] & (align - 1)) == 0);
 				memset(live[k], (int)k, size[k]);

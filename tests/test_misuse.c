@@ -23,8 +23,8 @@ static mm_t fresh(recorded_errors *rec)
 static void expect_refused(mm_t mm, recorded_errors *rec, void *ptr, mm_error_t expected, const char *what)
 {
 	mm_free(mm, ptr);
-	CHECK_MSG(rec->count == 1 && rec->last == expected && rec->last_ptr == ptr, "free(%s): %d errors, %s",
-	          what, rec->count, mm_error_string(rec->last));
+	CHECK_MSG(rec->count == 1 && rec->last == expected && rec->last_ptr == ptr, "free(%s): %d errors, %s", what,
+	          rec->count, mm_error_string(rec->last));
 	take_error(rec);
 	CHECK_MSG(mm_realloc(mm, ptr, 100000) == NULL && take_error(rec) == expected, "realloc(%s, grow)", what);
 	CHECK_MSG(mm_realloc(mm, ptr, 1) == NULL && take_error(rec) == expected, "realloc(%s, shrink)", what);

@@ -209,7 +209,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < steps && check_failures < 20; i++) {
 		step(&g, i);
 		if (i % 64 == 0) {
-			CHECK_MSG(mm_validate(mm), "invalid heap after step %zu (seed %llu)", i, (unsigned long long)seed);
+			CHECK_MSG(mm_validate(mm), "invalid heap after step %zu (seed %llu)", i,
+			          (unsigned long long)seed);
 			check_model();
 		}
 	}

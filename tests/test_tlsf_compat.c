@@ -10,12 +10,12 @@
 #include "memoman/tlsf.h"
 
 static int failures;
-#define EXPECT(cond)                                                                                 \
-	do {                                                                                             \
-		if (!(cond)) {                                                                               \
-			failures++;                                                                              \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond);                               \
-		}                                                                                            \
+#define EXPECT(cond)                                                                                                   \
+	do {                                                                                                           \
+		if (!(cond)) {                                                                                         \
+			failures++;                                                                                    \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond);                                     \
+		}                                                                                                      \
 	} while (0)
 
 static _Alignas(64) unsigned char memory[1 << 18];

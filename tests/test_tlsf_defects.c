@@ -157,7 +157,7 @@ static int check_sees_cycle(void)
 	if (!a || !x || !b || !y || !c)
 		return 0;
 	tlsf_free(t, x);
-	tlsf_free(t, y); /* y heads the list, x follows */
+	tlsf_free(t, y);                              /* y heads the list, x follows */
 	((void **)x)[0] = (unsigned char *)y - 2 * W; /* x -> y: a cycle */
 	return tlsf_check(t) != 0;
 }
@@ -194,15 +194,15 @@ typedef struct defect {
 } defect;
 
 static const defect defects[] = {
-	{"malloc(SIZE_MAX - k) returns NULL", malloc_near_size_max},
-	{"realloc(p, SIZE_MAX - k) returns NULL, p intact", realloc_near_size_max},
-	{"memalign(a, SIZE_MAX - k) returns NULL", memalign_near_size_max},
-	{"a pool of exactly the largest block size works", pool_of_max_block_size},
-	{"free then malloc of the same size succeeds", same_size_after_free},
-	{"tlsf_check sees a bad free-list back-link", check_sees_bad_back_link},
-	{"tlsf_check sees a free-list cycle", check_sees_cycle},
-	{"tlsf_check sees a damaged used-block header", check_sees_used_header},
-	{"tlsf_check sees a 1-byte overflow into the next header", check_sees_one_byte_overflow},
+    {"malloc(SIZE_MAX - k) returns NULL", malloc_near_size_max},
+    {"realloc(p, SIZE_MAX - k) returns NULL, p intact", realloc_near_size_max},
+    {"memalign(a, SIZE_MAX - k) returns NULL", memalign_near_size_max},
+    {"a pool of exactly the largest block size works", pool_of_max_block_size},
+    {"free then malloc of the same size succeeds", same_size_after_free},
+    {"tlsf_check sees a bad free-list back-link", check_sees_bad_back_link},
+    {"tlsf_check sees a free-list cycle", check_sees_cycle},
+    {"tlsf_check sees a damaged used-block header", check_sees_used_header},
+    {"tlsf_check sees a 1-byte overflow into the next header", check_sees_one_byte_overflow},
 };
 
 int main(void)

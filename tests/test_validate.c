@@ -48,14 +48,14 @@ static void expect_repaired(const char *what)
 }
 
 /* Swap a word in and out. */
-#define BREAK(lvalue, value, what, physical)                                                         \
-	do {                                                                                             \
-		build();                                                                                     \
-		__typeof__(lvalue) saved_ = (lvalue);                                                        \
-		(lvalue) = (value);                                                                          \
-		expect_invalid(what, physical);                                                              \
-		(lvalue) = saved_;                                                                           \
-		expect_repaired(what);                                                                       \
+#define BREAK(lvalue, value, what, physical)                                                                           \
+	do {                                                                                                           \
+		build();                                                                                               \
+		__typeof__(lvalue) saved_ = (lvalue);                                                                  \
+		(lvalue) = (value);                                                                                    \
+		expect_invalid(what, physical);                                                                        \
+		(lvalue) = saved_;                                                                                     \
+		expect_repaired(what);                                                                                 \
 	} while (0)
 
 static void test_lists(void)
@@ -117,7 +117,8 @@ static void test_headers(void)
 	/* 1-byte overflows from a used block into the next header (TLSF 3.1's tlsf_check misses them). */
 	const unsigned char bytes[] = {0x41, 0x00, 0xFF, 0x01, 0x02, 0x04, 0x08, 0x10, 0x80};
 	for (size_t i = 0; i < sizeof(bytes); i++) {
-		for (int victim = 0; victim < 5; victim++) { /* u3 overflows into used u4, the others into free blocks */
+		for (int victim = 0; victim < 5;
+		     victim++) { /* u3 overflows into used u4, the others into free blocks */
 			build();
 			unsigned char *over = launder(u[victim]);
 			unsigned char *at = over + mm_block_size(over);
@@ -126,8 +127,8 @@ static void test_headers(void)
 				continue;
 			*at = bytes[i];
 			CHECK_MSG(!mm_validate(mm), "1-byte overflow %02x after u%d missed", bytes[i], victim);
-			CHECK_MSG(!mm_validate_pool(mm_get_pool(mm)), "pool check missed overflow %02x after u%d", bytes[i],
-			          victim);
+			CHECK_MSG(!mm_validate_pool(mm_get_pool(mm)), "pool check missed overflow %02x after u%d",
+			          bytes[i], victim);
 			*at = saved;
 			expect_repaired("1-byte overflow");
 		}
