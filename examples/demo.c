@@ -40,7 +40,7 @@ static void print_map(mm_t mm, const char *when)
 	       m.used_bytes, m.free, m.free_bytes, m.largest_free, mm_validate(mm) ? "yes" : "NO");
 }
 
-static void on_error(mm_t mm, mm_error_t error, const void *ptr, void *user)
+static void on_error(void *mm, mm_error_t error, const void *ptr, void *user)
 {
 	(void)mm;
 	(void)user;

@@ -47,7 +47,7 @@ typedef struct state {
 		abort();                                                                                               \
 	} while (0)
 
-static void on_error(mm_t mm, mm_error_t e, const void *ptr, void *user)
+static void on_error(void *mm, mm_error_t e, const void *ptr, void *user)
 {
 	(void)mm;
 	(void)ptr;

@@ -33,6 +33,7 @@
 #define MEMOMAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "memoman/config.h"
 
@@ -88,20 +89,69 @@ typedef enum mm_error {
 } mm_error_t;
 
 /*
- * An error handler: receives the instance, what went wrong, and the pointer involved: the pointer
- * given to the failing call (mm_free, mm_realloc, mm_add_pool, mm_remove_pool), or, for a failed
- * periodic validation (MM_CHECKS == 2), the payload of the first block found inconsistent. It may
- * return (the operation is then refused and the heap left as it was) or not return (abort,
- * longjmp). It must not call into the same instance.
+ * An error handler: receives the instance that found the problem (an mm_t, mm_fixed_t or mm_heap_t),
+ * what went wrong, and the pointer involved: the pointer given to the failing call (mm_free,
+ * mm_realloc, mm_add_pool, ...), or, for a failed periodic validation (MM_CHECKS == 2), the payload
+ * of the first block found inconsistent. It may return (the operation is then refused and the heap
+ * left as it was) or not return (abort, longjmp: the heap stays consistent, but a periodic
+ * validation that fails after mm_realloc moved a block loses the new block). It must not call into
+ * the same instance.
  */
-typedef void (*mm_error_handler)(mm_t mm, mm_error_t error, const void *ptr, void *user);
+typedef void (*mm_error_handler)(void *instance, mm_error_t error, const void *ptr, void *user);
+
+/* ---- Observation types (shared by every kind of instance; functions at the end) ----------------- */
+
+/* Statistics of an instance, O(1) to read (a heap adds up its classes: O(classes)). */
+typedef struct mm_stats {
+	size_t capacity;        /* bytes that blocks can occupy */
+	size_t in_use;          /* bytes in allocated blocks (whole blocks: header and rounding included) */
+	size_t peak_in_use;     /* the most in_use has been since creation (kept by mm_reset_stats) */
+	size_t free;            /* capacity - in_use */
+	size_t largest_free;    /* a request this large surely succeeds now (see each kind's contract) */
+	size_t blocks_in_use;   /* blocks allocated now */
+	uint64_t allocs;        /* blocks handed out (a realloc that moves counts one alloc, one free) */
+	uint64_t frees;         /* blocks taken back */
+	uint64_t failures;      /* allocation requests answered NULL because they could not be served */
+	unsigned fragmentation; /* per mille: 1000 * (1 - largest_free / free); 0 when nothing is free */
+} mm_stats;
+
+/* Called after every allocation call with its result (NULL when it failed) and the size asked. */
+typedef void (*mm_alloc_hook)(void *user, void *ptr, size_t size);
+/* Called before a block is taken back (by free, by a realloc that moves it, by realloc(p, 0)). */
+typedef void (*mm_free_hook)(void *user, void *ptr);
+
+/* Lock callbacks (an RTOS mutex, say); both get the same user data. */
+typedef void (*mm_lock_fn)(void *user);
+
+/* A cycle counter: returns a count that grows monotonically (cycles, ticks or nanoseconds). */
+typedef uint64_t (*mm_cycle_counter)(void *user);
+
+/* The operations that cycle tracking tells apart. */
+typedef enum mm_op {
+	MM_OP_MALLOC,   /* mm_malloc, mm_fixed_alloc, mm_heap_malloc */
+	MM_OP_FREE,     /* mm_free, mm_fixed_free, mm_heap_free */
+	MM_OP_REALLOC,  /* mm_realloc, mm_heap_realloc */
+	MM_OP_MEMALIGN, /* mm_memalign, mm_heap_memalign */
+	MM_OP_CALLOC,   /* mm_heap_calloc */
+	MM_OP_COUNT
+} mm_op;
+
+#define MM_TIMING_BUCKETS 32
+
+/* Cycles of one kind of operation. histogram[k] counts operations that took [2^k, 2^(k+1)) counts
+ * (k = 0 also takes 0); the last bucket takes everything larger. */
+typedef struct mm_timing {
+	uint64_t count, min, max, total; /* total / count is the mean */
+	uint64_t histogram[MM_TIMING_BUCKETS];
+} mm_timing;
 
 /* ---- Creation ----------------------------------------------------------------------------------- */
 
 /*
  * Creates an instance with no pool in the first mm_size() bytes of mem; add pools with mm_add_pool.
- * mem must be aligned to sizeof(size_t) and stay valid, and untouched by the caller, for the life of
- * the instance. Returns NULL if and only if mem is NULL or misaligned. O(1).
+ * mem must be aligned to sizeof(size_t) (to 8 on 32-bit targets whose ABI aligns 64-bit integers to
+ * 8, such as ARM) and stay valid, and untouched by the caller, for the life of the instance.
+ * Returns NULL if and only if mem is NULL or misaligned. O(1).
  */
 MM_ATTR_NODISCARD mm_t mm_create(void *mem);
 
@@ -133,11 +183,12 @@ mm_pool_t mm_get_pool(mm_t mm);
 /*
  * Adds [mem, mem + bytes) as a pool and returns its handle (mem itself).
  * mem must be aligned to sizeof(size_t); bytes need not be a multiple of anything (the tail that
- * does not fit the alignment is unused). A pool larger than the largest block
- * (mm_block_size_max() + mm_pool_overhead()) is clamped to that size; the rest is not used.
+ * does not fit the alignment is unused). The pool's blocks span at most 2^MM_FL_INDEX_MAX -
+ * mm_align_size() bytes: the memory of a larger pool beyond that is not used (nor part of the pool).
  * Returns NULL, and reports the error to the handler, if and only if:
- *   - mem is NULL or misaligned, or bytes < mm_pool_overhead() + mm_block_size_min()
- *     or mem + bytes wraps around the address space             -> MM_ERR_BAD_POOL
+ *   - mem is NULL or misaligned, or bytes < mm_pool_overhead() + mm_block_size_min() (for mem
+ *     aligned to mm_align_size(); up to mm_align_size() - sizeof(size_t) more for mem aligned only
+ *     to sizeof(size_t)), or mem + bytes wraps around the address space -> MM_ERR_BAD_POOL
  *   - the memory overlaps a pool of this instance (the same memory twice included) or the
  *     instance's own control structure                             -> MM_ERR_POOL_OVERLAP
  *   - the instance already holds MM_MAX_POOLS pools               -> MM_ERR_POOL_LIMIT
@@ -154,8 +205,10 @@ mm_pool_t mm_add_pool(mm_t mm, void *mem, size_t bytes);
 int mm_remove_pool(mm_t mm, mm_pool_t pool);
 
 /*
- * The pool whose memory [mem, mem + bytes) contains ptr, or NULL if ptr is in no pool of mm (NULL
- * included). O(log MM_MAX_POOLS): a binary search of the sorted pool table.
+ * The pool that contains ptr, or NULL if ptr is in no pool of mm (NULL included). A pool is the
+ * memory the allocator uses: from mem to the end of its sentinel; an unaligned tail of the memory
+ * given, or what lies beyond the clamp above, is not part of it. O(log MM_MAX_POOLS): a binary search
+ * of the sorted pool table.
  */
 mm_pool_t mm_get_pool_for_ptr(mm_t mm, const void *ptr);
 
@@ -178,7 +231,9 @@ int mm_reset(mm_t mm);
  * two) and the head of the request's own class is not large enough either. This is TLSF's good fit:
  * the search never walks a list.
  * The block is trimmed to the class bound, not to the request: freed (and neither split nor
- * coalesced since), it serves any later request no larger than the one that created it.
+ * coalesced since), it serves any later request no larger than the one that created it. Blocks
+ * served when no block reaches the bound (the look at the request's own class, a memalign or a
+ * realloc whose rounded size does not fit) are trimmed to the request and carry no such promise.
  * O(1): one mapping, at most two bitmap scans, one list pop, at most one split and one insert.
  */
 MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2) void *mm_malloc(mm_t mm, size_t bytes);
@@ -219,7 +274,8 @@ MM_ATTR_NODISCARD MM_ATTR_ALLOC_SIZE(3) void *mm_realloc(mm_t mm, void *ptr, siz
  *   - the block's header or a neighbour's is inconsistent (an
  *     overflow into the next header, a stray write)                 -> MM_ERR_CORRUPTED_HEADER
  * The checks read only the header before the pointer, the header after the block and, for free
- * neighbours, their own neighbours' headers. A pointer into the middle of a live block is caught
+ * neighbours, their own neighbours' headers; MM_CHECKS == 2 also checks the free neighbours' list
+ * links, which a write into freed memory could have forged. A pointer into the middle of a live block is caught
  * unless the caller's bytes there happen to form a consistent header; a block freed twice is caught
  * unless it was handed out again in between. Naming the error walks that pool once
  * (O(blocks in the pool)), on the error path only.
@@ -231,6 +287,9 @@ void mm_free(mm_t mm, void *ptr);
 /*
  * The usable size of the block at ptr (at least what was requested; may be more). 0 for NULL.
  * ptr must be a live block; with MM_CHECKS >= 1 a block whose header says free gives 0. O(1).
+ * As with glibc's malloc_usable_size, the bytes beyond the request are slack: the allocation
+ * functions carry alloc_size attributes, so _FORTIFY_SOURCE=3 and -fsanitize=object-size hold a
+ * program to the size it asked for.
  */
 size_t mm_block_size(void *ptr);
 
@@ -271,17 +330,71 @@ int mm_validate_pool(mm_pool_t pool);
 int mm_check(mm_t mm);
 int mm_check_pool(mm_pool_t pool);
 
-/* Installs (or with NULL removes) the instance's error handler and the user data passed to it. */
-void mm_set_error_handler(mm_t mm, mm_error_handler handler, void *user);
+/* ---- Observation: every function here takes any instance (mm_t, mm_fixed_t or mm_heap_t) ------- */
+/*
+ * `instance` must be a live instance; a NULL pointer is ignored (0 returned). A pointer that is not
+ * an instance at all (or a destroyed one) is recognised by the kind word at its start and ignored.
+ * None of these functions takes the instance's lock: call them from the thread that owns the
+ * instance, or hold your lock around them.
+ */
 
-/* The last error reported on mm since the previous call (MM_OK if none); reading it clears it. */
-mm_error_t mm_last_error(mm_t mm);
+/* Installs (or with NULL removes) the error handler and the user data passed to it. */
+void mm_set_error_handler(void *instance, mm_error_handler handler, void *user);
+
+/* The last error reported on the instance since the previous call (MM_OK if none); reading clears. */
+mm_error_t mm_last_error(void *instance);
 
 /* A constant English name for the error ("double free"), never NULL. */
 const char *mm_error_string(mm_error_t error);
 
+/* Fills *out with the instance's statistics; returns 1, or 0 (and leaves *out) for a non-instance. */
+int mm_get_stats(void *instance, mm_stats *out);
+
+/* Zeroes the counters (allocs, frees, failures) and the cycle timings; peaks and the current
+ * in-use figures are kept. */
+void mm_reset_stats(void *instance);
+
+/*
+ * Installs hooks (either may be NULL; both NULL removes them) and their user data. Hooks run inside
+ * the instance's lock, if it has one, in the order of the operations; they must not call into the
+ * same instance. With hooks installed, every call takes the observed path (see README, "Measured").
+ */
+void mm_set_hooks(void *instance, mm_alloc_hook on_alloc, mm_free_hook on_free, void *user);
+
+/*
+ * Makes the instance thread-safe: every call runs between lock(user) and unlock(user) (both NULL:
+ * no lock again). mm_use_builtin_lock installs a spinlock kept inside the instance (returns 0 where
+ * C11 atomics are missing). Not for lock-free fixed pools, which need no lock (returns 0 there).
+ */
+int mm_set_lock(void *instance, mm_lock_fn lock, mm_lock_fn unlock, void *user);
+int mm_use_builtin_lock(void *instance);
+
+/*
+ * Cycle tracking (compiled in with MM_CYCLES=1). mm_track_cycles(instance, 1) measures every
+ * operation from then on, with the counter set by mm_set_cycle_counter (NULL: the built-in one,
+ * described by mm_cycle_source()). Returns 1, or 0 when MM_CYCLES is 0 or instance is not one.
+ * mm_get_timing copies the timing of one kind of operation; 0 if there is none to copy.
+ */
+int mm_track_cycles(void *instance, int on);
+int mm_set_cycle_counter(void *instance, mm_cycle_counter counter, void *user);
+int mm_get_timing(void *instance, mm_op op, mm_timing *out);
+
+/* What the built-in cycle counter measures on this build ("x86-64 TSC, lfence-fenced", ...). */
+const char *mm_cycle_source(void);
+
+/* The built-in cycle counter itself (for measuring your own code the same way). */
+uint64_t mm_cycles_now(void);
+
+#if MM_HAVE_STDIO
+#include <stdio.h>
+/* Prints the instance's statistics (and timings when tracked) to stream, for debugging. */
+void mm_print(void *instance, FILE *stream);
+#endif
+
 #ifdef __cplusplus
 }
 #endif
+
+#include "memoman/fixed.h"
 
 #endif /* MEMOMAN_H */

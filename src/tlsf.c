@@ -23,9 +23,6 @@
 #if MM_HAVE_STDIO
 #include <stdio.h>
 #endif
-#if MM_DEBUG
-#include <stdlib.h>
-#endif
 
 /* ---- Small helpers ------------------------------------------------------------------------------ */
 
@@ -41,56 +38,9 @@ MM_INLINE size_t request_stride(size_t bytes)
 
 /* ---- Error reporting ---------------------------------------------------------------------------- */
 
-const char *mm_error_string(mm_error_t error)
+MM_INLINE void report(mm_control *c, mm_error_t error, const void *ptr)
 {
-	switch (error) {
-	case MM_OK: return "no error";
-	case MM_ERR_INVALID_POINTER: return "invalid pointer";
-	case MM_ERR_INTERIOR_POINTER: return "interior pointer";
-	case MM_ERR_DOUBLE_FREE: return "double free";
-	case MM_ERR_CORRUPTED_HEADER: return "corrupted block header";
-	case MM_ERR_BAD_POOL: return "bad pool";
-	case MM_ERR_POOL_OVERLAP: return "pool overlaps another pool";
-	case MM_ERR_POOL_LIMIT: return "too many pools";
-	case MM_ERR_POOL_IN_USE: return "pool still in use";
-	}
-	return "unknown error";
-}
-
-/* Records the error and hands it to the handler; without one, a debug build stops here. */
-static MM_NOINLINE MM_COLD void report(mm_control *c, mm_error_t error, const void *ptr)
-{
-	if (c) {
-		c->last_error = error;
-		if (c->handler) {
-			c->handler(c, error, ptr, c->handler_user);
-			return;
-		}
-	}
-#if MM_DEBUG
-#if MM_HAVE_STDIO
-	fprintf(stderr, "memoman: %s (%p)\n", mm_error_string(error), ptr);
-#endif
-	abort();
-#endif
-}
-
-void mm_set_error_handler(mm_t mm, mm_error_handler handler, void *user)
-{
-	if (mm) {
-		mm->handler = handler;
-		mm->handler_user = user;
-	}
-}
-
-mm_error_t mm_last_error(mm_t mm)
-{
-	mm_error_t e = MM_OK;
-	if (mm) {
-		e = mm->last_error;
-		mm->last_error = MM_OK;
-	}
-	return e;
+	mm_observe_report(c ? &c->obs : NULL, error, ptr);
 }
 
 /* ---- Free lists --------------------------------------------------------------------------------- */
@@ -182,7 +132,7 @@ MM_INLINE mm_block *find_block(mm_control *c, size_t stride, size_t *target)
  * free block when it is large enough to be one. prev_bits is b's P flag, kept as it is.
  * The rest's successor already has P set (b was free); only its prev_phys moves.
  */
-MM_INLINE void use_block(mm_control *c, mm_block *b, size_t target, size_t prev_bits)
+MM_INLINE size_t use_block(mm_control *c, mm_block *b, size_t target, size_t prev_bits)
 {
 	size_t stride = mm_stride_of(b->size);
 	mm_block *next = mm_block_after(b, stride);
@@ -192,10 +142,26 @@ MM_INLINE void use_block(mm_control *c, mm_block *b, size_t target, size_t prev_
 		next->prev_phys = rest;
 		list_insert(c, rest, stride - target);
 		b->size = target | prev_bits;
-	} else {
-		b->size = stride | prev_bits;
-		next->size &= ~MM_PREV_FREE_BIT;
+		return target;
 	}
+	b->size = stride | prev_bits;
+	next->size &= ~MM_PREV_FREE_BIT;
+	return stride;
+}
+
+/* Statistics of a block handed out / taken back. */
+MM_INLINE void count_alloc(mm_control *c, size_t stride)
+{
+	c->obs.allocs++;
+	c->in_use += stride;
+	if (c->in_use > c->peak_in_use)
+		c->peak_in_use = c->in_use;
+}
+
+MM_INLINE void count_free(mm_control *c, size_t stride)
+{
+	c->obs.frees++;
+	c->in_use -= stride;
 }
 
 /*
@@ -207,6 +173,7 @@ static void trim_used(mm_control *c, mm_block *b, size_t stride, size_t target)
 	size_t rest_stride = stride - target;
 	if (rest_stride < MM_MIN_STRIDE)
 		return;
+	c->in_use -= rest_stride; /* the tail leaves the block */
 	mm_block *next = mm_block_after(b, stride);
 	size_t next_size = next->size;
 	if (next_size & MM_FREE_BIT) {
@@ -312,7 +279,9 @@ static mm_error_t pool_add(mm_control *c, void *mem, size_t bytes)
 {
 	uintptr_t m = mm_addr(mem);
 	uintptr_t end;
-	if (!mem || (m & (MM_W - 1)) || bytes > UINTPTR_MAX - m || !(end = pool_layout_end(m, bytes)))
+	/* Size checks first: below the minimum, the address arithmetic of pool_layout_end could wrap. */
+	if (!mem || (m & (MM_W - 1)) || bytes < MM_POOL_OVERHEAD + MM_MIN_STRIDE - MM_W || bytes > UINTPTR_MAX - m ||
+	    !(end = pool_layout_end(m, bytes)))
 		return MM_ERR_BAD_POOL;
 	/* The pool is [m, end): the bytes the allocator will write. None of them may belong to another
 	 * pool or to the control structure. */
@@ -330,6 +299,7 @@ static mm_error_t pool_add(mm_control *c, void *mem, size_t bytes)
 	c->pools[i].span_m = end - c->pools[i].first - MM_MIN_STRIDE;
 	c->pools[i].span_r = c->pools[i].span_m >> MM_ALIGN_LOG2;
 	c->pool_count++;
+	c->capacity += (size_t)(end - c->pools[i].first);
 	pool_format(c, &c->pools[i]);
 	return MM_OK;
 }
@@ -364,6 +334,7 @@ int mm_remove_pool(mm_t c, mm_pool_t pool)
 		return 0;
 	}
 	list_unlink(c, b);
+	c->capacity -= (size_t)(c->pools[i].end - c->pools[i].first);
 	memmove(&c->pools[i], &c->pools[i + 1], (c->pool_count - i - 1) * sizeof(c->pools[0]));
 	c->pool_count--;
 	memset(&c->pools[c->pool_count], 0, sizeof(c->pools[0])); /* an empty entry matches no pointer */
@@ -391,11 +362,11 @@ mm_pool_t mm_get_pool(mm_t c)
 
 mm_t mm_create(void *mem)
 {
-	if (!mem || (mm_addr(mem) & (MM_W - 1)))
+	if (!mem || (mm_addr(mem) & (_Alignof(mm_control) - 1)))
 		return NULL;
 	mm_control *c = (mm_control *)mem;
 	memset(c, 0, sizeof(*c));
-	c->magic = MM_MAGIC;
+	mm_observe_init(&c->obs, MM_KIND_TLSF);
 	return c;
 }
 
@@ -405,7 +376,7 @@ mm_t mm_create_with_pool(void *mem, size_t bytes)
 		return NULL;
 	mm_t c = mm_create(mem);
 	if (c && pool_add(c, (char *)mem + mm_size(), bytes - mm_size()) != MM_OK) {
-		c->magic = 0;
+		c->obs.kind = 0;
 		return NULL;
 	}
 	return c;
@@ -425,7 +396,7 @@ mm_t mm_init_in_place(void *mem, size_t bytes)
 void mm_destroy(mm_t c)
 {
 	if (c)
-		c->magic = 0;
+		c->obs.kind = 0;
 }
 
 int mm_reset(mm_t c)
@@ -447,6 +418,8 @@ int mm_reset(mm_t c)
 	c->fl_bitmap = 0;
 	for (size_t i = 0; i < c->pool_count; i++)
 		pool_format(c, &c->pools[i]);
+	c->obs.frees += mm_observe_live(&c->obs); /* every block is taken back at once */
+	c->in_use = 0;
 	return 1;
 }
 
@@ -490,9 +463,29 @@ MM_INLINE int free_prev_ok(const mm_pool_rec *pool, const mm_block *b)
 	const mm_block *prev = b->prev_phys;
 	uintptr_t pa = mm_addr(mm_block_payload(prev));
 	uintptr_t ba = mm_addr(mm_block_payload(b));
-	return pa - pool->first < ba - pool->first && (prev->size & MM_LOW_MASK) == MM_FREE_BIT &&
-	       pa + mm_stride_of(prev->size) == ba;
+	/* Aligned and before b inside the pool (one rotated comparison), before reading its header. */
+	return mm_rotate_offset(pa - pool->first) < (ba - pool->first) >> MM_ALIGN_LOG2 &&
+	       (prev->size & MM_LOW_MASK) == MM_FREE_BIT && pa + mm_stride_of(prev->size) == ba;
 }
+
+#if MM_CHECKS >= 2
+/*
+ * Level 2's extra check before a free neighbour n is unlinked: its list links point where they
+ * should (the pointer that points at it does, and its successor's back-link points at it), each
+ * address checked to lie in a list head or a pool before it is read. A write into freed memory
+ * (a use after free) that forges the links is caught here instead of becoming a write elsewhere.
+ */
+static int links_ok(const mm_control *c, const mm_block *n)
+{
+	mm_block *const *link = n->prev_link;
+	uintptr_t l = mm_addr(link);
+	int in_heads = l - mm_addr(c->heads) < sizeof(c->heads) && !(l & (sizeof(void *) - 1));
+	if ((!in_heads && !payload_pool(c, l)) || *link != n)
+		return 0;
+	const mm_block *next = n->next_free;
+	return !next || (payload_pool(c, mm_addr(mm_block_payload(next))) && next->prev_link == &n->next_free);
+}
+#endif
 
 #if MM_CHECKS >= 1
 /*
@@ -508,7 +501,7 @@ static MM_NOINLINE MM_COLD void pointer_error(mm_control *c, const void *ptr)
 		return;
 	}
 	mm_error_t e = MM_ERR_INTERIOR_POINTER; /* before the first block, or in the sentinel */
-	for (uintptr_t p = pool->first; p < pool->end;) {
+	for (uintptr_t p = pool->first; a >= pool->first && p < pool->end;) {
 		const mm_block *b = mm_block_from_ptr((void *)p);
 		size_t size = b->size;
 		size_t stride = mm_stride_of(size);
@@ -565,16 +558,21 @@ MM_INLINE mm_block *live_block(mm_control *c, const void *ptr)
 	size_t next_size = next->size;
 	size_t next_stride = mm_stride_of(next_size);
 	/* The next header is plausible: flags, and a stride of MM_MIN_STRIDE..(end - its payload), or 0
-	 * for the sentinel at the very end. room - stride is (end - next's payload) - MM_MIN_STRIDE; both
-	 * sides wrap to the same value for the sentinel. */
-	if (MM_UNLIKELY(next_size & (MM_PREV_FREE_BIT | MM_SPARE_MASK)) ||
-	    MM_UNLIKELY(next_stride - MM_MIN_STRIDE > room - stride))
+	 * exactly when it is the sentinel at the pool's end (next_room 0). */
+	size_t next_room = room + MM_MIN_STRIDE - stride; /* end - next's payload; stride - MIN <= room */
+	if (MM_UNLIKELY(next_size & (MM_PREV_FREE_BIT | MM_SPARE_MASK)) || MM_UNLIKELY(next_stride > next_room) ||
+	    MM_UNLIKELY(next_stride < MM_MIN_STRIDE && (next_stride | next_room)))
 		goto bad_pointer;
 	/* A free successor will be absorbed: its own successor must agree that it is free. */
 	if ((next_size & MM_FREE_BIT) && MM_UNLIKELY(!successor_agrees(next, next_stride)))
 		goto corrupted;
 	if ((size & MM_PREV_FREE_BIT) && MM_UNLIKELY(!free_prev_ok(pool, b)))
 		goto corrupted;
+#if MM_CHECKS >= 2
+	/* Level 2: the free neighbours' list links too (a use after free may have forged them). */
+	if (((next_size & MM_FREE_BIT) && !links_ok(c, next)) || ((size & MM_PREV_FREE_BIT) && !links_ok(c, b->prev_phys)))
+		goto corrupted;
+#endif
 	return b;
 corrupted:
 	report(c, MM_ERR_CORRUPTED_HEADER, ptr); /* a free neighbour that is not genuine */
@@ -606,40 +604,54 @@ static void periodic_validate(mm_control *c)
 #define PERIODIC_VALIDATE(c) ((void)0)
 #endif
 
-/* ---- malloc, memalign, free, realloc ------------------------------------------------------------ */
+/* ---- malloc, memalign, free, realloc: the core operations ------------------------------------- */
 
-void *mm_malloc(mm_t c, size_t bytes)
+/* in_use grew by delta (a block grew in place). */
+MM_INLINE void grow_in_use(mm_control *c, size_t delta)
 {
-	if (MM_UNLIKELY(bytes > MM_REQUEST_MAX || !c))
-		return NULL;
+	c->in_use += delta;
+	if (c->in_use > c->peak_in_use)
+		c->peak_in_use = c->in_use;
+}
+
+/* A block for bytes (<= MM_REQUEST_MAX), counted; NULL (not counted) when none is free. */
+MM_INLINE void *alloc_block(mm_control *c, size_t bytes)
+{
 	size_t target;
 	mm_block *b = find_block(c, request_stride(bytes), &target);
 	if (MM_UNLIKELY(!b))
 		return NULL;
-	use_block(c, b, target, 0); /* a free block's predecessor is never free */
+	count_alloc(c, use_block(c, b, target, 0)); /* a free block's predecessor is never free */
 	PERIODIC_VALIDATE(c);
 	return mm_block_payload(b);
 }
 
-void *mm_memalign(mm_t c, size_t align, size_t bytes)
+MM_INLINE void *malloc_core(mm_control *c, size_t bytes)
 {
-	if (!c || align == 0 || (align & (align - 1)))
-		return NULL;
+	void *p = MM_LIKELY(bytes <= MM_REQUEST_MAX) ? alloc_block(c, bytes) : NULL;
+	if (MM_UNLIKELY(!p))
+		c->obs.failures++;
+	return p;
+}
+
+static void *memalign_core(mm_control *c, size_t align, size_t bytes)
+{
+	if (align == 0 || (align & (align - 1)))
+		return NULL; /* a bad argument, not a failure to serve */
 	if (align <= MM_ALIGN)
-		return mm_malloc(c, bytes);
-	if (bytes > MM_REQUEST_MAX)
-		return NULL;
+		return malloc_core(c, bytes);
 	/* The payload found is MM_ALIGN-aligned; the aligned address is at most align - MM_ALIGN past it,
 	 * plus MM_MIN_STRIDE when that gap is too small to be a free block of its own and the next
 	 * aligned address is used instead. Search for the stride plus that worst-case gap. */
-	size_t stride = request_stride(bytes);
+	size_t stride = request_stride(bytes < MM_REQUEST_MAX ? bytes : MM_REQUEST_MAX);
 	size_t worst_gap = MM_MIN_STRIDE - MM_ALIGN; /* + align, added below without wrap-around */
-	if (align > MM_REQ_STRIDE_MAX || stride + worst_gap > MM_REQ_STRIDE_MAX - align)
-		return NULL;
 	size_t target;
-	mm_block *b = find_block(c, stride + worst_gap + align, &target);
-	if (MM_UNLIKELY(!b))
+	mm_block *b;
+	if (bytes > MM_REQUEST_MAX || align > MM_REQ_STRIDE_MAX || stride + worst_gap > MM_REQ_STRIDE_MAX - align ||
+	    !(b = find_block(c, stride + worst_gap + align, &target))) {
+		c->obs.failures++;
 		return NULL;
+	}
 	size_t found = mm_stride_of(b->size);
 	uintptr_t p = mm_addr(mm_block_payload(b));
 	uintptr_t aligned = align_up_ptr(p, align);
@@ -660,7 +672,7 @@ void *mm_memalign(mm_t c, size_t align, size_t bytes)
 	}
 	size_t rounded;
 	(void)mm_class_search(stride, &rounded);
-	use_block(c, b, rounded <= found ? rounded : stride, prev_bits);
+	count_alloc(c, use_block(c, b, rounded <= found ? rounded : stride, prev_bits));
 	PERIODIC_VALIDATE(c);
 	return mm_block_payload(b);
 }
@@ -670,6 +682,7 @@ static void free_block(mm_control *c, mm_block *b)
 {
 	size_t size = b->size;
 	size_t stride = mm_stride_of(size);
+	count_free(c, stride);
 	mm_block *next = mm_block_after(b, stride);
 	size_t next_size = next->size;
 	if (next_size & MM_FREE_BIT) {
@@ -693,19 +706,16 @@ static void free_block(mm_control *c, mm_block *b)
 	list_insert(c, b, stride);
 }
 
-void mm_free(mm_t c, void *ptr)
+/* Frees a block that passed live_block. */
+MM_INLINE void release(mm_control *c, mm_block *b)
 {
-	if (!ptr)
-		return;
-	mm_block *b = live_block(c, ptr);
-	if (MM_UNLIKELY(!b))
-		return;
 	size_t size = b->size; /* F is clear: b is live */
 	mm_block *next = mm_block_after(b, mm_stride_of(size));
 	if ((size | next->size) & (MM_PREV_FREE_BIT | MM_FREE_BIT)) {
 		free_block(c, b); /* a free neighbour: coalesce (out of line, so that the common path below
 		                     needs no callee-saved registers) */
 	} else {
+		count_free(c, size);
 		b->size = size | MM_FREE_BIT;
 		next->prev_phys = b;
 		next->size |= MM_PREV_FREE_BIT;
@@ -714,17 +724,28 @@ void mm_free(mm_t c, void *ptr)
 	PERIODIC_VALIDATE(c);
 }
 
-void *mm_realloc(mm_t c, void *ptr, size_t size)
+MM_INLINE void free_core(mm_control *c, void *ptr)
+{
+	mm_block *b = live_block(c, ptr);
+	if (MM_LIKELY(b != NULL))
+		release(c, b);
+}
+
+static void *realloc_core(mm_control *c, void *ptr, size_t size)
 {
 	if (!ptr)
-		return mm_malloc(c, size);
+		return malloc_core(c, size);
+	mm_block *b = live_block(c, ptr);
+	if (MM_UNLIKELY(!b))
+		return NULL;
 	if (size == 0) {
-		mm_free(c, ptr);
+		release(c, b);
 		return NULL;
 	}
-	mm_block *b = live_block(c, ptr);
-	if (MM_UNLIKELY(!b) || size > MM_REQUEST_MAX)
+	if (size > MM_REQUEST_MAX) {
+		c->obs.failures++;
 		return NULL;
+	}
 	size_t need = request_stride(size);
 	size_t rounded;
 	(void)mm_class_search(need, &rounded);
@@ -742,31 +763,171 @@ void *mm_realloc(mm_t c, void *ptr, size_t size)
 		list_unlink(c, next);
 		mm_block_after(b, total)->size &= ~MM_PREV_FREE_BIT;
 		b->size = total | (b->size & MM_PREV_FREE_BIT);
+		grow_in_use(c, total - stride);
 		trim_used(c, b, total, rounded <= total ? rounded : need);
-	} else if ((result = mm_malloc(c, size)) != NULL) {
+	} else if ((result = alloc_block(c, size)) != NULL) {
 		/* Move. */
 		memcpy(result, ptr, stride - MM_W);
 		free_block(c, b);
-	} else if (b->size & MM_PREV_FREE_BIT) {
-		/* Nothing else fits: try the free space on both sides together, moving the data down. */
+	} else if ((b->size & MM_PREV_FREE_BIT) &&
+	           mm_stride_of(b->prev_phys->size) + stride + ((next_size & MM_FREE_BIT) ? mm_stride_of(next_size) : 0) >=
+	               need) {
+		/* Nothing else fits: the free space on both sides together, moving the data down. */
 		mm_block *prev = b->prev_phys;
 		size_t total =
 		    mm_stride_of(prev->size) + stride + ((next_size & MM_FREE_BIT) ? mm_stride_of(next_size) : 0);
-		if (total < need)
-			return NULL;
 		list_unlink(c, prev);
 		if (next_size & MM_FREE_BIT)
 			list_unlink(c, next);
 		mm_block_after(prev, total)->size &= ~MM_PREV_FREE_BIT;
 		prev->size = total; /* prev's own predecessor is used */
 		memmove(mm_block_payload(prev), ptr, stride - MM_W);
+		/* Counted as a move: the old block freed, the larger one allocated. */
+		count_free(c, stride);
+		count_alloc(c, total);
 		trim_used(c, prev, total, rounded <= total ? rounded : need);
 		result = mm_block_payload(prev);
 	} else {
+		c->obs.failures++;
 		return NULL;
 	}
 	PERIODIC_VALIDATE(c);
 	return result;
+}
+
+/* ---- The observed path: lock, timing, hooks ------------------------------------------------------- */
+
+static MM_NOINLINE void *malloc_observed(mm_control *c, size_t bytes)
+{
+	if (!c)
+		return NULL;
+	mm_observe *o = &c->obs;
+	mm_observe_lock(o);
+	uint64_t t = mm_observe_start(o);
+	void *p = malloc_core(c, bytes);
+	mm_observe_stop(o, MM_OP_MALLOC, t);
+	mm_observe_alloc(o, p, bytes);
+	mm_observe_unlock(o);
+	return p;
+}
+
+static MM_NOINLINE void *memalign_observed(mm_control *c, size_t align, size_t bytes)
+{
+	if (!c)
+		return NULL;
+	mm_observe *o = &c->obs;
+	mm_observe_lock(o);
+	uint64_t f0 = o->failures, a0 = o->allocs;
+	uint64_t t = mm_observe_start(o);
+	void *p = memalign_core(c, align, bytes);
+	mm_observe_stop(o, MM_OP_MEMALIGN, t);
+	if (o->allocs != a0 || o->failures != f0)
+		mm_observe_alloc(o, p, bytes);
+	mm_observe_unlock(o);
+	return p;
+}
+
+static MM_NOINLINE void free_observed(mm_control *c, void *ptr)
+{
+	if (!c) {
+		report(NULL, MM_ERR_INVALID_POINTER, ptr);
+		return;
+	}
+	mm_observe *o = &c->obs;
+	mm_observe_lock(o);
+	uint64_t f0 = o->frees;
+	uint64_t t = mm_observe_start(o);
+	free_core(c, ptr);
+	mm_observe_stop(o, MM_OP_FREE, t);
+	if (o->frees != f0)
+		mm_observe_free(o, ptr);
+	mm_observe_unlock(o);
+}
+
+static MM_NOINLINE void *realloc_observed(mm_control *c, void *ptr, size_t size)
+{
+	if (!c) {
+		if (ptr)
+			report(NULL, MM_ERR_INVALID_POINTER, ptr);
+		return NULL;
+	}
+	mm_observe *o = &c->obs;
+	mm_observe_lock(o);
+	uint64_t a0 = o->allocs, f0 = o->frees, x0 = o->failures;
+	uint64_t t = mm_observe_start(o);
+	void *p = realloc_core(c, ptr, size);
+	mm_observe_stop(o, MM_OP_REALLOC, t);
+	/* Hooks see a realloc as the free of the old block and the allocation of the new one. */
+	if (p || o->frees != f0)
+		mm_observe_free(o, ptr);
+	if (p || o->allocs != a0 || o->failures != x0)
+		mm_observe_alloc(o, p, size);
+	mm_observe_unlock(o);
+	return p;
+}
+
+/* ---- The entry points: the fast path tests one word --------------------------------------------- */
+
+void *mm_malloc(mm_t c, size_t bytes)
+{
+	if (MM_UNLIKELY(!c || c->obs.observed))
+		return malloc_observed(c, bytes);
+	return malloc_core(c, bytes);
+}
+
+void *mm_memalign(mm_t c, size_t align, size_t bytes)
+{
+	if (MM_UNLIKELY(!c || c->obs.observed))
+		return memalign_observed(c, align, bytes);
+	return memalign_core(c, align, bytes);
+}
+
+void mm_free(mm_t c, void *ptr)
+{
+	if (!ptr)
+		return;
+	if (MM_UNLIKELY(!c || c->obs.observed)) {
+		free_observed(c, ptr);
+		return;
+	}
+	free_core(c, ptr);
+}
+
+void *mm_realloc(mm_t c, void *ptr, size_t size)
+{
+	if (MM_UNLIKELY(!c || c->obs.observed))
+		return realloc_observed(c, ptr, size);
+	return realloc_core(c, ptr, size);
+}
+
+/* For the heap's remainder: the core operations (no lock, timing or hooks; those are the heap's). */
+void *mm_tlsf_malloc(mm_control *c, size_t bytes) { return malloc_core(c, bytes); }
+void *mm_tlsf_memalign(mm_control *c, size_t align, size_t bytes) { return memalign_core(c, align, bytes); }
+void *mm_tlsf_realloc(mm_control *c, void *ptr, size_t size) { return realloc_core(c, ptr, size); }
+void mm_tlsf_free(mm_control *c, void *ptr)
+{
+	if (ptr)
+		free_core(c, ptr);
+}
+
+/* ---- Statistics ----------------------------------------------------------------------------------- */
+
+void mm_tlsf_fill_stats(void *instance, mm_stats *out)
+{
+	const mm_control *c = (const mm_control *)instance;
+	out->capacity = c->capacity;
+	out->in_use = c->in_use;
+	out->peak_in_use = c->peak_in_use;
+	/* The head of the highest non-empty class: every request up to its size succeeds (the search,
+	 * or the look at the request's own class head, finds it). Within one class step of the largest
+	 * free block. */
+	out->largest_free = 0;
+	if (c->fl_bitmap) {
+		size_t fl = mm_fls_size(c->fl_bitmap);
+		size_t sl = mm_fls_sl(c->sl_bitmap[fl]);
+		const mm_block *b = c->heads[(fl << MM_SL_LOG2) | sl];
+		out->largest_free = mm_stride_of(b->size) - MM_W;
+	}
 }
 
 size_t mm_block_size(void *ptr)
@@ -854,13 +1015,14 @@ static int validate_blocks(uintptr_t start, uintptr_t end, size_t *free_count, c
 static int validate(const mm_control *c, const void **where)
 {
 	*where = NULL;
-	if (c->magic != MM_MAGIC || c->pool_count > MM_MAX_POOLS)
+	if (c->obs.kind != MM_KIND_TLSF || c->pool_count > MM_MAX_POOLS)
 		return 0;
 	/* The pool table: sorted, disjoint, each pool tiled by its blocks. */
 	size_t walk_free = 0;
 	for (size_t i = 0; i < c->pool_count; i++) {
 		const mm_pool_rec *p = &c->pools[i];
-		if (p->first != pool_first_payload(p->start) || p->end <= p->first ||
+		if (p->first != pool_first_payload(p->start) || p->end <= p->first || p->end - p->first < MM_MIN_STRIDE ||
+		    p->span_m != p->end - p->first - MM_MIN_STRIDE || p->span_r != p->span_m >> MM_ALIGN_LOG2 ||
 		    (i > 0 && c->pools[i - 1].end > p->start))
 			return 0;
 		if (!validate_blocks(p->start, p->end, &walk_free, where))

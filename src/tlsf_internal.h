@@ -13,39 +13,8 @@
 #include <stdint.h>
 
 #include "../include/memoman.h"
-
-/* ---- Compiler helpers --------------------------------------------------------------------------- */
-
-#if defined(__GNUC__) || defined(__clang__)
-#define MM_LIKELY(x) __builtin_expect(!!(x), 1)
-#define MM_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define MM_NOINLINE __attribute__((noinline))
-#define MM_COLD __attribute__((cold))
-#define MM_INLINE static inline __attribute__((always_inline))
-#else
-#define MM_LIKELY(x) (x)
-#define MM_UNLIKELY(x) (x)
-#define MM_NOINLINE
-#define MM_COLD
-#define MM_INLINE static inline
-#endif
-
-#if MM_DEBUG
-#include <assert.h>
-#define MM_ASSERT(x) assert(x)
-#else
-#define MM_ASSERT(x) ((void)0)
-#endif
-
-/* log2 of a power-of-two constant expression (up to 2^20), usable in static assertions. */
-// clang-format off
-#define MM_LOG2_CONST(x)                                                                          \
-	((x) >= 1048576 ? 20 : (x) >= 524288 ? 19 : (x) >= 262144 ? 18 : (x) >= 131072 ? 17           \
-	: (x) >= 65536 ? 16 : (x) >= 32768 ? 15 : (x) >= 16384 ? 14 : (x) >= 8192 ? 13                \
-	: (x) >= 4096 ? 12 : (x) >= 2048 ? 11 : (x) >= 1024 ? 10 : (x) >= 512 ? 9 : (x) >= 256 ? 8    \
-	: (x) >= 128 ? 7 : (x) >= 64 ? 6 : (x) >= 32 ? 5 : (x) >= 16 ? 4 : (x) >= 8 ? 3 : (x) >= 4 ? 2 \
-	: (x) >= 2 ? 1 : 0)
-// clang-format on
+#include "common.h"
+#include "observe.h"
 
 /* ---- Derived constants -------------------------------------------------------------------------- */
 
@@ -129,7 +98,6 @@ _Static_assert(offsetof(mm_block, size) == sizeof(size_t), "size word follows pr
 _Static_assert(offsetof(mm_block, next_free) == 2 * sizeof(size_t), "payload follows the size word");
 
 MM_INLINE mm_block *mm_block_at(uintptr_t a) { return (mm_block *)a; }
-MM_INLINE uintptr_t mm_addr(const void *p) { return (uintptr_t)p; }
 MM_INLINE mm_block *mm_block_from_ptr(const void *p) { return mm_block_at(mm_addr(p) - 2 * MM_W); }
 MM_INLINE void *mm_block_payload(const mm_block *b) { return (void *)(mm_addr(b) + 2 * MM_W); }
 MM_INLINE mm_block *mm_block_after(const mm_block *b, size_t stride) { return mm_block_at(mm_addr(b) + stride); }
@@ -154,8 +122,6 @@ typedef struct mm_pool_rec {
 	uintptr_t start;  /* the pool handle: the memory given to mm_add_pool */
 } mm_pool_rec;
 
-#define MM_MAGIC ((uint32_t)0x6D656D6Fu) /* "memo" */
-
 typedef struct mm_control mm_control;
 
 /* A second-level bitmap: 32 bits, or 64 when there are 64 subdivisions. */
@@ -166,20 +132,28 @@ typedef uint64_t mm_slmap;
 #endif
 
 struct mm_control {
+	mm_observe obs; /* first: errors, counters, hooks, lock, timing (observe.h) */
+
 	/* Hot: read by every allocation and free. */
 	uint32_t fl_bitmap;
 	uint32_t pool_count;
 	mm_slmap sl_bitmap[MM_FL_COUNT];
 	mm_block *heads[MM_CLASS_COUNT]; /* flat index fl * MM_SL_COUNT + sl; NULL when empty */
+	size_t in_use;                   /* bytes in allocated blocks (strides) */
+	size_t peak_in_use;
 
 	/* Cold. */
-	uint32_t magic;
-	mm_error_t last_error;
-	mm_error_handler handler;
-	void *handler_user;
-	size_t ops;                      /* MM_CHECKS == 2: calls since the last periodic validation */
+	size_t capacity; /* bytes blocks can occupy: the sum over pools of (end - first) */
+	size_t ops;      /* MM_CHECKS == 2: calls since the last periodic validation */
 	mm_pool_rec pools[MM_MAX_POOLS]; /* sorted by start, disjoint */
 };
+
+/* The TLSF operations without the observed path (no lock, timing or hooks); the heap calls these
+ * for its remainder, under its own lock. Statistics are kept. */
+void *mm_tlsf_malloc(mm_control *c, size_t bytes);
+void *mm_tlsf_memalign(mm_control *c, size_t align, size_t bytes);
+void *mm_tlsf_realloc(mm_control *c, void *ptr, size_t size);
+void mm_tlsf_free(mm_control *c, void *ptr);
 
 /* ---- Bit scans ---------------------------------------------------------------------------------- */
 
@@ -288,11 +262,20 @@ MM_INLINE unsigned mm_ffs32(uint32_t x)
 #endif
 }
 
-/* Lowest set bit of a second-level bitmap. */
+/* Lowest and highest set bit of a second-level bitmap. */
 #if MM_SL_INDEX_COUNT_LOG2 <= 5
 #define mm_ffs_sl(x) mm_ffs32(x)
+#define mm_fls_sl(x) mm_fls_size((size_t)(x))
 #else
 #define mm_ffs_sl(x) mm_ffs64(x)
+MM_INLINE unsigned mm_fls_sl(uint64_t x)
+{
+#if SIZE_MAX > 0xFFFFFFFFu
+	return mm_fls_size((size_t)x);
+#else
+	return (x >> 32) ? 32 + mm_fls_size((size_t)(x >> 32)) : mm_fls_size((size_t)x);
+#endif
+}
 #endif
 
 /* ---- Mapping: stride -> class ------------------------------------------------------------------- */

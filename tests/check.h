@@ -70,9 +70,9 @@ typedef struct recorded_errors {
 	const void *last_ptr;
 } recorded_errors;
 
-static inline void record_error(mm_t mm, mm_error_t error, const void *ptr, void *user)
+static inline void record_error(void *instance, mm_error_t error, const void *ptr, void *user)
 {
-	(void)mm;
+	(void)instance;
 	recorded_errors *r = (recorded_errors *)user;
 	r->count++;
 	r->last = error;

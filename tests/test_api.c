@@ -251,23 +251,38 @@ static void test_realloc(void)
 	mm_free(mm, fence);
 	CHECK(mm_validate(mm));
 
-	/* Growing into the free space before the block when nothing else fits. */
-	size_t whole = sizeof(arena) - mm_size() - mm_pool_overhead();
-	void *a = mm_malloc(mm, whole / 2);
-	void *b = mm_malloc(mm, 1000);
-	void *c = mm_malloc(mm, 1000);
-	CHECK(a && b && c);
-	mm_free(mm, a);
-	fill(b, 1000, 3);
-	/* b cannot grow in place (c follows), no free block holds whole/2 + 1000 except by joining the
-	 * free space before b with b itself. */
-	void *b2 = mm_realloc(mm, b, whole / 2 + 900);
-	CHECK(b2 != NULL && b2 < b && filled(b2, 1000, 3));
-	CHECK(mm_validate(mm));
-	mm_free(mm, b2);
-	mm_free(mm, c);
-	CHECK(mm_validate(mm));
-	CHECK(rec.count == 0);
+	/* Growing into the free space before the block when nothing else fits: a free block A before
+	 * B, too small alone, the rest of the pool taken. */
+	static _Alignas(64) unsigned char small_pool[1 << 14];
+	for (int next_free = 0; next_free <= 1; next_free++) {
+		mm_t pm = mm_create(arena); /* the control apart, the pool exactly small_pool */
+		CHECK(mm_add_pool(pm, small_pool, sizeof(small_pool)) != NULL);
+		record_errors(pm, &rec);
+		unsigned char *pa = mm_malloc(pm, 6000), *pb = mm_malloc(pm, 1000), *pn = mm_malloc(pm, 900);
+		void *pc = mm_malloc(pm, 16);
+		CHECK(pa && pb && pn && pc);
+		void *t;
+		while ((t = mm_malloc(pm, 64)) != NULL)
+			; /* nothing else is free */
+		mm_free(pm, pa);
+		if (next_free)
+			mm_free(pm, pn);
+		fill(pb, 1000, 3);
+		/* A alone is too small for 6500 and nothing else is free: only A + B (+ N) together fit. */
+		unsigned char *pr = mm_realloc(pm, pb, 6500);
+		CHECK(pr == pa && filled(pr, 1000, 3) && mm_block_size(pr) >= 6500);
+		CHECK(mm_validate(pm));
+		if (next_free) {
+			pr = mm_realloc(pm, pr, 7500); /* in place now: A + B + N */
+			CHECK(pr == pa && filled(pr, 1000, 3) && mm_block_size(pr) >= 7500 && mm_validate(pm));
+		} else {
+			/* A + B cannot hold 7100: NULL, the block intact. */
+			CHECK(mm_realloc(pm, pr, 7100) == NULL && filled(pr, 1000, 3) && mm_validate(pm));
+		}
+		CHECK(rec.count == 0);
+	}
+	mm = mm_create_with_pool(arena, sizeof(arena));
+	record_errors(mm, &rec);
 
 	/* Random resizes of one block keep its prefix. */
 	p = mm_malloc(mm, 1);
@@ -335,7 +350,7 @@ static void test_walk_reset(void)
 	/* A second pool, then reset: every pool is one free block again. */
 	mm_pool_t pool2 = mm_add_pool(mm, arena2, sizeof(arena2));
 	CHECK(pool2 != NULL);
-	void *q = mm_malloc(mm, 60000); /* only pool2 can no longer... both can; fill pool2 */
+	void *q = mm_malloc(mm, 60000); /* from either pool; reset must free it wherever it is */
 	CHECK(q != NULL);
 	CHECK(mm_reset(mm) == 1);
 	CHECK(mm_reset(NULL) == 0);

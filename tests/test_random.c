@@ -154,6 +154,9 @@ static void step(rng *g, size_t i_step)
 		n_memalign++;
 		if (!p) {
 			n_memalign_failed++;
+			/* The search asked for the stride plus the worst alignment gap. */
+			size_t s = request_stride_of(n);
+			check_failure(align <= MM_ALIGN ? s : s + MM_MIN_STRIDE - MM_ALIGN + align);
 			return;
 		} /* the search adds the worst-case gap; no exact claim to check */
 		check_new(p, n, align, SIZE_MAX);
@@ -174,6 +177,7 @@ static void step(rng *g, size_t i_step)
 		if (!p) {
 			n_realloc_failed++;
 			CHECK(contents_ok(&live[i], live[i].size)); /* failed: untouched */
+			check_failure(request_stride_of(n)); /* a move would have found such a block */
 			return;
 		}
 		size_t keep = n < live[i].size ? n : live[i].size;

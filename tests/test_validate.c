@@ -91,12 +91,17 @@ static void test_lists(void)
 		mm->fl_bitmap |= (uint32_t)1 << (wrong >> MM_SL_LOG2);
 		expect_invalid("a block in the wrong class", 0);
 	}
-	/* A free block missing from every list. */
+	/* A free block missing from every list (alone in its class: the list and its bits go, so that
+	 * only the count of listed against walked free blocks can tell). */
 	build();
 	{
 		mm_block *b = hdr(f[0]);
 		size_t cls0 = mm_class_insert(mm_stride_of(b->size));
+		CHECK(mm->heads[cls0] == b && b->next_free == NULL);
 		mm->heads[cls0] = NULL;
+		mm->sl_bitmap[cls0 >> MM_SL_LOG2] &= ~((mm_slmap)1 << (cls0 & MM_SL_MASK));
+		if (!mm->sl_bitmap[cls0 >> MM_SL_LOG2])
+			mm->fl_bitmap &= ~((uint32_t)1 << (cls0 >> MM_SL_LOG2));
 		expect_invalid("a free block in no list", 0);
 	}
 }
@@ -166,7 +171,7 @@ static void test_headers(void)
 
 /* With MM_CHECKS == 2 a broken heap is reported by the periodic validation of an ordinary call. */
 static int periodic_reports;
-static void count_reports(mm_t h, mm_error_t e, const void *ptr, void *user)
+static void count_reports(void *h, mm_error_t e, const void *ptr, void *user)
 {
 	(void)h;
 	(void)ptr;

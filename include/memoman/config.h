@@ -58,6 +58,16 @@
 #define MM_VALIDATE_INTERVAL 1024
 #endif
 
+/*
+ * MM_CYCLES (0 or 1, default 0): compile in cycle tracking. With 1, mm_track_cycles() switches on,
+ * per instance, the measurement of every operation (minimum, mean, maximum and a log2 histogram per
+ * kind of operation) with the built-in counter (mm_cycle_source()) or one of your own. With 0 the
+ * code is not there at all and mm_track_cycles() answers 0.
+ */
+#ifndef MM_CYCLES
+#define MM_CYCLES 0
+#endif
+
 /* ---- Layout ------------------------------------------------------------------------------------- */
 
 /*

@@ -1,0 +1,92 @@
+/*
+ * memoman/fixed.h - fixed-size block pools (mm_fixed_*): N blocks of one size and alignment carved
+ * from memory the caller owns. Allocate is a pop, free a push: O(1), a handful of instructions.
+ *
+ * Included by memoman.h; the observation functions there (mm_get_stats, mm_set_hooks, mm_set_lock,
+ * mm_track_cycles, mm_set_error_handler, ...) take an mm_fixed_t as well.
+ *
+ * Modes, chosen at creation:
+ *   default             single-threaded (or under mm_set_lock). A pointer that is not a live block
+ *                       of the pool is undefined behaviour: the fast path checks nothing.
+ *   MM_FIXED_BITMAP     one bit per block records which blocks are live: a double free, a foreign
+ *                       pointer and a pointer that is not a block's start are caught in O(1) and
+ *                       reported (MM_ERR_DOUBLE_FREE, MM_ERR_INVALID_POINTER, MM_ERR_INTERIOR_POINTER)
+ *                       to the error handler, and refused.
+ *   MM_FIXED_LOCKFREE   any number of threads may allocate and free at once, without a lock: a
+ *                       Treiber stack of block indices with a 32-bit ABA tag. Foreign and interior
+ *                       pointers are caught as with the bitmap (the block index is computed anyway);
+ *                       add MM_FIXED_BITMAP to catch double frees too. Needs lock-free 64-bit atomics.
+ */
+#ifndef MEMOMAN_FIXED_H
+#define MEMOMAN_FIXED_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mm_fixed *mm_fixed_t;
+
+#define MM_FIXED_BITMAP 1u
+#define MM_FIXED_LOCKFREE 2u
+
+/*
+ * Bytes of memory (aligned to mm_align_size()) that mm_fixed_create needs for `count` blocks of
+ * `block_size` bytes aligned to `align` (0: mm_align_size()). 0 if the arguments are invalid (align
+ * not a power of two, unknown flags, count 0, or a size that does not fit in size_t). O(1).
+ */
+size_t mm_fixed_size(size_t count, size_t block_size, size_t align, unsigned flags);
+
+/*
+ * Creates a pool in [mem, mem + bytes): the pool's control, its metadata (bitmap, link array) and
+ * as many blocks as fit. Each block is block_size bytes (at least 1; at least a pointer in the
+ * default mode, which keeps its free list inside free blocks) rounded up to a multiple of align,
+ * and aligned to align (0: mm_align_size(); below a pointer's alignment it is raised to it).
+ * mem must be aligned to sizeof(void *).
+ * Returns NULL if and only if mem is NULL or misaligned, align is not a power of two, flags has an
+ * unknown bit (or MM_FIXED_LOCKFREE where 64-bit atomics are not lock-free), or not one block fits.
+ * O(1): blocks are handed out from a bump pointer the first time, so nothing is threaded at creation.
+ */
+mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t align, unsigned flags);
+
+/* Ends the pool; the memory is the caller's again. O(1). */
+void mm_fixed_destroy(mm_fixed_t pool);
+
+/*
+ * A free block (block size bytes, aligned), or NULL when all are in use or pool is NULL.
+ * Not zero-filled. O(1): a pop, or the bump pointer. Default mode: about 10 instructions.
+ */
+void *mm_fixed_alloc(mm_fixed_t pool);
+
+/*
+ * Gives back a block of this pool. NULL is ignored. What is checked depends on the mode (above);
+ * in the default mode anything but a live block of this pool is undefined behaviour. O(1).
+ */
+void mm_fixed_free(mm_fixed_t pool, void *ptr);
+
+size_t mm_fixed_capacity(mm_fixed_t pool);   /* blocks in the pool; 0 for NULL */
+size_t mm_fixed_available(mm_fixed_t pool);  /* blocks free now (a snapshot in lock-free mode) */
+size_t mm_fixed_block_size(mm_fixed_t pool); /* usable bytes of every block */
+
+/* 1 if ptr is the start of one of the pool's blocks (allocated or not), else 0. O(1). */
+int mm_fixed_owns(mm_fixed_t pool, const void *ptr);
+
+/*
+ * Makes every block free again at once (earlier pointers become invalid). O(1), plus clearing the
+ * bitmap (capacity / 8 bytes) in bitmap mode. Not safe while other threads use a lock-free pool.
+ */
+void mm_fixed_reset(mm_fixed_t pool);
+
+/*
+ * Checks the pool's invariants: the free list holds distinct, never-live blocks of the pool, its
+ * length matches the counters, and (bitmap mode) the bitmap agrees. 1 if valid, 0 if not or NULL.
+ * O(capacity). Not safe while other threads use a lock-free pool.
+ */
+int mm_fixed_validate(mm_fixed_t pool);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMOMAN_FIXED_H */

@@ -1,0 +1,208 @@
+/*
+ * memoman/heap.h - the composed real-time heap (mm_heap_*): one caller buffer and one configuration
+ * become a set of fixed-size classes plus a TLSF remainder.
+ *
+ * A request goes to the smallest class whose blocks hold it; larger requests go to the remainder.
+ * When a class is exhausted the request falls back, as configured, to the next larger classes
+ * and/or to the remainder. Class allocation and free are a pop and a push (about 20 instructions
+ * each); the remainder is the TLSF core (memoman.h). Everything stays inside the buffer, O(1) per
+ * call (fallback: at most MM_HEAP_MAX_CLASSES classes looked at).
+ *
+ * Included by memoman.h; the observation functions there (mm_get_stats, mm_set_hooks, mm_set_lock,
+ * mm_track_cycles, mm_set_error_handler, mm_print, ...) take an mm_heap_t as well.
+ */
+#ifndef MEMOMAN_HEAP_H
+#define MEMOMAN_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mm_heap *mm_heap_t;
+
+#define MM_HEAP_MAX_CLASSES 16
+
+/* What an exhausted class does (bits; combine LARGER | REMAINDER for both, larger classes first). */
+#define MM_HEAP_FALLBACK_NONE 0u      /* the request fails */
+#define MM_HEAP_FALLBACK_LARGER 1u    /* the next larger classes with a free block */
+#define MM_HEAP_FALLBACK_REMAINDER 2u /* the TLSF remainder */
+
+typedef struct mm_heap_class_config {
+	size_t size;  /* block size: requests up to this many bytes (rounded up to mm_align_size()) */
+	size_t count; /* blocks */
+} mm_heap_class_config;
+
+typedef struct mm_heap_config {
+	size_t n_classes;                                  /* 0..MM_HEAP_MAX_CLASSES */
+	mm_heap_class_config classes[MM_HEAP_MAX_CLASSES]; /* sizes strictly increasing */
+	size_t remainder; /* bytes for the TLSF remainder (0: none); mm_heap_create gives it whatever the
+	                     buffer has left beyond mm_heap_size() as well */
+	unsigned fallback; /* MM_HEAP_FALLBACK_* */
+	unsigned flags;    /* MM_FIXED_BITMAP: the classes catch double and foreign frees in O(1) */
+} mm_heap_config;
+
+/* ---- Creation and sizing ------------------------------------------------------------------------ */
+
+/*
+ * Bytes of buffer (aligned to mm_align_size()) that mm_heap_create needs for cfg: the heap's
+ * control, its maps, the classes' blocks and, if cfg->remainder > 0, a TLSF instance whose pool
+ * can serve a single request of cfg->remainder bytes. 0 if cfg is invalid: more than
+ * MM_HEAP_MAX_CLASSES classes, sizes not strictly increasing, a class with size or count 0, unknown
+ * fallback or flag bits, or a total that does not fit in size_t. O(classes).
+ */
+size_t mm_heap_size(const mm_heap_config *cfg);
+
+/*
+ * Creates a heap in [mem, mem + bytes) for cfg; the remainder gets what the buffer has left.
+ * mem must be aligned to mm_align_size(). Returns NULL if and only if mem is NULL or misaligned, cfg
+ * is NULL or invalid (see mm_heap_size), or bytes < mm_heap_size(cfg). O(classes + size of the
+ * largest class / mm_align_size()): the maps are filled once.
+ */
+mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg);
+
+/* Ends the heap; the buffer is the caller's again. O(1). */
+void mm_heap_destroy(mm_heap_t heap);
+
+/* ---- Allocation ---------------------------------------------------------------------------------- */
+
+/*
+ * At least `bytes` bytes aligned to mm_align_size(); not zero-filled. mm_heap_malloc(h, 0) is a
+ * unique block of the smallest class (or of the remainder).
+ * Returns NULL if and only if heap is NULL, the request's class is exhausted and the fallback finds
+ * nothing, or a request larger than every class finds no room in the remainder (or there is none).
+ * O(1): a class pop; with fallback, at most MM_HEAP_MAX_CLASSES classes, then one TLSF malloc.
+ */
+MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2) void *mm_heap_malloc(mm_heap_t heap, size_t bytes);
+
+/* mm_heap_malloc(heap, count * size) zero-filled; NULL if count * size overflows (the multiply is
+ * checked). O(count * size) for the zero-fill. */
+MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2, 3) void *mm_heap_calloc(mm_heap_t heap, size_t count, size_t size);
+
+/*
+ * At least `bytes` bytes aligned to `align` (a power of two). From a class whose blocks are all so
+ * aligned and hold `bytes`, when one has a free block; else from the remainder (mm_memalign). NULL
+ * if align is not a power of two or nothing fits. O(classes) plus one TLSF memalign.
+ */
+MM_ATTR_MALLOC MM_ATTR_ALLOC_ALIGN(2) MM_ATTR_ALLOC_SIZE(3) void *mm_heap_memalign(mm_heap_t heap, size_t align,
+                                                                                  size_t bytes);
+
+/*
+ * Resizes a block of the heap, moving it between classes and the remainder as the size changes:
+ * it stays where it is while the new size fits and no smaller class would hold it; it moves to a
+ * smaller class when one has room; it moves to a larger class or the remainder when it must grow
+ * (the remainder grows in place when it can). ptr NULL: mm_heap_malloc. size 0: frees ptr, NULL.
+ * On failure NULL, and the block at ptr is unchanged. A bad ptr is reported as by mm_heap_free.
+ * O(1) plus the copy when the block moves.
+ */
+MM_ATTR_NODISCARD MM_ATTR_ALLOC_SIZE(3) void *mm_heap_realloc(mm_heap_t heap, void *ptr, size_t size);
+
+/*
+ * Gives a block back. NULL is ignored. With MM_CHECKS >= 1 a pointer that is not a block handed out
+ * by a class (outside the classes, inside a block, never handed out) is reported
+ * (MM_ERR_INVALID_POINTER, MM_ERR_INTERIOR_POINTER) and refused; a class block freed twice is caught
+ * only with MM_FIXED_BITMAP (MM_ERR_DOUBLE_FREE); remainder blocks get mm_free's checks. O(1).
+ */
+void mm_heap_free(mm_heap_t heap, void *ptr);
+
+/* Usable bytes of a live block: its class's block size, or mm_block_size for the remainder. 0 for
+ * NULL. O(1). */
+size_t mm_heap_block_size(mm_heap_t heap, void *ptr);
+
+/* ---- Inspection ---------------------------------------------------------------------------------- */
+
+typedef struct mm_heap_class_stats {
+	size_t size;          /* usable bytes of a block */
+	size_t capacity;      /* blocks */
+	size_t in_use;        /* blocks live now */
+	size_t peak;          /* the most blocks ever live at once */
+	uint64_t allocs;      /* blocks handed out (its own requests and fallbacks from smaller classes) */
+	uint64_t frees;
+	uint64_t exhausted;   /* requests that found the class empty (then falling back, or failing) */
+} mm_heap_class_stats;
+
+size_t mm_heap_class_count(mm_heap_t heap);
+/* Statistics of class i (0 = smallest); 0 if there is no such class. O(1). */
+int mm_heap_class_stats(mm_heap_t heap, size_t i, mm_heap_class_stats *out);
+/* The remainder's TLSF instance (for mm_get_stats, mm_walk_pool ...), or NULL if there is none. */
+mm_t mm_heap_remainder(mm_heap_t heap);
+
+/* Every invariant of the classes and the remainder (mm_fixed_validate, mm_validate). 1 if valid. */
+int mm_heap_validate(mm_heap_t heap);
+
+/* ---- Configurations ------------------------------------------------------------------------------ */
+
+typedef enum mm_heap_preset_kind {
+	MM_HEAP_PRESET_AUDIO,     /* audio processing: events, voice state, sample buffers, FFT frames */
+	MM_HEAP_PRESET_ROBOTICS,  /* control loops: samples, joint states, poses, scans, trajectories */
+	MM_HEAP_PRESET_NETWORKING,/* packet buffers from ACKs to jumbo frames, connection state */
+	MM_HEAP_PRESET_EMBEDDED   /* a few KiB: four small classes and no remainder */
+} mm_heap_preset_kind;
+
+/*
+ * Fills *out with the preset's classes, with counts scaled so that mm_heap_size(out) fits in
+ * buffer_bytes. README ("Presets") gives each preset's reasoning. Returns 1, or 0 if the kind is
+ * unknown or buffer_bytes is too small for one block of every class.
+ */
+int mm_heap_preset(mm_heap_preset_kind kind, size_t buffer_bytes, mm_heap_config *out);
+
+/* "At most count live blocks of at most size bytes", one line of a workload. */
+typedef struct mm_heap_workload {
+	size_t size;
+	size_t count;
+} mm_heap_workload;
+
+/*
+ * The guarantee. Fills *out with a configuration for the workload and returns the buffer size it
+ * needs (0 if the workload is empty, has a zero size or count, or does not fit in size_t):
+ *
+ *   A heap made by mm_heap_create(buf, mm_heap_required_size(w, n, &cfg), &cfg) never returns NULL
+ *   from mm_heap_malloc(h, s), whatever the order of calls, as long as at every moment the live
+ *   blocks (including the one asked for) can be assigned to the workload's lines, each block to a
+ *   line whose size is at least the block's, with at most `count` blocks on each line.
+ *
+ * How: one class per distinct size (merged to MM_HEAP_MAX_CLASSES by the least total bytes), no
+ * fallback, no remainder; the class of size s_j holds as many blocks as all lines of size >= s_j
+ * together, since a request that the smaller classes are too small for can only be on those lines.
+ * (Without moving blocks, nothing less suffices for every order: a small block parked in a large
+ * class can't be moved out of the way.) O(n^2 log n + n^2 MM_HEAP_MAX_CLASSES) to choose the merge.
+ */
+size_t mm_heap_required_size(const mm_heap_workload *w, size_t n, mm_heap_config *out);
+
+/*
+ * Proposes a configuration from expected request sizes and how many of each are live at most (an
+ * estimate, not the guarantee above): sizes up to class_limit get classes (at most
+ * MM_HEAP_MAX_CLASSES, merged by least waste), each with the count of its sizes; larger requests
+ * get a remainder for their total plus a quarter; fallback LARGER | REMAINDER. Returns 1, or 0 if
+ * the workload is empty or has a zero size. class_limit 0 means 16384.
+ */
+int mm_heap_suggest_config(const mm_heap_workload *w, size_t n, size_t class_limit, mm_heap_config *out);
+
+/*
+ * The same from a recorded allocation trace (text, README "Traces"): lines "a <id> <size>",
+ * "f <id>", "r <old id> <new id> <size>", '#' comments. The peak number of live blocks of each
+ * size is measured by replaying the trace, and, once the classes are chosen, each class's own peak.
+ * scratch (scratch_bytes, aligned to sizeof(size_t)) holds the replay's table of live blocks:
+ * mm_heap_trace_scratch_size(max_live) bytes suffice for traces with at most max_live blocks live.
+ * Returns 1, or 0 for a malformed trace (*error_line, if not NULL, gets its 1-based number), a
+ * trace with no allocation, or scratch too small.
+ */
+int mm_heap_suggest_from_trace(const char *trace, size_t length, size_t class_limit, void *scratch,
+                               size_t scratch_bytes, mm_heap_config *out, size_t *error_line);
+size_t mm_heap_trace_scratch_size(size_t max_live);
+
+/*
+ * Records a trace: installs hooks on an instance (mm_t, mm_fixed_t or mm_heap_t) that write the
+ * lines above through write(user, text, length) as the program runs. No stdio, no allocation.
+ * mm_set_hooks(instance, NULL, NULL, NULL) stops it.
+ */
+typedef void (*mm_trace_writer)(void *user, const char *text, size_t length);
+void mm_trace_record(void *instance, mm_trace_writer write, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMOMAN_HEAP_H */

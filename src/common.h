@@ -1,0 +1,49 @@
+/*
+ * common.h - compiler helpers shared by every source file of libmemoman (private).
+ */
+#ifndef MEMOMAN_COMMON_H
+#define MEMOMAN_COMMON_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../include/memoman.h"
+
+/* ---- Compiler helpers --------------------------------------------------------------------------- */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define MM_NOINLINE __attribute__((noinline))
+#define MM_COLD __attribute__((cold))
+#define MM_INLINE static inline __attribute__((always_inline))
+#else
+#define MM_LIKELY(x) (x)
+#define MM_UNLIKELY(x) (x)
+#define MM_NOINLINE
+#define MM_COLD
+#define MM_INLINE static inline
+#endif
+
+#if MM_DEBUG
+#include <assert.h>
+#define MM_ASSERT(x) assert(x)
+#else
+#define MM_ASSERT(x) ((void)0)
+#endif
+
+/* log2 of a power-of-two constant expression (up to 2^20), usable in static assertions. */
+// clang-format off
+#define MM_LOG2_CONST(x)                                                                          \
+	((x) >= 1048576 ? 20 : (x) >= 524288 ? 19 : (x) >= 262144 ? 18 : (x) >= 131072 ? 17           \
+	: (x) >= 65536 ? 16 : (x) >= 32768 ? 15 : (x) >= 16384 ? 14 : (x) >= 8192 ? 13                \
+	: (x) >= 4096 ? 12 : (x) >= 2048 ? 11 : (x) >= 1024 ? 10 : (x) >= 512 ? 9 : (x) >= 256 ? 8    \
+	: (x) >= 128 ? 7 : (x) >= 64 ? 6 : (x) >= 32 ? 5 : (x) >= 16 ? 4 : (x) >= 8 ? 3 : (x) >= 4 ? 2 \
+	: (x) >= 2 ? 1 : 0)
+// clang-format on
+
+MM_INLINE uintptr_t mm_addr(const void *p) { return (uintptr_t)p; }
+MM_INLINE uintptr_t mm_align_up_addr(uintptr_t a, size_t align) { return (a + (align - 1)) & ~(uintptr_t)(align - 1); }
+
+#endif /* MEMOMAN_COMMON_H */

@@ -1,0 +1,483 @@
+/*
+ * fixed.c - fixed-size block pools: creation, the default fast paths, the bitmap and lock-free
+ * modes, statistics and validation.
+ */
+#include <string.h>
+
+#include "fixed_internal.h"
+
+#if MM_HAVE_ATOMICS && defined(ATOMIC_LLONG_LOCK_FREE) && ATOMIC_LLONG_LOCK_FREE == 2
+#define MM_LOCKFREE_OK 1
+#else
+#define MM_LOCKFREE_OK 0
+#endif
+
+/* ---- Layout ------------------------------------------------------------------------------------- */
+
+/* The block stride for a request, or 0 if it overflows. */
+static size_t fixed_stride(size_t block_size, size_t align, unsigned flags)
+{
+	size_t min = (flags & MM_FIXED_LOCKFREE) ? 1 : sizeof(void *);
+	if (block_size < min)
+		block_size = min;
+	if (block_size > SIZE_MAX - align)
+		return 0;
+	return (block_size + align - 1) & ~(align - 1);
+}
+
+static size_t effective_align(size_t align, unsigned flags)
+{
+	if (align == 0)
+		align = MM_ALIGNMENT;
+	if (!(flags & MM_FIXED_LOCKFREE) && align < _Alignof(void *))
+		align = _Alignof(void *);
+	return align;
+}
+
+static int arguments_ok(size_t align, unsigned flags)
+{
+	if (align & (align - 1))
+		return 0;
+	if (flags & ~(MM_FIXED_BITMAP | MM_FIXED_LOCKFREE))
+		return 0;
+	if ((flags & MM_FIXED_LOCKFREE) && !MM_LOCKFREE_OK)
+		return 0;
+	return 1;
+}
+
+/* Metadata bytes (bitmap, links) for a capacity, each part rounded to a word. */
+static size_t metadata_bytes(size_t capacity, unsigned flags)
+{
+	size_t m = 0;
+	if (flags & MM_FIXED_BITMAP)
+		m += mm_fixed_bitmap_bytes(capacity);
+	if (flags & MM_FIXED_LOCKFREE)
+		m += (capacity * sizeof(uint32_t) + sizeof(size_t) - 1) & ~(sizeof(size_t) - 1);
+	return m;
+}
+
+#define CONTROL_BYTES ((sizeof(mm_fixed) + sizeof(size_t) - 1) & ~(sizeof(size_t) - 1))
+
+size_t mm_fixed_size(size_t count, size_t block_size, size_t align, unsigned flags)
+{
+	if (!arguments_ok(align, flags) || count == 0)
+		return 0;
+	align = effective_align(align, flags);
+	size_t stride = fixed_stride(block_size, align, flags);
+	if (!stride || count > (SIZE_MAX / 2) / stride || count > SIZE_MAX / 64)
+		return 0;
+	if ((flags & MM_FIXED_LOCKFREE) && count >= UINT32_MAX)
+		return 0;
+	/* mem is aligned to mm_align_size(): the blocks start at most align - that past the metadata. */
+	size_t pad = align > MM_ALIGNMENT ? align - MM_ALIGNMENT : 0;
+	size_t head = CONTROL_BYTES + metadata_bytes(count, flags);
+	head = (head + MM_ALIGNMENT - 1) & ~((size_t)MM_ALIGNMENT - 1);
+	return head + pad + count * stride;
+}
+
+/* odd's inverse modulo 2^N: Newton's iteration doubles the correct low bits each step. */
+static uintptr_t inverse_of_odd(uintptr_t odd)
+{
+	uintptr_t x = odd; /* correct to 3 bits: odd * odd = 1 mod 8 */
+	for (int i = 0; i < 6; i++)
+		x *= 2 - odd * x;
+	return x;
+}
+
+int mm_fixed_init(mm_fixed *p, void *blocks, size_t capacity, size_t stride, void *bitmap_mem, unsigned flags)
+{
+	memset(p, 0, sizeof(*p));
+	mm_observe_init(&p->obs, MM_KIND_FIXED);
+	p->base = mm_addr(blocks);
+	p->stride = stride;
+	p->capacity = capacity;
+	p->end = p->base + capacity * stride;
+	unsigned shift = 0;
+	while (!((stride >> shift) & 1))
+		shift++;
+	p->shift = shift;
+	p->inv = inverse_of_odd((uintptr_t)(stride >> shift));
+	p->flags = flags;
+	p->bitmap = (mm_bitmap_word *)bitmap_mem;
+	if (p->bitmap)
+		memset(bitmap_mem, 0, mm_fixed_bitmap_bytes(capacity));
+	if (flags)
+		p->obs.observed |= MM_OBSERVE_MODE;
+	return 1;
+}
+
+mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t align, unsigned flags)
+{
+	if (!mem || (mm_addr(mem) & (sizeof(void *) - 1)) || !arguments_ok(align, flags))
+		return NULL;
+	align = effective_align(align, flags);
+	size_t stride = fixed_stride(block_size, align, flags);
+	uintptr_t m = mm_addr(mem);
+	if (!stride || bytes > UINTPTR_MAX - m || bytes < CONTROL_BYTES)
+		return NULL;
+	/* The largest capacity whose metadata and blocks fit: first ignoring the metadata's rounding
+	 * and the alignment padding, then stepping down (at most a few steps). */
+	uintptr_t end = m + bytes;
+	size_t per_block = stride + ((flags & MM_FIXED_BITMAP) ? 1 : 0) + ((flags & MM_FIXED_LOCKFREE) ? 4 : 0);
+	size_t capacity = (bytes - CONTROL_BYTES) / per_block;
+	if ((flags & MM_FIXED_LOCKFREE) && capacity >= UINT32_MAX)
+		capacity = UINT32_MAX - 1;
+	uintptr_t blocks = 0;
+	for (; capacity > 0; capacity--) {
+		blocks = mm_align_up_addr(m + CONTROL_BYTES + metadata_bytes(capacity, flags), align);
+		if (blocks <= end && (end - blocks) / stride >= capacity)
+			break;
+	}
+	if (capacity == 0)
+		return NULL;
+	mm_fixed *p = (mm_fixed *)mem;
+	unsigned char *meta = (unsigned char *)mem + CONTROL_BYTES;
+	mm_fixed_init(p, (void *)blocks, capacity, stride, (flags & MM_FIXED_BITMAP) ? meta : NULL, flags);
+#if MM_HAVE_ATOMICS
+	if (flags & MM_FIXED_LOCKFREE) {
+		p->links = (_Atomic uint32_t *)(void *)(meta + ((flags & MM_FIXED_BITMAP) ? mm_fixed_bitmap_bytes(capacity) : 0));
+		atomic_init(&p->top, 0);
+		atomic_init(&p->fresh, 0);
+		atomic_init(&p->lf_allocs, 0);
+		atomic_init(&p->lf_frees, 0);
+		atomic_init(&p->lf_failures, 0);
+	}
+#endif
+	return p;
+}
+
+void mm_fixed_destroy(mm_fixed_t p)
+{
+	if (p)
+		p->obs.kind = 0;
+}
+
+/* ---- The default mode ----------------------------------------------------------------------------- */
+
+static MM_NOINLINE void *fixed_alloc_observed(mm_fixed *p);
+static MM_NOINLINE void fixed_free_observed(mm_fixed *p, void *ptr);
+
+/* The recycled list empty: carve a fresh block, or fail. Out of line: once per block at most. */
+static MM_NOINLINE void *fixed_alloc_fresh(mm_fixed *p)
+{
+	void *b = mm_fixed_carve(p);
+	if (b)
+		p->obs.allocs++;
+	else
+		p->obs.failures++;
+	return b;
+}
+
+void *mm_fixed_alloc(mm_fixed_t p)
+{
+	/* Fast path: no hooks, lock, timing, bitmap or lock-free mode (all in `observed`). */
+	if (MM_UNLIKELY(!p || p->obs.observed))
+		return p ? fixed_alloc_observed(p) : NULL;
+	void *b = mm_fixed_pop(p);
+	if (MM_UNLIKELY(!b))
+		return fixed_alloc_fresh(p);
+	p->obs.allocs++;
+	return b;
+}
+
+void mm_fixed_free(mm_fixed_t p, void *ptr)
+{
+	if (!ptr)
+		return;
+	if (MM_UNLIKELY(!p || p->obs.observed)) {
+		fixed_free_observed(p, ptr);
+		return;
+	}
+	mm_fixed_push(p, ptr);
+	p->obs.frees++;
+}
+
+/* ---- Bitmap and lock-free modes --------------------------------------------------------------- */
+
+/* Names the error of a pointer that is not a block start: outside the pool, or inside it. */
+static mm_error_t not_a_block(const mm_fixed *p, const void *ptr)
+{
+	uintptr_t a = mm_addr(ptr);
+	return a >= p->base && a < p->end ? MM_ERR_INTERIOR_POINTER : MM_ERR_INVALID_POINTER;
+}
+
+#if MM_HAVE_ATOMICS
+#define BIT_LOAD(w) atomic_load_explicit((w), memory_order_relaxed)
+#define BIT_STORE(w, v) atomic_store_explicit((w), (v), memory_order_relaxed)
+#else
+#define BIT_LOAD(w) (*(w))
+#define BIT_STORE(w, v) (*(w) = (v))
+#endif
+
+#if MM_HAVE_ATOMICS
+static void *lockfree_alloc(mm_fixed *p)
+{
+	uint64_t old = atomic_load_explicit(&p->top, memory_order_acquire);
+	for (;;) {
+		uint32_t top = (uint32_t)old;
+		if (top == 0)
+			break;
+		uint32_t below = atomic_load_explicit(&p->links[top - 1], memory_order_relaxed);
+		uint64_t next = (((old >> 32) + 1) << 32) | below;
+		if (atomic_compare_exchange_weak_explicit(&p->top, &old, next, memory_order_acquire,
+		                                          memory_order_acquire))
+			return (void *)(p->base + (size_t)(top - 1) * p->stride);
+	}
+	/* The stack is empty: a block never handed out, if any is left. */
+	size_t f = atomic_load_explicit(&p->fresh, memory_order_relaxed);
+	while (f < p->capacity) {
+		if (atomic_compare_exchange_weak_explicit(&p->fresh, &f, f + 1, memory_order_relaxed,
+		                                          memory_order_relaxed))
+			return (void *)(p->base + f * p->stride);
+	}
+	return NULL;
+}
+
+static void lockfree_free(mm_fixed *p, size_t index)
+{
+	uint64_t old = atomic_load_explicit(&p->top, memory_order_relaxed);
+	for (;;) {
+		atomic_store_explicit(&p->links[index], (uint32_t)old, memory_order_relaxed);
+		uint64_t next = (((old >> 32) + 1) << 32) | (uint64_t)(index + 1);
+		if (atomic_compare_exchange_weak_explicit(&p->top, &old, next, memory_order_release,
+		                                          memory_order_relaxed))
+			return;
+	}
+}
+#endif
+
+void *mm_fixed_alloc_core(mm_fixed *p)
+{
+	void *b;
+#if MM_HAVE_ATOMICS
+	if (p->flags & MM_FIXED_LOCKFREE) {
+		b = lockfree_alloc(p);
+		if (!b) {
+			atomic_fetch_add_explicit(&p->lf_failures, 1, memory_order_relaxed);
+			return NULL;
+		}
+		atomic_fetch_add_explicit(&p->lf_allocs, 1, memory_order_relaxed);
+		if (p->bitmap) {
+			size_t i = mm_fixed_index(p, mm_addr(b));
+			atomic_fetch_or_explicit(&p->bitmap[i / MM_BITMAP_BITS], (size_t)1 << (i % MM_BITMAP_BITS),
+			                         memory_order_relaxed);
+		}
+		return b;
+	}
+#endif
+	b = mm_fixed_pop(p);
+	if (!b)
+		b = mm_fixed_carve(p);
+	if (!b) {
+		p->obs.failures++;
+		return NULL;
+	}
+	p->obs.allocs++;
+	if (p->bitmap) {
+		size_t i = mm_fixed_index(p, mm_addr(b));
+		mm_bitmap_word *w = &p->bitmap[i / MM_BITMAP_BITS];
+		BIT_STORE(w, BIT_LOAD(w) | ((size_t)1 << (i % MM_BITMAP_BITS)));
+	}
+	return b;
+}
+
+int mm_fixed_free_core(mm_fixed *p, void *ptr, mm_observe *report_to)
+{
+	if (p->flags) { /* bitmap or lock-free: the index is known, so the pointer is checked */
+		size_t i = mm_fixed_index(p, mm_addr(ptr));
+		if (MM_UNLIKELY(i >= p->capacity)) {
+			mm_observe_report(report_to, not_a_block(p, ptr), ptr);
+			return 0;
+		}
+		if (p->bitmap) {
+			size_t bit = (size_t)1 << (i % MM_BITMAP_BITS);
+			mm_bitmap_word *w = &p->bitmap[i / MM_BITMAP_BITS];
+#if MM_HAVE_ATOMICS
+			size_t was = (p->flags & MM_FIXED_LOCKFREE)
+			                 ? atomic_fetch_and_explicit(w, ~bit, memory_order_relaxed)
+			                 : BIT_LOAD(w);
+#else
+			size_t was = BIT_LOAD(w);
+#endif
+			if (MM_UNLIKELY(!(was & bit))) {
+				mm_observe_report(report_to, MM_ERR_DOUBLE_FREE, ptr);
+				return 0;
+			}
+			if (!(p->flags & MM_FIXED_LOCKFREE))
+				BIT_STORE(w, was & ~bit);
+		}
+#if MM_HAVE_ATOMICS
+		if (p->flags & MM_FIXED_LOCKFREE) {
+			lockfree_free(p, i);
+			atomic_fetch_add_explicit(&p->lf_frees, 1, memory_order_relaxed);
+			return 1;
+		}
+#endif
+	}
+	mm_fixed_push(p, ptr);
+	p->obs.frees++;
+	return 1;
+}
+
+/* ---- The observed path: lock, time, hooks, modes ------------------------------------------------ */
+
+static MM_NOINLINE void *fixed_alloc_observed(mm_fixed *p)
+{
+	mm_observe *o = &p->obs;
+	mm_observe_lock(o);
+	uint64_t t = mm_observe_start(o);
+	void *b = mm_fixed_alloc_core(p);
+	mm_observe_stop(o, MM_OP_MALLOC, t);
+	mm_observe_alloc(o, b, p->stride);
+	mm_observe_unlock(o);
+	return b;
+}
+
+static MM_NOINLINE void fixed_free_observed(mm_fixed *p, void *ptr)
+{
+	if (!p) {
+		mm_observe_report(NULL, MM_ERR_INVALID_POINTER, ptr);
+		return;
+	}
+	mm_observe *o = &p->obs;
+	mm_observe_lock(o);
+	mm_observe_free(o, ptr);
+	uint64_t t = mm_observe_start(o);
+	mm_fixed_free_core(p, ptr, o);
+	mm_observe_stop(o, MM_OP_FREE, t);
+	mm_observe_unlock(o);
+}
+
+/* ---- Queries -------------------------------------------------------------------------------------- */
+
+size_t mm_fixed_capacity(mm_fixed_t p) { return p ? p->capacity : 0; }
+size_t mm_fixed_block_size(mm_fixed_t p) { return p ? p->stride : 0; }
+int mm_fixed_owns(mm_fixed_t p, const void *ptr) { return p && mm_fixed_index(p, mm_addr(ptr)) < p->capacity; }
+int mm_fixed_is_lockfree(void *instance) { return (((mm_fixed *)instance)->flags & MM_FIXED_LOCKFREE) != 0; }
+
+/* Blocks live now. */
+static size_t fixed_live(const mm_fixed *p)
+{
+#if MM_HAVE_ATOMICS
+	if (p->flags & MM_FIXED_LOCKFREE)
+		return (size_t)(p->obs.live_base + atomic_load_explicit(&p->lf_allocs, memory_order_relaxed) -
+		                atomic_load_explicit(&p->lf_frees, memory_order_relaxed));
+#endif
+	return mm_observe_live(&p->obs);
+}
+
+/* Blocks ever handed out from the bump region: the most that were live at once, since the free list
+ * is used first and a fresh block is carved only when every carved block is live. */
+static size_t fixed_carved(const mm_fixed *p)
+{
+#if MM_HAVE_ATOMICS
+	if (p->flags & MM_FIXED_LOCKFREE)
+		return atomic_load_explicit(&p->fresh, memory_order_relaxed);
+#endif
+	return p->carved;
+}
+
+size_t mm_fixed_available(mm_fixed_t p) { return p ? p->capacity - fixed_live(p) : 0; }
+
+void mm_fixed_fill_stats(void *instance, mm_stats *out)
+{
+	const mm_fixed *p = (const mm_fixed *)instance;
+	size_t live = fixed_live(p);
+#if MM_HAVE_ATOMICS
+	if (p->flags & MM_FIXED_LOCKFREE) {
+		out->allocs = atomic_load_explicit(&p->lf_allocs, memory_order_relaxed);
+		out->frees = atomic_load_explicit(&p->lf_frees, memory_order_relaxed);
+		out->failures = atomic_load_explicit(&p->lf_failures, memory_order_relaxed);
+	}
+#endif
+	out->blocks_in_use = live;
+	out->capacity = p->capacity * p->stride;
+	out->in_use = live * p->stride;
+	out->peak_in_use = fixed_carved(p) * p->stride;
+	out->largest_free = live < p->capacity ? p->stride : 0;
+}
+
+void mm_fixed_reset_counters(void *instance)
+{
+	mm_fixed *p = (mm_fixed *)instance;
+#if MM_HAVE_ATOMICS
+	if (p->flags & MM_FIXED_LOCKFREE) {
+		size_t live = fixed_live(p);
+		atomic_store(&p->lf_allocs, 0);
+		atomic_store(&p->lf_frees, 0);
+		atomic_store(&p->lf_failures, 0);
+		p->obs.live_base = live;
+	}
+#else
+	(void)p;
+#endif
+}
+
+void mm_fixed_reset(mm_fixed_t p)
+{
+	if (!p)
+		return;
+	size_t live = fixed_live(p);
+	p->head = NULL;
+	p->carved = 0;
+	p->obs.frees += live; /* every live block is taken back at once */
+	if (p->bitmap)
+		memset((void *)p->bitmap, 0, mm_fixed_bitmap_bytes(p->capacity));
+#if MM_HAVE_ATOMICS
+	if (p->flags & MM_FIXED_LOCKFREE) {
+		atomic_store(&p->top, 0);
+		atomic_store(&p->fresh, 0);
+		atomic_fetch_add(&p->lf_frees, live);
+	}
+#endif
+}
+
+/* ---- Validation ----------------------------------------------------------------------------------- */
+
+int mm_fixed_validate(mm_fixed_t p)
+{
+	if (!p || p->obs.kind != MM_KIND_FIXED || !p->capacity || p->end != p->base + p->capacity * p->stride)
+		return 0;
+	size_t carved = fixed_carved(p);
+	size_t live = fixed_live(p);
+	if (carved > p->capacity || live > carved)
+		return 0;
+	/* Walk the free list (or the lock-free stack) with a bound: each member a carved block, not live
+	 * in the bitmap, and the count equal to carved - live (no block twice, none missing). */
+	size_t n = 0;
+	size_t limit = carved - live;
+#if MM_HAVE_ATOMICS
+	if (p->flags & MM_FIXED_LOCKFREE) {
+		uint32_t top = (uint32_t)atomic_load(&p->top);
+		while (top) {
+			size_t i = top - 1;
+			if (i >= carved || ++n > limit)
+				return 0;
+			if (p->bitmap && (BIT_LOAD(&p->bitmap[i / MM_BITMAP_BITS]) >> (i % MM_BITMAP_BITS)) & 1)
+				return 0;
+			top = atomic_load(&p->links[i]);
+		}
+		return n == limit;
+	}
+#endif
+	for (void *b = p->head; b; b = *(void **)b) {
+		size_t i = mm_fixed_index(p, mm_addr(b));
+		if (i >= carved || ++n > limit)
+			return 0;
+		if (p->bitmap && (BIT_LOAD(&p->bitmap[i / MM_BITMAP_BITS]) >> (i % MM_BITMAP_BITS)) & 1)
+			return 0;
+	}
+	if (n != limit)
+		return 0;
+	if (p->bitmap) { /* as many bits set as blocks live, none beyond the carved ones */
+		size_t set = 0;
+		for (size_t w = 0; w < (p->capacity + MM_BITMAP_BITS - 1) / MM_BITMAP_BITS; w++) {
+			size_t v = BIT_LOAD(&p->bitmap[w]);
+			for (; v; v &= v - 1)
+				set++;
+		}
+		if (set != live)
+			return 0;
+	}
+	return 1;
+}

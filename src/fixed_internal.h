@@ -1,0 +1,95 @@
+/*
+ * fixed_internal.h - the fixed-size pool's layout and its inline fast paths (private; the heap
+ * embeds pools and uses these directly, tests reach internals through here).
+ */
+#ifndef MEMOMAN_FIXED_INTERNAL_H
+#define MEMOMAN_FIXED_INTERNAL_H
+
+#include "observe.h"
+
+/* An extra observed bit: the pool is in bitmap or lock-free mode, handled off the fast path. */
+#define MM_OBSERVE_MODE 8u
+
+#if MM_HAVE_ATOMICS
+typedef _Atomic size_t mm_bitmap_word;
+#else
+typedef size_t mm_bitmap_word;
+#endif
+#define MM_BITMAP_BITS (sizeof(size_t) * CHAR_BIT)
+
+struct mm_fixed {
+	mm_observe obs;
+	void *head;     /* default mode: recycled free blocks, each holding the next in its first word */
+	size_t carved;  /* blocks handed out from the untouched region so far: blocks [0, carved) have been
+	                   used. Since recycled blocks are reused first, this is also the most blocks
+	                   ever live at once. */
+	uintptr_t base; /* the first block */
+	uintptr_t end;  /* base + capacity * stride */
+	size_t stride;  /* usable bytes of a block, a multiple of the alignment */
+	size_t capacity;
+	/* A block's index without a division: stride = odd << shift, and for an offset d,
+	 * rotr(d * inv, shift) is d / stride when stride divides d, and is >= capacity otherwise
+	 * (inv is odd's inverse modulo 2^N; multiplying by it maps multiples of odd onto 0, 1, 2 ...). */
+	uintptr_t inv;
+	unsigned shift;
+	unsigned flags;
+	mm_bitmap_word *bitmap; /* MM_FIXED_BITMAP: bit i set while block i is live */
+#if MM_HAVE_ATOMICS
+	/* MM_FIXED_LOCKFREE: top = (tag << 32) | (index + 1), 0 index part = empty; links[i] is the
+	 * index + 1 of the block below block i. The links live outside the blocks, so that a block's
+	 * new owner writing into it never races with a thread still reading the stack. */
+	_Atomic uint64_t top;
+	_Atomic uint32_t *links;
+	_Atomic size_t fresh; /* blocks handed out from the bump region so far */
+	_Atomic uint64_t lf_allocs, lf_frees, lf_failures;
+#endif
+};
+
+typedef struct mm_fixed mm_fixed;
+
+/* The index of the block at a, or a number >= capacity if a is not a block's start. */
+MM_INLINE size_t mm_fixed_index(const mm_fixed *p, uintptr_t a)
+{
+	uintptr_t x = (a - p->base) * p->inv;
+	const unsigned bits = sizeof(uintptr_t) * CHAR_BIT;
+	return (size_t)((x >> p->shift) | (x << ((bits - p->shift) % bits)));
+}
+
+/* Default-mode pop: the recycled list first, else NULL (the caller carves or fails). */
+MM_INLINE void *mm_fixed_pop(mm_fixed *p)
+{
+	void *b = p->head;
+	if (MM_LIKELY(b != NULL))
+		p->head = *(void **)b;
+	return b;
+}
+
+MM_INLINE void mm_fixed_push(mm_fixed *p, void *b)
+{
+	*(void **)b = p->head;
+	p->head = b;
+}
+
+/* Default-mode allocation when the recycled list is empty: the next never-used block, or NULL. */
+MM_INLINE void *mm_fixed_carve(mm_fixed *p)
+{
+	if (p->carved == p->capacity)
+		return NULL;
+	return (void *)(p->base + p->carved++ * p->stride);
+}
+
+/* Sets a pool up in place (the heap uses it for its classes). Returns 0 if it cannot. */
+int mm_fixed_init(mm_fixed *p, void *blocks, size_t capacity, size_t stride, void *bitmap_mem, unsigned flags);
+
+/* Bytes of bitmap for this many blocks. */
+MM_INLINE size_t mm_fixed_bitmap_bytes(size_t capacity)
+{
+	return (capacity + MM_BITMAP_BITS - 1) / MM_BITMAP_BITS * sizeof(mm_bitmap_word);
+}
+
+/* The mode-aware operations (bitmap, lock-free) without locking, timing or hooks; errors are
+ * reported to `report_to`. Return 1 / the block on success. */
+void *mm_fixed_alloc_core(mm_fixed *p);
+int mm_fixed_free_core(mm_fixed *p, void *ptr, mm_observe *report_to);
+
+#endif /* MEMOMAN_FIXED_INTERNAL_H */
