@@ -5,6 +5,7 @@
 #   make test-asan   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-32     the tests built with -m32 (needs gcc-multilib)
 #   make test-debug  the tests with MM_DEBUG=1: every check on, validation every 64 operations
+#   make test-tsan   the tests under ThreadSanitizer (the threaded ones are what it is for)
 #   make fuzz        the libFuzzer target (needs clang, libclang-rt-14-dev): corpus replay + 60 s
 #   make bench       the benchmarks (bench/README.md); valgrind adds instruction counts
 #   make lint        clang-format check and clang-tidy's bug-prone and analyzer checks
@@ -17,6 +18,7 @@ CMAKE ?= cmake
 PREFIX ?= /usr/local
 FUZZ_SECONDS ?= 60
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+TSAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
 
 # $(call build,dir,cmake-arguments): configure (quietly) and build one folder.
 define build
@@ -35,7 +37,7 @@ SOURCES = $(wildcard src/*.c src/*.h include/*.h include/memoman/*.h tests/*.c t
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
-.PHONY: all demo test test-asan test-32 test-debug fuzz bench lint check-all install clean
+.PHONY: all demo test test-asan test-32 test-debug test-tsan fuzz bench lint check-all install clean
 
 all:
 	@mkdir -p $(BUILD)
@@ -61,6 +63,11 @@ test-32:
 	$(call build,m32,-DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-m32 -DMEMOMAN_TEST_CXX=OFF -DMEMOMAN_BUILD_BENCH=OFF)
 	$(call ctest,m32)
 
+test-tsan:
+	@mkdir -p $(BUILD)
+	$(call build,tsan,-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS=$(TSAN_FLAGS)" "-DCMAKE_CXX_FLAGS=$(TSAN_FLAGS)" -DMEMOMAN_BUILD_BENCH=OFF)
+	$(call ctest,tsan)
+
 test-debug:
 	@mkdir -p $(BUILD)
 	$(call build,debug,-DCMAKE_BUILD_TYPE=Debug -DMEMOMAN_DEBUG=ON -DMEMOMAN_VALIDATE_INTERVAL=64 -DMEMOMAN_BUILD_BENCH=OFF)
@@ -83,7 +90,7 @@ lint:
 	@clang-tidy --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' src/*.c -- -std=c11 -Iinclude >/dev/null 2>&1
 	@echo "lint: clean"
 
-check-all: lint test test-asan test-32 test-debug fuzz
+check-all: lint test test-asan test-32 test-debug test-tsan fuzz
 
 install:
 	@mkdir -p $(BUILD)

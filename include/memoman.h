@@ -47,12 +47,12 @@ extern "C" {
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MM_ATTR_MALLOC __attribute__((malloc, warn_unused_result))
-#define MM_ATTR_ALLOC_SIZE(n) __attribute__((alloc_size(n)))
+#define MM_ATTR_ALLOC_SIZE(...) __attribute__((alloc_size(__VA_ARGS__)))
 #define MM_ATTR_ALLOC_ALIGN(n) __attribute__((alloc_align(n)))
 #define MM_ATTR_NODISCARD __attribute__((warn_unused_result))
 #else
 #define MM_ATTR_MALLOC
-#define MM_ATTR_ALLOC_SIZE(n)
+#define MM_ATTR_ALLOC_SIZE(...)
 #define MM_ATTR_ALLOC_ALIGN(n)
 #define MM_ATTR_NODISCARD
 #endif
@@ -105,19 +105,25 @@ typedef void (*mm_error_handler)(void *instance, mm_error_t error, const void *p
 typedef struct mm_stats {
 	size_t capacity;        /* bytes that blocks can occupy */
 	size_t in_use;          /* bytes in allocated blocks (whole blocks: header and rounding included) */
-	size_t peak_in_use;     /* the most in_use has been since creation (kept by mm_reset_stats) */
+	size_t peak_in_use;     /* the most in_use has been since creation (kept by mm_reset_stats); a heap
+	                           adds up its parts' peaks, an upper bound of its own */
 	size_t free;            /* capacity - in_use */
 	size_t largest_free;    /* a request this large surely succeeds now (see each kind's contract) */
 	size_t blocks_in_use;   /* blocks allocated now */
 	uint64_t allocs;        /* blocks handed out (a realloc that moves counts one alloc, one free) */
 	uint64_t frees;         /* blocks taken back */
 	uint64_t failures;      /* allocation requests answered NULL because they could not be served */
-	unsigned fragmentation; /* per mille: 1000 * (1 - largest_free / free); 0 when nothing is free */
+	unsigned fragmentation; /* per mille, of TLSF free space: 1000 * (1 - largest_free / free), 0 when
+	                           nothing is free; a heap gives its remainder's; a fixed pool 0 (every free
+	                           block serves its one size) */
 } mm_stats;
 
 /* Called after every allocation call with its result (NULL when it failed) and the size asked. */
 typedef void (*mm_alloc_hook)(void *user, void *ptr, size_t size);
-/* Called before a block is taken back (by free, by a realloc that moves it, by realloc(p, 0)). */
+/* Called when a block has been taken back (by free, by realloc(p, 0), by a realloc that moves or
+ * resizes it): the pointer is a value only, its memory must not be touched. A realloc is a free
+ * and an allocation: for a block that moved, the allocation of the new one comes first (both
+ * existed for a moment); for one resized in place, the free comes first. */
 typedef void (*mm_free_hook)(void *user, void *ptr);
 
 /* Lock callbacks (an RTOS mutex, say); both get the same user data. */
@@ -396,5 +402,6 @@ void mm_print(void *instance, FILE *stream);
 #endif
 
 #include "memoman/fixed.h"
+#include "memoman/heap.h"
 
 #endif /* MEMOMAN_H */

@@ -115,27 +115,32 @@ mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t al
 	uintptr_t m = mm_addr(mem);
 	if (!stride || bytes > UINTPTR_MAX - m || bytes < CONTROL_BYTES)
 		return NULL;
-	/* The largest capacity whose metadata and blocks fit: first ignoring the metadata's rounding
-	 * and the alignment padding, then stepping down (at most a few steps). */
+	/* The largest capacity whose metadata and blocks fit: a binary search (at most 64 steps), since
+	 * the metadata's size and the alignment padding depend on the capacity. */
 	uintptr_t end = m + bytes;
-	size_t per_block = stride + ((flags & MM_FIXED_BITMAP) ? 1 : 0) + ((flags & MM_FIXED_LOCKFREE) ? 4 : 0);
-	size_t capacity = (bytes - CONTROL_BYTES) / per_block;
-	if ((flags & MM_FIXED_LOCKFREE) && capacity >= UINT32_MAX)
-		capacity = UINT32_MAX - 1;
-	uintptr_t blocks = 0;
-	for (; capacity > 0; capacity--) {
-		blocks = mm_align_up_addr(m + CONTROL_BYTES + metadata_bytes(capacity, flags), align);
-		if (blocks <= end && (end - blocks) / stride >= capacity)
-			break;
+	size_t lo = 0, hi = (bytes - CONTROL_BYTES) / stride + 1; /* fits(lo), !fits(hi) */
+	if ((flags & MM_FIXED_LOCKFREE) && hi > UINT32_MAX - 1)
+		hi = UINT32_MAX - 1;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		uintptr_t at = mm_align_up_addr(m + CONTROL_BYTES + metadata_bytes(mid, flags), align);
+		if (at <= end && (end - at) / stride >= mid)
+			lo = mid;
+		else
+			hi = mid;
 	}
+	size_t capacity = lo;
 	if (capacity == 0)
 		return NULL;
+	uintptr_t blocks = mm_align_up_addr(m + CONTROL_BYTES + metadata_bytes(capacity, flags), align);
 	mm_fixed *p = (mm_fixed *)mem;
 	unsigned char *meta = (unsigned char *)mem + CONTROL_BYTES;
 	mm_fixed_init(p, (void *)blocks, capacity, stride, (flags & MM_FIXED_BITMAP) ? meta : NULL, flags);
 #if MM_HAVE_ATOMICS
 	if (flags & MM_FIXED_LOCKFREE) {
-		p->links = (_Atomic uint32_t *)(void *)(meta + ((flags & MM_FIXED_BITMAP) ? mm_fixed_bitmap_bytes(capacity) : 0));
+		p->links =
+		    (_Atomic uint32_t *)(void *)(meta +
+		                                 ((flags & MM_FIXED_BITMAP) ? mm_fixed_bitmap_bytes(capacity) : 0));
 		atomic_init(&p->top, 0);
 		atomic_init(&p->fresh, 0);
 		atomic_init(&p->lf_allocs, 0);
@@ -193,6 +198,8 @@ void mm_fixed_free(mm_fixed_t p, void *ptr)
 }
 
 /* ---- Bitmap and lock-free modes --------------------------------------------------------------- */
+
+static size_t fixed_carved(const mm_fixed *p);
 
 /* Names the error of a pointer that is not a block start: outside the pool, or inside it. */
 static mm_error_t not_a_block(const mm_fixed *p, const void *ptr)
@@ -285,8 +292,9 @@ int mm_fixed_free_core(mm_fixed *p, void *ptr, mm_observe *report_to)
 {
 	if (p->flags) { /* bitmap or lock-free: the index is known, so the pointer is checked */
 		size_t i = mm_fixed_index(p, mm_addr(ptr));
-		if (MM_UNLIKELY(i >= p->capacity)) {
-			mm_observe_report(report_to, not_a_block(p, ptr), ptr);
+		if (MM_UNLIKELY(i >= fixed_carved(p))) { /* not a block, or one never handed out */
+			mm_observe_report(report_to, i < p->capacity ? MM_ERR_INVALID_POINTER : not_a_block(p, ptr),
+			                  ptr);
 			return 0;
 		}
 		if (p->bitmap) {
@@ -379,6 +387,13 @@ static size_t fixed_carved(const mm_fixed *p)
 
 size_t mm_fixed_available(mm_fixed_t p) { return p ? p->capacity - fixed_live(p) : 0; }
 
+/* The most blocks live at once since creation. */
+size_t mm_fixed_peak(const mm_fixed *p)
+{
+	size_t c = fixed_carved(p);
+	return c > p->peak_before_reset ? c : p->peak_before_reset;
+}
+
 void mm_fixed_fill_stats(void *instance, mm_stats *out)
 {
 	const mm_fixed *p = (const mm_fixed *)instance;
@@ -393,23 +408,21 @@ void mm_fixed_fill_stats(void *instance, mm_stats *out)
 	out->blocks_in_use = live;
 	out->capacity = p->capacity * p->stride;
 	out->in_use = live * p->stride;
-	out->peak_in_use = fixed_carved(p) * p->stride;
+	out->peak_in_use = mm_fixed_peak(p) * p->stride;
 	out->largest_free = live < p->capacity ? p->stride : 0;
 }
 
 void mm_fixed_reset_counters(void *instance)
 {
 	mm_fixed *p = (mm_fixed *)instance;
+	p->obs.live_base = fixed_live(p); /* before any counter changes */
+	p->obs.allocs = p->obs.frees = 0;
 #if MM_HAVE_ATOMICS
 	if (p->flags & MM_FIXED_LOCKFREE) {
-		size_t live = fixed_live(p);
 		atomic_store(&p->lf_allocs, 0);
 		atomic_store(&p->lf_frees, 0);
 		atomic_store(&p->lf_failures, 0);
-		p->obs.live_base = live;
 	}
-#else
-	(void)p;
 #endif
 }
 
@@ -418,9 +431,11 @@ void mm_fixed_reset(mm_fixed_t p)
 	if (!p)
 		return;
 	size_t live = fixed_live(p);
+	p->peak_before_reset = mm_fixed_peak(p);
 	p->head = NULL;
 	p->carved = 0;
-	p->obs.frees += live; /* every live block is taken back at once */
+	if (!(p->flags & MM_FIXED_LOCKFREE))
+		p->obs.frees += live; /* every live block is taken back at once */
 	if (p->bitmap)
 		memset((void *)p->bitmap, 0, mm_fixed_bitmap_bytes(p->capacity));
 #if MM_HAVE_ATOMICS

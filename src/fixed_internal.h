@@ -19,13 +19,14 @@ typedef size_t mm_bitmap_word;
 
 struct mm_fixed {
 	mm_observe obs;
-	void *head;     /* default mode: recycled free blocks, each holding the next in its first word */
-	size_t carved;  /* blocks handed out from the untouched region so far: blocks [0, carved) have been
+	void *head;               /* default mode: recycled free blocks, each holding the next in its first word */
+	size_t carved;            /* blocks handed out from the untouched region so far: blocks [0, carved) have been
 	                   used. Since recycled blocks are reused first, this is also the most blocks
 	                   ever live at once. */
-	uintptr_t base; /* the first block */
-	uintptr_t end;  /* base + capacity * stride */
-	size_t stride;  /* usable bytes of a block, a multiple of the alignment */
+	size_t peak_before_reset; /* the most blocks live at once before the last mm_fixed_reset */
+	uintptr_t base;           /* the first block */
+	uintptr_t end;            /* base + capacity * stride */
+	size_t stride;            /* usable bytes of a block, a multiple of the alignment */
 	size_t capacity;
 	/* A block's index without a division: stride = odd << shift, and for an offset d,
 	 * rotr(d * inv, shift) is d / stride when stride divides d, and is >= capacity otherwise
@@ -80,6 +81,9 @@ MM_INLINE void *mm_fixed_carve(mm_fixed *p)
 
 /* Sets a pool up in place (the heap uses it for its classes). Returns 0 if it cannot. */
 int mm_fixed_init(mm_fixed *p, void *blocks, size_t capacity, size_t stride, void *bitmap_mem, unsigned flags);
+
+/* The most blocks live at once since creation. */
+size_t mm_fixed_peak(const mm_fixed *p);
 
 /* Bytes of bitmap for this many blocks. */
 MM_INLINE size_t mm_fixed_bitmap_bytes(size_t capacity)

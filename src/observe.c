@@ -80,7 +80,7 @@ void mm_observe_init(mm_observe *o, uint32_t kind)
 
 static void update_observed(mm_observe *o)
 {
-	uint32_t keep = o->observed & MM_OBSERVE_CYCLES;
+	uint32_t keep = o->observed & ~(MM_OBSERVE_LOCK | MM_OBSERVE_HOOKS); /* timing and kind-specific bits stay */
 	o->observed = keep | (o->lock ? MM_OBSERVE_LOCK : 0) | (o->on_alloc || o->on_free ? MM_OBSERVE_HOOKS : 0);
 }
 
@@ -134,7 +134,8 @@ int mm_get_stats(void *instance, mm_stats *out)
 	else
 		mm_heap_fill_stats(instance, out);
 	out->free = out->capacity - out->in_use;
-	out->fragmentation = mm_fragmentation_permille(out->largest_free, out->free);
+	if (o->kind == MM_KIND_TLSF) /* fixed pools set 0, heaps their remainder's figure */
+		out->fragmentation = mm_fragmentation_permille(out->largest_free, out->free);
 	return 1;
 }
 
@@ -143,8 +144,13 @@ void mm_reset_stats(void *instance)
 	mm_observe *o = observe_of(instance);
 	if (!o)
 		return;
-	o->live_base = mm_observe_live(o);
-	o->allocs = o->frees = o->failures = 0;
+	if (o->kind == MM_KIND_FIXED) {
+		mm_fixed_reset_counters(instance); /* a lock-free pool counts elsewhere */
+	} else {
+		o->live_base = mm_observe_live(o);
+		o->allocs = o->frees = 0;
+	}
+	o->failures = 0;
 #if MM_CYCLES
 	memset(o->timing, 0, sizeof(o->timing));
 	for (int i = 0; i < MM_OP_COUNT; i++)
@@ -153,8 +159,6 @@ void mm_reset_stats(void *instance)
 	/* The blocks in use stay in use: each kind keeps its in-use count apart from the counters. */
 	if (o->kind == MM_KIND_HEAP)
 		mm_heap_reset_counters(instance);
-	else if (o->kind == MM_KIND_FIXED)
-		mm_fixed_reset_counters(instance);
 }
 
 /* ---- Hooks and locks ---------------------------------------------------------------------------- */

@@ -51,6 +51,8 @@ typedef struct mm_observe {
 	mm_alloc_hook on_alloc;
 	mm_free_hook on_free;
 	void *hook_user;
+	mm_trace_writer trace_write; /* mm_trace_record's writer (its hooks get this block as user) */
+	void *trace_user;
 	mm_lock_fn lock, unlock;
 	void *lock_user;
 #if MM_HAVE_ATOMICS

@@ -570,7 +570,8 @@ MM_INLINE mm_block *live_block(mm_control *c, const void *ptr)
 		goto corrupted;
 #if MM_CHECKS >= 2
 	/* Level 2: the free neighbours' list links too (a use after free may have forged them). */
-	if (((next_size & MM_FREE_BIT) && !links_ok(c, next)) || ((size & MM_PREV_FREE_BIT) && !links_ok(c, b->prev_phys)))
+	if (((next_size & MM_FREE_BIT) && !links_ok(c, next)) ||
+	    ((size & MM_PREV_FREE_BIT) && !links_ok(c, b->prev_phys)))
 		goto corrupted;
 #endif
 	return b;
@@ -769,9 +770,9 @@ static void *realloc_core(mm_control *c, void *ptr, size_t size)
 		/* Move. */
 		memcpy(result, ptr, stride - MM_W);
 		free_block(c, b);
-	} else if ((b->size & MM_PREV_FREE_BIT) &&
-	           mm_stride_of(b->prev_phys->size) + stride + ((next_size & MM_FREE_BIT) ? mm_stride_of(next_size) : 0) >=
-	               need) {
+	} else if ((b->size & MM_PREV_FREE_BIT) && mm_stride_of(b->prev_phys->size) + stride +
+	                                                   ((next_size & MM_FREE_BIT) ? mm_stride_of(next_size) : 0) >=
+	                                               need) {
 		/* Nothing else fits: the free space on both sides together, moving the data down. */
 		mm_block *prev = b->prev_phys;
 		size_t total =
@@ -857,11 +858,18 @@ static MM_NOINLINE void *realloc_observed(mm_control *c, void *ptr, size_t size)
 	uint64_t t = mm_observe_start(o);
 	void *p = realloc_core(c, ptr, size);
 	mm_observe_stop(o, MM_OP_REALLOC, t);
-	/* Hooks see a realloc as the free of the old block and the allocation of the new one. */
-	if (p || o->frees != f0)
-		mm_observe_free(o, ptr);
-	if (p || o->allocs != a0 || o->failures != x0)
+	/* Hooks see a realloc as the free of the old block and the allocation of the new one. A block
+	 * that moved existed twice for a moment: its allocation comes first, so that a trace shows the
+	 * peak; one resized in place is freed first (its address is reused at once). */
+	if (p && p != ptr && ptr) {
 		mm_observe_alloc(o, p, size);
+		mm_observe_free(o, ptr);
+	} else {
+		if (p || o->frees != f0)
+			mm_observe_free(o, ptr);
+		if (p || o->allocs != a0 || o->failures != x0)
+			mm_observe_alloc(o, p, size);
+	}
 	mm_observe_unlock(o);
 	return p;
 }
@@ -908,6 +916,12 @@ void mm_tlsf_free(mm_control *c, void *ptr)
 {
 	if (ptr)
 		free_core(c, ptr);
+}
+
+size_t mm_tlsf_checked_size(mm_control *c, const void *ptr)
+{
+	const mm_block *b = live_block(c, ptr);
+	return b ? mm_stride_of(b->size) - MM_W : 0;
 }
 
 /* ---- Statistics ----------------------------------------------------------------------------------- */
@@ -1021,9 +1035,9 @@ static int validate(const mm_control *c, const void **where)
 	size_t walk_free = 0;
 	for (size_t i = 0; i < c->pool_count; i++) {
 		const mm_pool_rec *p = &c->pools[i];
-		if (p->first != pool_first_payload(p->start) || p->end <= p->first || p->end - p->first < MM_MIN_STRIDE ||
-		    p->span_m != p->end - p->first - MM_MIN_STRIDE || p->span_r != p->span_m >> MM_ALIGN_LOG2 ||
-		    (i > 0 && c->pools[i - 1].end > p->start))
+		if (p->first != pool_first_payload(p->start) || p->end <= p->first ||
+		    p->end - p->first < MM_MIN_STRIDE || p->span_m != p->end - p->first - MM_MIN_STRIDE ||
+		    p->span_r != p->span_m >> MM_ALIGN_LOG2 || (i > 0 && c->pools[i - 1].end > p->start))
 			return 0;
 		if (!validate_blocks(p->start, p->end, &walk_free, where))
 			return 0;

@@ -143,8 +143,8 @@ struct mm_control {
 	size_t peak_in_use;
 
 	/* Cold. */
-	size_t capacity; /* bytes blocks can occupy: the sum over pools of (end - first) */
-	size_t ops;      /* MM_CHECKS == 2: calls since the last periodic validation */
+	size_t capacity;                 /* bytes blocks can occupy: the sum over pools of (end - first) */
+	size_t ops;                      /* MM_CHECKS == 2: calls since the last periodic validation */
 	mm_pool_rec pools[MM_MAX_POOLS]; /* sorted by start, disjoint */
 };
 
@@ -154,6 +154,8 @@ void *mm_tlsf_malloc(mm_control *c, size_t bytes);
 void *mm_tlsf_memalign(mm_control *c, size_t align, size_t bytes);
 void *mm_tlsf_realloc(mm_control *c, void *ptr, size_t size);
 void mm_tlsf_free(mm_control *c, void *ptr);
+/* The usable size of a live block after the checks of mm_free (0, reported, if it is not one). */
+size_t mm_tlsf_checked_size(mm_control *c, const void *ptr);
 
 /* ---- Bit scans ---------------------------------------------------------------------------------- */
 

@@ -79,8 +79,8 @@ static inline void record_error(void *instance, mm_error_t error, const void *pt
 	r->last_ptr = ptr;
 }
 
-/* Installs a fresh recorder on mm. */
-static inline void record_errors(mm_t mm, recorded_errors *r)
+/* Installs a fresh recorder on an instance (mm_t, mm_fixed_t or mm_heap_t). */
+static inline void record_errors(void *mm, recorded_errors *r)
 {
 	memset(r, 0, sizeof(*r));
 	mm_set_error_handler(mm, record_error, r);

@@ -177,7 +177,7 @@ static void step(rng *g, size_t i_step)
 		if (!p) {
 			n_realloc_failed++;
 			CHECK(contents_ok(&live[i], live[i].size)); /* failed: untouched */
-			check_failure(request_stride_of(n)); /* a move would have found such a block */
+			check_failure(request_stride_of(n));        /* a move would have found such a block */
 			return;
 		}
 		size_t keep = n < live[i].size ? n : live[i].size;

@@ -224,7 +224,7 @@ int main(void)
 		else if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
 			/* Only a 32-bit process may lack the address space; on 64-bit it must run. */
 			verdict = sizeof(void *) < 8 ? "not run (address space could not be reserved)"
-			                              : "FAIL (address space could not be reserved)";
+			                             : "FAIL (address space could not be reserved)";
 		else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
 			verdict = "FAIL (never returned)";
 		else if (WIFSIGNALED(status))

@@ -9,9 +9,9 @@
  *   default             single-threaded (or under mm_set_lock). A pointer that is not a live block
  *                       of the pool is undefined behaviour: the fast path checks nothing.
  *   MM_FIXED_BITMAP     one bit per block records which blocks are live: a double free, a foreign
- *                       pointer and a pointer that is not a block's start are caught in O(1) and
- *                       reported (MM_ERR_DOUBLE_FREE, MM_ERR_INVALID_POINTER, MM_ERR_INTERIOR_POINTER)
- *                       to the error handler, and refused.
+ *                       pointer, a block never handed out and a pointer that is not a block's start
+ *                       are caught in O(1) and reported (MM_ERR_DOUBLE_FREE, MM_ERR_INVALID_POINTER
+ *                       for the next two, MM_ERR_INTERIOR_POINTER) to the error handler, and refused.
  *   MM_FIXED_LOCKFREE   any number of threads may allocate and free at once, without a lock: a
  *                       Treiber stack of block indices with a 32-bit ABA tag. Foreign and interior
  *                       pointers are caught as with the bitmap (the block index is computed anyway);

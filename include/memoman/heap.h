@@ -38,8 +38,9 @@ typedef struct mm_heap_class_config {
 typedef struct mm_heap_config {
 	size_t n_classes;                                  /* 0..MM_HEAP_MAX_CLASSES */
 	mm_heap_class_config classes[MM_HEAP_MAX_CLASSES]; /* sizes strictly increasing */
-	size_t remainder; /* bytes for the TLSF remainder (0: none); mm_heap_create gives it whatever the
-	                     buffer has left beyond mm_heap_size() as well */
+	size_t remainder;  /* the largest request the TLSF remainder must be able to serve when it is empty
+	                     (0: no remainder); mm_heap_create gives it whatever the buffer has left
+	                     beyond mm_heap_size() as well */
 	unsigned fallback; /* MM_HEAP_FALLBACK_* */
 	unsigned flags;    /* MM_FIXED_BITMAP: the classes catch double and foreign frees in O(1) */
 } mm_heap_config;
@@ -66,6 +67,10 @@ mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg);
 /* Ends the heap; the buffer is the caller's again. O(1). */
 void mm_heap_destroy(mm_heap_t heap);
 
+/* Frees every block at once (earlier pointers become invalid): the frame reset of real-time loops.
+ * O(classes + remainder pools), plus clearing the bitmaps in bitmap mode. */
+void mm_heap_reset(mm_heap_t heap);
+
 /* ---- Allocation ---------------------------------------------------------------------------------- */
 
 /*
@@ -86,8 +91,8 @@ MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2, 3) void *mm_heap_calloc(mm_heap_t heap, siz
  * aligned and hold `bytes`, when one has a free block; else from the remainder (mm_memalign). NULL
  * if align is not a power of two or nothing fits. O(classes) plus one TLSF memalign.
  */
-MM_ATTR_MALLOC MM_ATTR_ALLOC_ALIGN(2) MM_ATTR_ALLOC_SIZE(3) void *mm_heap_memalign(mm_heap_t heap, size_t align,
-                                                                                  size_t bytes);
+MM_ATTR_MALLOC MM_ATTR_ALLOC_ALIGN(2)
+    MM_ATTR_ALLOC_SIZE(3) void *mm_heap_memalign(mm_heap_t heap, size_t align, size_t bytes);
 
 /*
  * Resizes a block of the heap, moving it between classes and the remainder as the size changes:
@@ -114,18 +119,18 @@ size_t mm_heap_block_size(mm_heap_t heap, void *ptr);
 /* ---- Inspection ---------------------------------------------------------------------------------- */
 
 typedef struct mm_heap_class_stats {
-	size_t size;          /* usable bytes of a block */
-	size_t capacity;      /* blocks */
-	size_t in_use;        /* blocks live now */
-	size_t peak;          /* the most blocks ever live at once */
-	uint64_t allocs;      /* blocks handed out (its own requests and fallbacks from smaller classes) */
+	size_t size;     /* usable bytes of a block */
+	size_t capacity; /* blocks */
+	size_t in_use;   /* blocks live now */
+	size_t peak;     /* the most blocks ever live at once */
+	uint64_t allocs; /* blocks handed out (its own requests and fallbacks from smaller classes) */
 	uint64_t frees;
-	uint64_t exhausted;   /* requests that found the class empty (then falling back, or failing) */
+	uint64_t exhausted; /* requests that found the class empty (then falling back, or failing) */
 } mm_heap_class_stats;
 
 size_t mm_heap_class_count(mm_heap_t heap);
 /* Statistics of class i (0 = smallest); 0 if there is no such class. O(1). */
-int mm_heap_class_stats(mm_heap_t heap, size_t i, mm_heap_class_stats *out);
+int mm_heap_get_class_stats(mm_heap_t heap, size_t i, mm_heap_class_stats *out);
 /* The remainder's TLSF instance (for mm_get_stats, mm_walk_pool ...), or NULL if there is none. */
 mm_t mm_heap_remainder(mm_heap_t heap);
 
@@ -135,10 +140,10 @@ int mm_heap_validate(mm_heap_t heap);
 /* ---- Configurations ------------------------------------------------------------------------------ */
 
 typedef enum mm_heap_preset_kind {
-	MM_HEAP_PRESET_AUDIO,     /* audio processing: events, voice state, sample buffers, FFT frames */
-	MM_HEAP_PRESET_ROBOTICS,  /* control loops: samples, joint states, poses, scans, trajectories */
-	MM_HEAP_PRESET_NETWORKING,/* packet buffers from ACKs to jumbo frames, connection state */
-	MM_HEAP_PRESET_EMBEDDED   /* a few KiB: four small classes and no remainder */
+	MM_HEAP_PRESET_AUDIO,      /* audio processing: events, voice state, sample buffers, FFT frames */
+	MM_HEAP_PRESET_ROBOTICS,   /* control loops: samples, joint states, poses, scans, trajectories */
+	MM_HEAP_PRESET_NETWORKING, /* packet buffers from ACKs to jumbo frames, connection state */
+	MM_HEAP_PRESET_EMBEDDED    /* a few KiB: four small classes and no remainder */
 } mm_heap_preset_kind;
 
 /*
@@ -181,17 +186,23 @@ size_t mm_heap_required_size(const mm_heap_workload *w, size_t n, mm_heap_config
 int mm_heap_suggest_config(const mm_heap_workload *w, size_t n, size_t class_limit, mm_heap_config *out);
 
 /*
- * The same from a recorded allocation trace (text, README "Traces"): lines "a <id> <size>",
- * "f <id>", "r <old id> <new id> <size>", '#' comments. The peak number of live blocks of each
- * size is measured by replaying the trace, and, once the classes are chosen, each class's own peak.
- * scratch (scratch_bytes, aligned to sizeof(size_t)) holds the replay's table of live blocks:
- * mm_heap_trace_scratch_size(max_live) bytes suffice for traces with at most max_live blocks live.
- * Returns 1, or 0 for a malformed trace (*error_line, if not NULL, gets its 1-based number), a
- * trace with no allocation, or scratch too small.
+ * The same from a recorded allocation trace (text, README "Traces"): lines "a <id> <size>" (an
+ * allocation; id 0: one that failed), "f <id>" (a free), '#' comments, blank lines; ids in
+ * hexadecimal (an optional 0x). A realloc is recorded as "f <old>" then "a <new> <size>".
+ * The trace is replayed to measure the peak number of live blocks of each size (rounded up to
+ * mm_align_size()); classes are chosen from those as mm_heap_suggest_config does; a second replay
+ * measures each chosen class's own peak, which becomes its count, so the trace itself never finds a
+ * class exhausted; the remainder gets the peak bytes of the larger requests, a quarter more, and
+ * twice the largest of them (room against fragmentation: an estimate, not mm_heap_required_size's
+ * guarantee).
+ * scratch (aligned to sizeof(size_t)) holds the replay's tables: mm_heap_trace_scratch_size(max_live,
+ * class_limit) bytes suffice for a trace with at most max_live blocks live at once.
+ * Returns 1, or 0 for a malformed line (*error_line, if not NULL, gets its 1-based number), a free
+ * of an id that is not live, a trace with no allocation, or scratch too small (*error_line 0).
  */
 int mm_heap_suggest_from_trace(const char *trace, size_t length, size_t class_limit, void *scratch,
                                size_t scratch_bytes, mm_heap_config *out, size_t *error_line);
-size_t mm_heap_trace_scratch_size(size_t max_live);
+size_t mm_heap_trace_scratch_size(size_t max_live, size_t class_limit);
 
 /*
  * Records a trace: installs hooks on an instance (mm_t, mm_fixed_t or mm_heap_t) that write the
