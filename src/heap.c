@@ -639,15 +639,16 @@ void mm_heap_print_classes(void *instance, FILE *stream)
 	for (size_t i = 0; i < h->n_classes; i++) {
 		mm_heap_class_stats s;
 		mm_heap_get_class_stats(h, i, &s);
-		fprintf(stream, "  class %2zu: %6zu B x %6zu, in use %6zu (peak %6zu), %llu allocs, %llu exhausted\n",
-		        i, s.size, s.capacity, s.in_use, s.peak, (unsigned long long)s.allocs,
-		        (unsigned long long)s.exhausted);
+		(void)fprintf(stream,
+		              "  class %2zu: %6zu B x %6zu, in use %6zu (peak %6zu), %llu allocs, %llu exhausted\n", i,
+		              s.size, s.capacity, s.in_use, s.peak, (unsigned long long)s.allocs,
+		              (unsigned long long)s.exhausted);
 	}
 	if (h->tlsf) {
 		mm_stats s;
 		mm_get_stats(h->tlsf, &s);
-		fprintf(stream, "  remainder: capacity %zu B, in use %zu B (peak %zu B), largest free %zu B\n",
-		        s.capacity, s.in_use, s.peak_in_use, s.largest_free);
+		(void)fprintf(stream, "  remainder: capacity %zu B, in use %zu B (peak %zu B), largest free %zu B\n",
+		              s.capacity, s.in_use, s.peak_in_use, s.largest_free);
 	}
 }
 #endif

@@ -61,6 +61,8 @@ int mm_heap_preset(mm_heap_preset_kind kind, size_t buffer_bytes, mm_heap_config
 	if ((unsigned)kind >= sizeof(presets) / sizeof(presets[0]) || !out)
 		return 0;
 	const preset *p = &presets[kind];
+	if (p->n == 0)
+		return 0;
 	mm_heap_config c;
 	memset(&c, 0, sizeof(c));
 	c.n_classes = p->n;
@@ -91,7 +93,7 @@ int mm_heap_preset(mm_heap_preset_kind kind, size_t buffer_bytes, mm_heap_config
 		size_t left = buffer_bytes - mm_heap_size(&c);
 		if (p->remainder)
 			c.remainder += left;
-		else
+		else if (c.classes[0].size)
 			c.classes[0].count += left / ALIGN_UP(c.classes[0].size);
 	}
 	if (!fit_preset(&c, p, buffer_bytes))
@@ -109,6 +111,8 @@ static int fit_preset(mm_heap_config *cc, const preset *p, size_t buffer_bytes)
 		int changed = 0;
 		for (unsigned i = 0; i < p->n && over; i++) {
 			size_t stride = ALIGN_UP(c.classes[i].size);
+			if (!stride)
+				return 0;
 			size_t cut = over / stride / p->n + 1;
 			if (c.classes[i].count > cut) {
 				c.classes[i].count -= cut;

@@ -49,7 +49,7 @@ void mm_observe_report(mm_observe *o, mm_error_t error, const void *ptr)
 	}
 #if MM_DEBUG
 #if MM_HAVE_STDIO
-	fprintf(stderr, "memoman: %s (%p)\n", mm_error_string(error), ptr);
+	(void)fprintf(stderr, "memoman: %s (%p)\n", mm_error_string(error), ptr);
 #endif
 	abort();
 #endif
@@ -337,16 +337,16 @@ void mm_print(void *instance, FILE *stream)
 	mm_stats s;
 	if (!o || !stream || !mm_get_stats(instance, &s)) {
 		if (stream)
-			fprintf(stream, "memoman: %p is not an instance\n", instance);
+			(void)fprintf(stream, "memoman: %p is not an instance\n", instance);
 		return;
 	}
 	const char *kind = o->kind == MM_KIND_TLSF ? "TLSF" : o->kind == MM_KIND_FIXED ? "fixed pool" : "heap";
-	fprintf(stream, "memoman %s %p\n", kind, instance);
-	fprintf(stream, "  capacity %zu B, in use %zu B (peak %zu B), free %zu B, largest free %zu B\n", s.capacity,
-	        s.in_use, s.peak_in_use, s.free, s.largest_free);
-	fprintf(stream, "  blocks in use %zu; %llu allocs, %llu frees, %llu failures; fragmentation %u.%u%%\n",
-	        s.blocks_in_use, (unsigned long long)s.allocs, (unsigned long long)s.frees,
-	        (unsigned long long)s.failures, s.fragmentation / 10, s.fragmentation % 10);
+	(void)fprintf(stream, "memoman %s %p\n", kind, instance);
+	(void)fprintf(stream, "  capacity %zu B, in use %zu B (peak %zu B), free %zu B, largest free %zu B\n",
+	              s.capacity, s.in_use, s.peak_in_use, s.free, s.largest_free);
+	(void)fprintf(stream, "  blocks in use %zu; %llu allocs, %llu frees, %llu failures; fragmentation %u.%u%%\n",
+	              s.blocks_in_use, (unsigned long long)s.allocs, (unsigned long long)s.frees,
+	              (unsigned long long)s.failures, s.fragmentation / 10, s.fragmentation % 10);
 	if (o->kind == MM_KIND_HEAP)
 		mm_heap_print_classes(instance, stream);
 #if MM_CYCLES
@@ -354,10 +354,10 @@ void mm_print(void *instance, FILE *stream)
 	for (int i = 0; i < MM_OP_COUNT; i++) {
 		const mm_op_timing *t = &o->timing[i];
 		if (t->count)
-			fprintf(stream, "  %-8s %10llu calls  min %llu  mean %llu  max %llu (counts of %s)\n", names[i],
-			        (unsigned long long)t->count, (unsigned long long)t->min,
-			        (unsigned long long)(t->total / t->count), (unsigned long long)t->max,
-			        o->cycles == builtin_counter ? "the built-in counter" : "your counter");
+			(void)fprintf(stream, "  %-8s %10llu calls  min %llu  mean %llu  max %llu (counts of %s)\n",
+			              names[i], (unsigned long long)t->count, (unsigned long long)t->min,
+			              (unsigned long long)(t->total / t->count), (unsigned long long)t->max,
+			              o->cycles == builtin_counter ? "the built-in counter" : "your counter");
 	}
 #endif
 }
