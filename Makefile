@@ -1,6 +1,6 @@
 # memoman - a thin wrapper around CMake. Every target configures its own build folder under build/.
 #
-#   make demo        build and run the demo (examples/demo.c)
+#   make demo        build and run the demo (examples/audio_loop.c); writes build/audio_latency.svg
 #   make test        build and run the tests (release build)
 #   make test-asan   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-32     the tests built with -m32 (needs gcc-multilib)
@@ -33,7 +33,7 @@ define ctest
 endef
 
 SOURCES = $(wildcard src/*.c src/*.h include/*.h include/memoman/*.h tests/*.c tests/*.h tests/*.cpp \
-	tests/install/*.c bench/*.c fuzz/*.c examples/demo.c)
+	tests/install/*.c bench/*.c fuzz/*.c examples/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
@@ -46,7 +46,7 @@ all:
 demo:
 	@mkdir -p $(BUILD)
 	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
-	@$(BUILD)/release/examples/demo
+	@$(BUILD)/release/examples/audio_loop 20000 $(BUILD)/audio_latency.svg
 
 test:
 	@mkdir -p $(BUILD)
