@@ -101,8 +101,11 @@ int mm_fixed_init(mm_fixed *p, void *blocks, size_t capacity, size_t stride, voi
 	p->bitmap = (mm_bitmap_word *)bitmap_mem;
 	if (p->bitmap)
 		memset(bitmap_mem, 0, mm_fixed_bitmap_bytes(capacity));
-	if (flags)
+	p->head = MM_LIST_END;
+	if (flags) {
 		p->obs.observed |= MM_OBSERVE_MODE;
+		mm_fixed_gate(p); /* the list lives in `parked` for good */
+	}
 	return 1;
 }
 
@@ -162,9 +165,19 @@ void mm_fixed_destroy(mm_fixed_t p)
 static MM_NOINLINE void *fixed_alloc_observed(mm_fixed *p);
 static MM_NOINLINE void fixed_free_observed(mm_fixed *p, void *ptr);
 
-/* The recycled list empty: carve a fresh block, or fail. Out of line: once per block at most. */
-static MM_NOINLINE void *fixed_alloc_fresh(mm_fixed *p)
+void mm_fixed_gate(mm_fixed *p)
 {
+	void *list = p->head ? p->head : p->parked;
+	p->head = p->parked = NULL;
+	*mm_fixed_list(p) = list;
+}
+
+/* The recycled list reads empty: carve a fresh block or fail, or the pool is observed. Out of line:
+ * once per block carved, at most. */
+static MM_NOINLINE void *fixed_alloc_slow(mm_fixed *p)
+{
+	if (p->obs.observed)
+		return fixed_alloc_observed(p);
 	void *b = mm_fixed_carve(p);
 	if (b)
 		p->obs.allocs++;
@@ -175,12 +188,14 @@ static MM_NOINLINE void *fixed_alloc_fresh(mm_fixed *p)
 
 void *mm_fixed_alloc(mm_fixed_t p)
 {
-	/* Fast path: no hooks, lock, timing, bitmap or lock-free mode (all in `observed`). */
-	if (MM_UNLIKELY(!p || p->obs.observed))
-		return p ? fixed_alloc_observed(p) : NULL;
-	void *b = mm_fixed_pop(p);
-	if (MM_UNLIKELY(!b))
-		return fixed_alloc_fresh(p);
+	/* Fast path: a pop. One test of `head` catches an empty list (MM_LIST_END) and an observed pool
+	 * (NULL: hooks, a lock, timing, the bitmap and lock-free modes). */
+	if (MM_UNLIKELY(!p))
+		return NULL;
+	void *b = p->head;
+	if (MM_UNLIKELY(mm_addr(b) <= mm_addr(MM_LIST_END)))
+		return fixed_alloc_slow(p);
+	p->head = *(void **)b;
 	p->obs.allocs++;
 	return b;
 }
@@ -189,11 +204,15 @@ void mm_fixed_free(mm_fixed_t p, void *ptr)
 {
 	if (!ptr)
 		return;
-	if (MM_UNLIKELY(!p || p->obs.observed)) {
+	/* Fast path: a push, no check of ptr (MM_FIXED_BITMAP checks). `head` is NULL only while the
+	 * pool is observed: the push's own load is the test. */
+	void *next;
+	if (MM_UNLIKELY(!p || !(next = p->head))) {
 		fixed_free_observed(p, ptr);
 		return;
 	}
-	mm_fixed_push(p, ptr);
+	*(void **)ptr = next;
+	p->head = ptr;
 	p->obs.frees++;
 }
 
@@ -272,7 +291,7 @@ void *mm_fixed_alloc_core(mm_fixed *p)
 		return b;
 	}
 #endif
-	b = mm_fixed_pop(p);
+	b = mm_list_pop(mm_fixed_list(p));
 	if (!b)
 		b = mm_fixed_carve(p);
 	if (!b) {
@@ -322,7 +341,7 @@ int mm_fixed_free_core(mm_fixed *p, void *ptr, mm_observe *report_to)
 		}
 #endif
 	}
-	mm_fixed_push(p, ptr);
+	mm_list_push(mm_fixed_list(p), ptr);
 	p->obs.frees++;
 	return 1;
 }
@@ -432,7 +451,8 @@ void mm_fixed_reset(mm_fixed_t p)
 		return;
 	size_t live = fixed_live(p);
 	p->peak_before_reset = mm_fixed_peak(p);
-	p->head = NULL;
+	p->head = p->parked = NULL;
+	*mm_fixed_list(p) = MM_LIST_END;
 	p->carved = 0;
 	if (!(p->flags & MM_FIXED_LOCKFREE))
 		p->obs.frees += live; /* every live block is taken back at once */
@@ -475,7 +495,9 @@ int mm_fixed_validate(mm_fixed_t p)
 		return n == limit;
 	}
 #endif
-	for (void *b = p->head; b; b = *(void **)b) {
+	if (p->obs.observed ? p->head != NULL : p->parked != NULL)
+		return 0; /* the list is where `observed` says, and only there */
+	for (void *b = *mm_fixed_list(p); b != MM_LIST_END; b = *(void **)b) {
 		size_t i = mm_fixed_index(p, mm_addr(b));
 		if (i >= carved || ++n > limit)
 			return 0;

@@ -19,7 +19,13 @@ typedef size_t mm_bitmap_word;
 
 struct mm_fixed {
 	mm_observe obs;
-	void *head;               /* default mode: recycled free blocks, each holding the next in its first word */
+	/* The recycled free blocks, each holding the next in its first word, the last MM_LIST_END: in
+	 * `head` while the pool is not observed, in `parked` while it is (hooks, a lock, timing, bitmap
+	 * or lock-free mode), the other field NULL. So mm_fixed_alloc's one test of `head` (<= END)
+	 * catches both an empty list and an observed pool, and mm_fixed_free's (NULL) an observed pool.
+	 * mm_fixed_gate moves the list when `observed` changes. */
+	void *head;
+	void *parked;
 	size_t carved;            /* blocks handed out from the untouched region so far: blocks [0, carved) have been
 	                   used. Since recycled blocks are reused first, this is also the most blocks
 	                   ever live at once. */
@@ -56,19 +62,26 @@ MM_INLINE size_t mm_fixed_index(const mm_fixed *p, uintptr_t a)
 	return (size_t)((x >> p->shift) | (x << ((bits - p->shift) % bits)));
 }
 
-/* Default-mode pop: the recycled list first, else NULL (the caller carves or fails). */
-MM_INLINE void *mm_fixed_pop(mm_fixed *p)
+/* The end of every recycled list: not NULL, which marks an observed pool's `head`. */
+#define MM_LIST_END ((void *)1)
+
+/* Where the recycled list is now (see `head`). */
+MM_INLINE void **mm_fixed_list(mm_fixed *p) { return p->obs.observed ? &p->parked : &p->head; }
+
+/* Pop from a recycled list: its first block, or NULL (the caller carves or fails). */
+MM_INLINE void *mm_list_pop(void **list)
 {
-	void *b = p->head;
-	if (MM_LIKELY(b != NULL))
-		p->head = *(void **)b;
+	void *b = *list;
+	if (b == MM_LIST_END)
+		return NULL;
+	*list = *(void **)b;
 	return b;
 }
 
-MM_INLINE void mm_fixed_push(mm_fixed *p, void *b)
+MM_INLINE void mm_list_push(void **list, void *b)
 {
-	*(void **)b = p->head;
-	p->head = b;
+	*(void **)b = *list;
+	*list = b;
 }
 
 /* Default-mode allocation when the recycled list is empty: the next never-used block, or NULL. */

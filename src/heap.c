@@ -3,7 +3,7 @@
  * remainder, with O(1) routing both ways.
  *
  * Buffer layout (every part aligned to mm_align_size()):
- *   [struct mm_heap][class pools' control][size map][class map][bitmaps][class regions][remainder]
+ *   [struct mm_heap, size map][class pools' control][class map][bitmaps][class regions][remainder]
  * - size map: one byte per mm_align_size() step up to the largest class: a request's class is
  *   size_map[(n + A - 1) / A], one load instead of a search.
  * - class regions: each class's blocks, each region starting on a MM_HEAP_GRANULE boundary; the
@@ -23,18 +23,26 @@
 _Static_assert(MM_HEAP_MAX_CLASSES <= 255, "class indices are bytes");
 
 struct mm_heap {
-	mm_observe obs; /* first: errors, failures, hooks, lock, timing; allocs and frees are the parts' */
+	mm_observe obs; /* first: errors, hooks, lock, timing; allocs and frees are the parts', failures
+	                   the heap's own plus the remainder's (the remainder is always the last resort) */
+	/* The fast paths' fields. fast_limit and fast_span are their gates: class_limit and class_span
+	 * while the heap is not observed, 0 while it is (hooks, a lock, timing, bitmap mode), so that the
+	 * range tests the fast paths make anyway also send observed calls down the observed path. */
+	size_t fast_limit;
+	uintptr_t class_lo; /* the first class region */
+	size_t fast_span;
+	const uint8_t *class_map;                    /* granule -> class */
+	mm_fixed *class_at[MM_HEAP_MAX_CLASSES];     /* &classes[i], without a multiply */
+	uint16_t aligned[sizeof(size_t) * CHAR_BIT]; /* bit i of aligned[k]: class i's blocks are aligned to 2^k */
 	uint32_t n_classes;
 	uint32_t fallback;
 	unsigned flags;
-	size_t max_class;         /* the largest class's block size (0 without classes) */
-	size_t class_limit;       /* max_class + 1, or 0 without classes: requests below go to a class */
-	const uint8_t *size_map;  /* request -> class */
-	uintptr_t class_lo;       /* the first class region */
-	size_t class_span;        /* bytes from class_lo to the end of the last region */
-	const uint8_t *class_map; /* granule -> class */
-	mm_fixed *classes;        /* n_classes pools, in the buffer */
-	mm_control *tlsf;         /* the remainder, or NULL */
+	size_t max_class;   /* the largest class's block size (0 without classes) */
+	size_t class_limit; /* max_class + 1, or 0 without classes: requests below go to a class */
+	size_t class_span;  /* bytes from class_lo to the end of the last region */
+	mm_fixed *classes;  /* n_classes pools, in the buffer */
+	mm_control *tlsf;   /* the remainder, or NULL */
+	uint8_t size_map[]; /* request -> class, size_map[(n + A - 1) / A]; inline: no pointer to load */
 };
 
 typedef struct mm_heap mm_heap;
@@ -55,9 +63,6 @@ static int layout(const mm_heap_config *cfg, heap_layout *l)
 	if (!cfg || cfg->n_classes > MM_HEAP_MAX_CLASSES || (cfg->fallback & ~3u) || (cfg->flags & ~MM_FIXED_BITMAP))
 		return 0;
 	memset(l, 0, sizeof(*l));
-	size_t at = ALIGNED(sizeof(mm_heap));
-	l->classes_at = at;
-	at += ALIGNED(cfg->n_classes * sizeof(mm_fixed));
 	size_t bitmaps = 0, span = 0;
 	for (size_t i = 0; i < cfg->n_classes; i++) {
 		size_t size = cfg->classes[i].size, count = cfg->classes[i].count;
@@ -80,8 +85,10 @@ static int layout(const mm_heap_config *cfg, heap_layout *l)
 	l->size_map_bytes = cfg->n_classes ? max_class / MM_ALIGN + 1 : 0;
 	l->class_map_bytes = span >> MM_HEAP_GRANULE_LOG2;
 	l->span = span;
-	l->size_map_at = at;
-	at += ALIGNED(l->size_map_bytes);
+	l->size_map_at = offsetof(mm_heap, size_map);
+	size_t at = ALIGNED(l->size_map_at + l->size_map_bytes);
+	l->classes_at = at;
+	at += ALIGNED(cfg->n_classes * sizeof(mm_fixed));
 	l->class_map_at = at;
 	at += ALIGNED(l->class_map_bytes);
 	l->bitmaps_at = at;
@@ -136,7 +143,7 @@ mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg)
 	h->fallback = cfg->fallback;
 	h->flags = cfg->flags;
 	if (h->flags)
-		h->obs.observed |= MM_OBSERVE_MODE; /* bitmap classes: off the fast path */
+		h->obs.observed |= MM_OBSERVE_MODE; /* bitmap classes: off the fast path for good */
 	h->classes = (mm_fixed *)(void *)(base + l.classes_at);
 	h->max_class = cfg->n_classes ? l.stride[cfg->n_classes - 1] : 0;
 	h->class_limit = cfg->n_classes ? h->max_class + 1 : 0;
@@ -155,6 +162,10 @@ mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg)
 			bitmap += ALIGNED(mm_fixed_bitmap_bytes(cfg->classes[i].count));
 		}
 		mm_fixed_init(&h->classes[i], (void *)region, cfg->classes[i].count, l.stride[i], bm, cfg->flags);
+		h->class_at[i] = &h->classes[i];
+		for (size_t k = 0; k < sizeof(h->aligned) / sizeof(h->aligned[0]); k++)
+			if (!((l.stride[i] | region) & (((uintptr_t)1 << k) - 1)))
+				h->aligned[k] |= (uint16_t)(1u << i);
 		memset(class_map + ((region - lo) >> MM_HEAP_GRANULE_LOG2), (int)i,
 		       l.region[i] >> MM_HEAP_GRANULE_LOG2);
 		region += l.region[i];
@@ -162,14 +173,12 @@ mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg)
 	h->class_map = class_map;
 
 	/* Request size -> the smallest class that holds it. */
-	uint8_t *size_map = base + l.size_map_at;
 	size_t c = 0;
 	for (size_t k = 0; k < l.size_map_bytes; k++) {
 		while (l.stride[c] < k * MM_ALIGN)
 			c++;
-		size_map[k] = (uint8_t)c;
+		h->size_map[k] = (uint8_t)c;
 	}
-	h->size_map = size_map;
 
 	/* The remainder: everything after the regions, when one was asked for. */
 	if (cfg->remainder) {
@@ -178,7 +187,16 @@ mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg)
 			return NULL; /* not reached: the layout made room for it */
 		mm_set_error_handler(h->tlsf, forward_error, h);
 	}
+	mm_heap_gate(h);
 	return h;
+}
+
+void mm_heap_gate(void *instance)
+{
+	mm_heap *h = (mm_heap *)instance;
+	int open = !h->obs.observed;
+	h->fast_limit = open ? h->class_limit : 0;
+	h->fast_span = open ? h->class_span : 0;
 }
 
 void mm_heap_destroy(mm_heap_t h)
@@ -199,72 +217,77 @@ void mm_heap_reset(mm_heap_t h)
 
 /* ---- Classes -------------------------------------------------------------------------------------- */
 
-MM_INLINE mm_fixed *class_for(const mm_heap *h, size_t n)
-{
-	return &h->classes[h->size_map[(n + MM_ALIGN - 1) >> MM_ALIGN_LOG2]];
-}
+/* The class of a request below class_limit. */
+MM_INLINE size_t class_index(const mm_heap *h, size_t n) { return h->size_map[(n + MM_ALIGN - 1) >> MM_ALIGN_LOG2]; }
 
-/* A block of class p, counted, or NULL (not counted as exhausted). */
-static void *class_take(mm_heap *h, mm_fixed *p)
+/* Default mode: a block of class c (recycled, else never used), counted; or NULL. */
+MM_INLINE void *class_pop(mm_heap *h, size_t c)
 {
-	if (h->flags & MM_FIXED_BITMAP) {
-		uint64_t failures = p->obs.failures;
-		void *b = mm_fixed_alloc_core(p);
-		p->obs.failures = failures;
-		return b;
-	}
-	void *b = mm_fixed_pop(p);
-	if (!b)
-		b = mm_fixed_carve(p);
-	if (b)
-		p->obs.allocs++;
+	mm_fixed *p = h->class_at[c];
+	void *b = p->head;
+	if (b != MM_LIST_END)
+		p->head = *(void **)b;
+	else if (p->carved < p->capacity)
+		b = (void *)(p->base + p->carved++ * p->stride);
+	else
+		return NULL;
+	p->obs.allocs++;
 	return b;
 }
 
-/* The request's class is empty: the fallback, as configured. */
-static void *fall_back(mm_heap *h, mm_fixed *p, size_t n)
+/* Bitmap mode: the same through the pool's checked path. */
+static MM_NOINLINE void *class_pop_bitmap(mm_heap *h, size_t c)
 {
-	p->obs.failures++; /* the class was exhausted */
-	if (h->fallback & MM_HEAP_FALLBACK_LARGER) {
-		for (mm_fixed *q = p + 1; q < h->classes + h->n_classes; q++) {
-			void *b = class_take(h, q);
-			if (b)
-				return b;
-		}
-	}
-	if ((h->fallback & MM_HEAP_FALLBACK_REMAINDER) && h->tlsf) {
-		void *b = mm_tlsf_malloc(h->tlsf, n);
-		if (b)
-			return b;
-	}
+	mm_fixed *p = h->class_at[c];
+	uint64_t failures = p->obs.failures; /* the heap counts exhaustion itself */
+	void *b = mm_fixed_alloc_core(p);
+	p->obs.failures = failures;
+	return b;
+}
+
+/* A block of class c, counted, or NULL (not counted as exhausted). */
+MM_INLINE void *class_take(mm_heap *h, size_t c)
+{
+	return MM_UNLIKELY(h->flags & MM_FIXED_BITMAP) ? class_pop_bitmap(h, c) : class_pop(h, c);
+}
+
+/* A request for the remainder; a heap without one counts the failure itself. */
+MM_INLINE void *remainder_malloc(mm_heap *h, size_t n)
+{
+	if (MM_LIKELY(h->tlsf != NULL))
+		return mm_tlsf_malloc(h->tlsf, n);
 	h->obs.failures++;
 	return NULL;
 }
 
-/* Default mode, the class's recycled list empty: a fresh block, else the fallback. */
-static MM_NOINLINE void *class_refill(mm_heap *h, mm_fixed *p, size_t n)
+/* Class c is exhausted: the fallback as configured, class c + 1 and then the remainder. O(1). */
+static MM_NOINLINE void *fall_back(mm_heap *h, size_t c, size_t n)
 {
-	void *b = mm_fixed_carve(p);
-	if (MM_LIKELY(b != NULL)) {
-		p->obs.allocs++;
-		return b;
+	h->class_at[c]->obs.failures++; /* the class was exhausted */
+	if ((h->fallback & MM_HEAP_FALLBACK_LARGER) && c + 1 < h->n_classes) {
+		void *b = class_take(h, c + 1);
+		if (b)
+			return b;
 	}
-	return fall_back(h, p, n);
+	if (h->fallback & MM_HEAP_FALLBACK_REMAINDER)
+		return remainder_malloc(h, n);
+	h->obs.failures++;
+	return NULL;
 }
 
-static MM_NOINLINE void *remainder_malloc(mm_heap *h, size_t n)
+/* Class c's request off the fast path: a block of c (a never-used one, or any in bitmap mode), else
+ * the fallback. */
+static MM_NOINLINE void *class_malloc(mm_heap *h, size_t c, size_t n)
 {
-	void *b = h->tlsf ? mm_tlsf_malloc(h->tlsf, n) : NULL;
-	if (!b)
-		h->obs.failures++;
-	return b;
+	void *b = class_take(h, c);
+	return MM_LIKELY(b != NULL) ? b : fall_back(h, c, n);
 }
 
-/* Where a pointer lives: its class, or NULL for "not in the class regions". */
-MM_INLINE mm_fixed *class_of(const mm_heap *h, const void *ptr)
+/* A pointer's class, or -1 for "not in the class regions". */
+MM_INLINE long class_of(const mm_heap *h, const void *ptr)
 {
 	uintptr_t off = mm_addr(ptr) - h->class_lo;
-	return off < h->class_span ? &h->classes[h->class_map[off >> MM_HEAP_GRANULE_LOG2]] : NULL;
+	return off < h->class_span ? (long)h->class_map[off >> MM_HEAP_GRANULE_LOG2] : -1;
 }
 
 /* A pointer inside the class regions that is not a block handed out: name it and report it. */
@@ -272,17 +295,6 @@ static MM_NOINLINE MM_COLD void class_bad_pointer(mm_heap *h, mm_fixed *p, const
 {
 	size_t i = mm_fixed_index(p, mm_addr(ptr));
 	mm_observe_report(&h->obs, i >= p->capacity ? MM_ERR_INTERIOR_POINTER : MM_ERR_INVALID_POINTER, ptr);
-}
-
-/* Takes back a block of class p after the checks. `general` is a constant at each call: 0 on the
- * fast path, which the bitmap mode never reaches, so that the test compiles away there. */
-MM_INLINE int class_put(mm_heap *h, mm_fixed *p, void *ptr, int general)
-{
-	if (general && (h->flags & MM_FIXED_BITMAP))
-		return mm_fixed_free_core(p, ptr, &h->obs);
-	mm_fixed_push(p, ptr);
-	p->obs.frees++;
-	return 1;
 }
 
 /* The O(1) check of a class pointer (MM_CHECKS >= 1): a block handed out at some point. The bitmap
@@ -298,35 +310,35 @@ MM_INLINE int class_pointer_ok(const mm_fixed *p, const void *ptr)
 #endif
 }
 
+/* Takes back a block of class c after class_pointer_ok. Returns 0 if the bitmap mode refused it. */
+static int class_put(mm_heap *h, size_t c, void *ptr)
+{
+	mm_fixed *p = h->class_at[c];
+	if (h->flags & MM_FIXED_BITMAP)
+		return mm_fixed_free_core(p, ptr, &h->obs);
+	mm_list_push(&p->head, ptr);
+	p->obs.frees++;
+	return 1;
+}
+
 /* ---- The core operations (no lock, timing or hooks) ---------------------------------------------- */
 
-MM_INLINE void *malloc_core(mm_heap *h, size_t n, int general)
+static void *malloc_core(mm_heap *h, size_t n)
 {
-	if (MM_LIKELY(n < h->class_limit)) {
-		mm_fixed *p = class_for(h, n);
-		if (general && h->flags) { /* bitmap mode: reached only through the observed path */
-			void *b = class_take(h, p);
-			return b ? b : fall_back(h, p, n);
-		}
-		void *b = mm_fixed_pop(p);
-		if (MM_LIKELY(b != NULL)) {
-			p->obs.allocs++;
-			return b;
-		}
-		return class_refill(h, p, n);
-	}
+	if (n < h->class_limit)
+		return class_malloc(h, class_index(h, n), n);
 	return remainder_malloc(h, n);
 }
 
-MM_INLINE void free_core(mm_heap *h, void *ptr, int general)
+static void free_core(mm_heap *h, void *ptr)
 {
-	mm_fixed *p = class_of(h, ptr);
-	if (MM_LIKELY(p != NULL)) {
-		if (MM_UNLIKELY(!class_pointer_ok(p, ptr))) {
+	long c = class_of(h, ptr);
+	if (c >= 0) {
+		mm_fixed *p = h->class_at[c];
+		if (MM_UNLIKELY(!class_pointer_ok(p, ptr)))
 			class_bad_pointer(h, p, ptr);
-			return;
-		}
-		class_put(h, p, ptr, general);
+		else
+			class_put(h, (size_t)c, ptr);
 		return;
 	}
 	if (h->tlsf)
@@ -341,7 +353,7 @@ static void *calloc_core(mm_heap *h, size_t count, size_t size)
 		h->obs.failures++;
 		return NULL;
 	}
-	void *p = malloc_core(h, count * size, 1);
+	void *p = malloc_core(h, count * size);
 	if (p)
 		memset(p, 0, count * size);
 	return p;
@@ -352,29 +364,28 @@ static void *memalign_core(mm_heap *h, size_t align, size_t n)
 	if (align == 0 || (align & (align - 1)))
 		return NULL;
 	if (align <= MM_ALIGN)
-		return malloc_core(h, n, 1);
-	/* A class whose every block is so aligned (its stride and its region start are multiples). */
+		return malloc_core(h, n);
+	/* The smallest class that holds n and whose every block is so aligned, if it has room: O(1). */
 	if (n < h->class_limit) {
-		for (mm_fixed *p = class_for(h, n); p < h->classes + h->n_classes; p++) {
-			if ((p->stride & (align - 1)) || (p->base & (align - 1)))
-				continue;
-			void *b = class_take(h, p);
-			if (b)
-				return b;
-		}
+		unsigned fits = h->aligned[mm_fls_size(align)] & ~((1u << class_index(h, n)) - 1);
+		void *b = fits ? class_take(h, mm_ffs32(fits)) : NULL;
+		if (b)
+			return b;
 	}
-	void *b = h->tlsf ? mm_tlsf_memalign(h->tlsf, align, n) : NULL;
-	if (!b)
-		h->obs.failures++;
-	return b;
+	if (MM_LIKELY(h->tlsf != NULL))
+		return mm_tlsf_memalign(h->tlsf, align, n);
+	h->obs.failures++;
+	return NULL;
 }
 
-/* The usable size of a block, checking it (0 and reported if it is not one). */
-static size_t checked_size(mm_heap *h, void *ptr, mm_fixed **class_out)
+/* The usable size of a block, checking it (0 and reported if it is not one); *class_out gets its
+ * class, or -1 for the remainder. */
+static size_t checked_size(mm_heap *h, void *ptr, long *class_out)
 {
-	mm_fixed *p = class_of(h, ptr);
-	*class_out = p;
-	if (p) {
+	long c = class_of(h, ptr);
+	*class_out = c;
+	if (c >= 0) {
+		mm_fixed *p = h->class_at[c];
 		if (!class_pointer_ok(p, ptr)) {
 			class_bad_pointer(h, p, ptr);
 			return 0;
@@ -391,56 +402,52 @@ static size_t checked_size(mm_heap *h, void *ptr, mm_fixed **class_out)
 static void *realloc_core(mm_heap *h, void *ptr, size_t n)
 {
 	if (!ptr)
-		return malloc_core(h, n, 1);
-	mm_fixed *p;
-	size_t usable = checked_size(h, ptr, &p);
+		return malloc_core(h, n);
+	long c;
+	size_t usable = checked_size(h, ptr, &c);
 	if (!usable)
 		return NULL;
 	if (n == 0) {
-		if (p)
-			class_put(h, p, ptr, 1);
+		if (c >= 0)
+			class_put(h, (size_t)c, ptr);
 		else
 			mm_tlsf_free(h->tlsf, ptr);
 		return NULL;
 	}
-	if (p) {
+	if (c >= 0) {
 		if (n <= usable) {
 			/* It fits. Move down to a smaller class only if that one has room. */
-			mm_fixed *to = class_for(h, n);
-			if (to != p) {
+			size_t to = class_index(h, n);
+			if (to != (size_t)c) {
 				void *b = class_take(h, to);
 				if (b) {
 					memcpy(b, ptr, n);
-					class_put(h, p, ptr, 1);
+					class_put(h, (size_t)c, ptr);
 					return b;
 				}
 			}
 			return ptr;
 		}
-		void *b = malloc_core(h, n, 1); /* a larger class, a fallback, or the remainder */
+		void *b = malloc_core(h, n); /* a larger class, a fallback, or the remainder */
 		if (!b)
 			return NULL;
 		memcpy(b, ptr, usable);
-		if (!class_put(h, p, ptr, 1)) { /* bitmap mode found it was not live after all */
-			free_core(h, b, 1);
+		if (!class_put(h, (size_t)c, ptr)) { /* bitmap mode found it was not live after all */
+			free_core(h, b);
 			return NULL;
 		}
 		return b;
 	}
 	/* A remainder block: into a class when it now fits one that has room, else TLSF's realloc. */
 	if (n < h->class_limit) {
-		void *b = class_take(h, class_for(h, n));
+		void *b = class_take(h, class_index(h, n));
 		if (b) {
 			memcpy(b, ptr, n < usable ? n : usable);
 			mm_tlsf_free(h->tlsf, ptr);
 			return b;
 		}
 	}
-	uint64_t failures = h->tlsf->obs.failures;
-	void *b = mm_tlsf_realloc(h->tlsf, ptr, n);
-	if (!b && h->tlsf->obs.failures != failures)
-		h->obs.failures++;
-	return b;
+	return mm_tlsf_realloc(h->tlsf, ptr, n);
 }
 
 /* ---- The observed path ---------------------------------------------------------------------------- */
@@ -448,6 +455,7 @@ static void *realloc_core(mm_heap *h, void *ptr, size_t n)
 /* Allocations and frees so far, for the hooks to tell what happened. */
 static uint64_t heap_allocs(const mm_heap *h);
 static uint64_t heap_frees(const mm_heap *h);
+static uint64_t heap_failures(const mm_heap *h) { return h->obs.failures + (h->tlsf ? h->tlsf->obs.failures : 0); }
 
 static MM_NOINLINE void *observed_alloc(mm_heap *h, mm_op op, size_t a, size_t b, void *ptr)
 {
@@ -458,12 +466,12 @@ static MM_NOINLINE void *observed_alloc(mm_heap *h, mm_op op, size_t a, size_t b
 	}
 	mm_observe *o = &h->obs;
 	mm_observe_lock(o);
-	uint64_t allocs = heap_allocs(h), frees = heap_frees(h), failures = o->failures;
+	uint64_t allocs = heap_allocs(h), frees = heap_frees(h), failures = heap_failures(h);
 	uint64_t t = mm_observe_start(o);
 	void *r;
 	size_t asked = a;
 	switch (op) {
-	case MM_OP_MALLOC: r = malloc_core(h, a, 1); break;
+	case MM_OP_MALLOC: r = malloc_core(h, a); break;
 	case MM_OP_CALLOC:
 		r = calloc_core(h, a, b);
 		asked = a * b;
@@ -481,7 +489,7 @@ static MM_NOINLINE void *observed_alloc(mm_heap *h, mm_op op, size_t a, size_t b
 	} else {
 		if (ptr && (r || heap_frees(h) != frees))
 			mm_observe_free(o, ptr);
-		if (r || heap_allocs(h) != allocs || o->failures != failures)
+		if (r || heap_allocs(h) != allocs || heap_failures(h) != failures)
 			mm_observe_alloc(o, r, asked);
 	}
 	mm_observe_unlock(o);
@@ -498,7 +506,7 @@ static MM_NOINLINE void observed_free(mm_heap *h, void *ptr)
 	mm_observe_lock(o);
 	uint64_t frees = heap_frees(h);
 	uint64_t t = mm_observe_start(o);
-	free_core(h, ptr, 1);
+	free_core(h, ptr);
 	mm_observe_stop(o, MM_OP_FREE, t);
 	if (heap_frees(h) != frees)
 		mm_observe_free(o, ptr);
@@ -507,22 +515,62 @@ static MM_NOINLINE void observed_free(mm_heap *h, void *ptr)
 
 /* ---- Entry points --------------------------------------------------------------------------------- */
 
+/* Off the fast path: a NULL heap, a large request, or an observed heap (its gate is closed). */
+static MM_NOINLINE void *heap_malloc_slow(mm_heap *h, size_t n)
+{
+	if (!h || h->obs.observed)
+		return observed_alloc(h, MM_OP_MALLOC, n, 0, NULL);
+	return remainder_malloc(h, n); /* n >= class_limit: the gate is open */
+}
+
 void *mm_heap_malloc(mm_heap_t h, size_t n)
 {
-	if (MM_UNLIKELY(!h || h->obs.observed))
-		return observed_alloc(h, MM_OP_MALLOC, n, 0, NULL);
-	return malloc_core(h, n, 0);
+	/* Fast path: a request below the gate (the class limit, 0 while observed) pops its class's
+	 * recycled list; no lock, hook or timing test, no search. */
+	if (MM_LIKELY(h != NULL) && MM_LIKELY(n < h->fast_limit)) {
+		size_t c = class_index(h, n);
+		mm_fixed *p = h->class_at[c];
+		void *b = p->head;
+		if (MM_LIKELY(b != MM_LIST_END)) {
+			p->head = *(void **)b;
+			p->obs.allocs++;
+			return b;
+		}
+		return class_malloc(h, c, n); /* a never-used block, or the fallback */
+	}
+	return heap_malloc_slow(h, n);
+}
+
+/* Off the fast path: NULL, a NULL heap, a remainder block, a foreign pointer or an observed heap. */
+static MM_NOINLINE void heap_free_slow(mm_heap *h, void *ptr)
+{
+	if (!ptr)
+		return;
+	if (!h || h->obs.observed)
+		observed_free(h, ptr);
+	else
+		free_core(h, ptr);
 }
 
 void mm_heap_free(mm_heap_t h, void *ptr)
 {
-	if (!ptr)
-		return;
-	if (MM_UNLIKELY(!h || h->obs.observed)) {
-		observed_free(h, ptr);
-		return;
+	/* Fast path: a pointer inside the gate (the class regions, none while observed) is checked
+	 * (MM_CHECKS >= 1: a block start the class has handed out) and pushed on its class's list. */
+	if (MM_LIKELY(h != NULL)) {
+		uintptr_t off = mm_addr(ptr) - h->class_lo;
+		if (MM_LIKELY(off < h->fast_span)) {
+			size_t c = h->class_map[off >> MM_HEAP_GRANULE_LOG2];
+			mm_fixed *p = h->class_at[c];
+			if (MM_UNLIKELY(!class_pointer_ok(p, ptr))) {
+				class_bad_pointer(h, p, ptr);
+				return;
+			}
+			mm_list_push(&p->head, ptr);
+			p->obs.frees++;
+			return;
+		}
 	}
-	free_core(h, ptr, 0);
+	heap_free_slow(h, ptr);
 }
 
 void *mm_heap_calloc(mm_heap_t h, size_t count, size_t size)
@@ -550,8 +598,8 @@ size_t mm_heap_block_size(mm_heap_t h, void *ptr)
 {
 	if (!h || !ptr)
 		return 0;
-	mm_fixed *p;
-	return checked_size(h, ptr, &p);
+	long c;
+	return checked_size(h, ptr, &c);
 }
 
 /* ---- Inspection ----------------------------------------------------------------------------------- */
@@ -600,6 +648,7 @@ void mm_heap_fill_stats(void *instance, mm_stats *out)
 		out->fragmentation = mm_fragmentation_permille(r.largest_free, r.capacity - r.in_use);
 		r.allocs = h->tlsf->obs.allocs;
 		r.frees = h->tlsf->obs.frees;
+		out->failures += h->tlsf->obs.failures; /* requests the remainder, the last resort, refused */
 		r.blocks_in_use = mm_observe_live(&h->tlsf->obs);
 	}
 	for (size_t i = 0; i < h->n_classes; i++) {

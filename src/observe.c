@@ -78,10 +78,20 @@ void mm_observe_init(mm_observe *o, uint32_t kind)
 #endif
 }
 
+/* Sets the observed bits; fixed pools and heaps then re-gate their fast paths (fixed.c, heap.c). */
+static void set_observed(mm_observe *o, uint32_t observed)
+{
+	o->observed = observed;
+	if (o->kind == MM_KIND_FIXED)
+		mm_fixed_gate((struct mm_fixed *)(void *)o);
+	else if (o->kind == MM_KIND_HEAP)
+		mm_heap_gate(o);
+}
+
 static void update_observed(mm_observe *o)
 {
 	uint32_t keep = o->observed & ~(MM_OBSERVE_LOCK | MM_OBSERVE_HOOKS); /* timing and kind-specific bits stay */
-	o->observed = keep | (o->lock ? MM_OBSERVE_LOCK : 0) | (o->on_alloc || o->on_free ? MM_OBSERVE_HOOKS : 0);
+	set_observed(o, keep | (o->lock ? MM_OBSERVE_LOCK : 0) | (o->on_alloc || o->on_free ? MM_OBSERVE_HOOKS : 0));
 }
 
 void mm_set_error_handler(void *instance, mm_error_handler handler, void *user)
@@ -281,7 +291,7 @@ int mm_track_cycles(void *instance, int on)
 		return 0; /* a lock-free pool's threads would race on the timing records */
 	if (!o->cycles)
 		o->cycles = builtin_counter;
-	o->observed = on ? (o->observed | MM_OBSERVE_CYCLES) : (o->observed & ~MM_OBSERVE_CYCLES);
+	set_observed(o, on ? (o->observed | MM_OBSERVE_CYCLES) : (o->observed & ~MM_OBSERVE_CYCLES));
 	return 1;
 #else
 	(void)instance;

@@ -2,9 +2,11 @@
  * observe.h - what every memoman instance (TLSF, fixed pool, heap) carries at its start: the error
  * handler, statistics counters, hooks, the optional lock and, when compiled in, cycle tracking.
  *
- * Entry points test one word (`observed`) on their fast path. When hooks, a lock or cycle tracking
- * are on, they take an out-of-line path that locks, times the core operation, calls the hooks and
- * unlocks; otherwise they run the core operation directly and pay two instructions.
+ * Entry points test one word (`observed`) on their fast path, or a gate derived from it (a fixed
+ * pool parks its free list, a heap zeroes its fast-path limits: fixed.c, heap.c), so that the test
+ * costs nothing beyond what the fast path tests anyway. When hooks, a lock or cycle tracking are
+ * on, they take an out-of-line path that locks, times the core operation, calls the hooks and
+ * unlocks; otherwise they run the core operation directly.
  */
 #ifndef MEMOMAN_OBSERVE_H
 #define MEMOMAN_OBSERVE_H
@@ -127,6 +129,10 @@ void mm_heap_fill_stats(void *instance, mm_stats *out);
 int mm_fixed_is_lockfree(void *instance);
 void mm_fixed_reset_counters(void *instance);
 void mm_heap_reset_counters(void *instance);
+/* After `observed` changed: a fixed pool moves its list, a heap opens or closes its fast-path gates. */
+struct mm_fixed;
+void mm_fixed_gate(struct mm_fixed *p);
+void mm_heap_gate(void *instance);
 #if MM_HAVE_STDIO
 #include <stdio.h>
 void mm_heap_print_classes(void *instance, FILE *stream);

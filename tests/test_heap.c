@@ -151,6 +151,78 @@ static void test_routing(void)
 		CHECK(mm_heap_validate(h));
 		CHECK(mm_get_stats(h, &st) && st.blocks_in_use == 0 && st.in_use == 0);
 	}
+
+	/* LARGER is one step: class 0's requests may take class 1's blocks, never class 2's. */
+	for (int bitmap = 0; bitmap <= 1; bitmap++) {
+		c = three_classes(MM_HEAP_FALLBACK_LARGER, 20000);
+		c.flags = bitmap ? MM_FIXED_BITMAP : 0;
+		h = mm_heap_create(arena, mm_heap_size(&c), &c);
+		for (int i = 0; i < 8; i++)
+			a[i] = mm_heap_malloc(h, 20); /* class 0 full */
+		void *b1[4];
+		for (int i = 0; i < 4; i++)
+			b1[i] = mm_heap_malloc(h, 20); /* four fall back into class 1, filling it */
+		CHECK(b1[3] != NULL && class_in_use(h, 1) == 4 && class_in_use(h, 2) == 0);
+		CHECK(mm_heap_malloc(h, 20) == NULL); /* class 2 is free, but two steps up */
+		CHECK(mm_heap_get_class_stats(h, 0, &cs) && cs.exhausted == 5);
+		CHECK(mm_heap_get_class_stats(h, 1, &cs) && cs.exhausted == 0 && cs.allocs == 4);
+		mm_heap_free(h, b1[2]); /* a class-1 block back: class 0's next request takes it */
+		CHECK(mm_heap_malloc(h, 20) == b1[2]);
+		CHECK(mm_get_stats(h, &st) && st.failures == 1 && st.blocks_in_use == 12);
+		CHECK(mm_heap_validate(h));
+	}
+}
+
+/* ---- Gates: observation switched on and off with blocks live and recycled -------------------------- */
+
+static void nop_alloc_hook(void *user, void *ptr, size_t size)
+{
+	(void)ptr;
+	(void)size;
+	++*(int *)user;
+}
+
+static void test_gates(void)
+{
+	mm_heap_config c = three_classes(MM_HEAP_FALLBACK_LARGER | MM_HEAP_FALLBACK_REMAINDER, 20000);
+	mm_heap_t h = mm_heap_create(arena, mm_heap_size(&c), &c);
+	void *a[6];
+	for (int i = 0; i < 6; i++)
+		a[i] = mm_heap_malloc(h, 20);
+	mm_heap_free(h, a[1]);
+	mm_heap_free(h, a[3]); /* class 0's recycled list: a[3], a[1] */
+	int calls = 0;
+	mm_set_hooks(h, nop_alloc_hook, NULL, &calls);
+	/* Observed: every call goes through the hook, and the recycled blocks are still found. */
+	CHECK(mm_heap_malloc(h, 20) == a[3] && calls == 1);
+	void *big = mm_heap_malloc(h, 5000);
+	CHECK(big != NULL && calls == 2);
+	mm_heap_free(h, a[0]);
+	mm_set_hooks(h, NULL, NULL, NULL);
+	/* Unobserved again: the fast path sees the list the observed path left. */
+	CHECK(mm_heap_malloc(h, 20) == a[0] && mm_heap_malloc(h, 20) == a[1] && calls == 2);
+	CHECK(mm_heap_validate(h));
+
+	/* A fixed pool moves its list aside while observed, and back. */
+	mm_fixed_t p = mm_fixed_create(arena + (1 << 21), 4096, 32, 0, 0);
+	void *b[4];
+	for (int i = 0; i < 4; i++)
+		b[i] = mm_fixed_alloc(p);
+	mm_fixed_free(p, b[0]);
+	mm_fixed_free(p, b[2]);
+	calls = 0;
+	mm_set_hooks(p, nop_alloc_hook, NULL, &calls);
+	CHECK(mm_fixed_validate(p));
+	CHECK(mm_fixed_alloc(p) == b[2] && calls == 1);
+	mm_fixed_free(p, b[1]);
+	CHECK(mm_track_cycles(p, 1) == MM_CYCLES);
+	mm_set_hooks(p, NULL, NULL, NULL);
+	CHECK(mm_fixed_validate(p));
+	mm_track_cycles(p, 0);
+	CHECK(mm_fixed_validate(p));
+	CHECK(mm_fixed_alloc(p) == b[1] && mm_fixed_alloc(p) == b[0] && calls == 1);
+	mm_stats st;
+	CHECK(mm_get_stats(p, &st) && st.blocks_in_use == 4 && st.allocs == 7 && st.frees == 3);
 }
 
 /* ---- realloc, calloc, memalign -------------------------------------------------------------------- */
@@ -228,7 +300,8 @@ static void test_realloc(void)
 	CHECK(st.failures == failures + 2);
 	CHECK(mm_heap_calloc(h, 0, 100) != NULL); /* a zero-size block, like malloc(0) */
 
-	/* memalign: a class whose blocks are all aligned, else the remainder. */
+	/* memalign: the smallest class that holds the request and whose blocks are all aligned, else
+	 * the remainder. */
 	CHECK(mm_heap_memalign(h, 3, 10) == NULL && mm_heap_memalign(h, 0, 10) == NULL);
 	void *m16 = mm_heap_memalign(h, 16, 20);
 	CHECK(m16 && class_in_use(h, 0) >= 1);
@@ -249,6 +322,18 @@ static void test_realloc(void)
 	mm_heap_t h64 = mm_heap_create(arena, mm_heap_size(&c64), &c64);
 	void *a64 = mm_heap_memalign(h64, 64, 100);
 	CHECK(a64 && ((uintptr_t)a64 & 63) == 0 && class_in_use(h64, 0) == 1);
+	/* Two 64-aligned classes: the smaller one serves; when it is full, the remainder (one step of
+	 * choice, as with malloc's fallback), never the larger class. */
+	c64.n_classes = 2;
+	c64.classes[0] = (mm_heap_class_config){64, 1};
+	c64.classes[1] = (mm_heap_class_config){128, 4};
+	c64.remainder = 10000;
+	h64 = mm_heap_create(arena, mm_heap_size(&c64), &c64);
+	void *m1 = mm_heap_memalign(h64, 64, 40), *m2 = mm_heap_memalign(h64, 64, 40);
+	CHECK(m1 && m2 && class_in_use(h64, 0) == 1 && class_in_use(h64, 1) == 0);
+	CHECK(((uintptr_t)m2 & 63) == 0 && mm_get_pool_for_ptr(mm_heap_remainder(h64), m2));
+	void *m3 = mm_heap_memalign(h64, 64, 100); /* too large for class 0: class 1 */
+	CHECK(m3 && class_in_use(h64, 1) == 1 && ((uintptr_t)m3 & 63) == 0);
 }
 
 /* ---- Misuse ------------------------------------------------------------------------------------ */
@@ -486,6 +571,7 @@ int main(int argc, char **argv)
 	size_t steps = s ? (size_t)strtoull(s, NULL, 0) : 3000;
 	test_create();
 	test_routing();
+	test_gates();
 	test_realloc();
 	test_misuse();
 	test_hooks_reset();

@@ -55,7 +55,8 @@ void mm_fixed_destroy(mm_fixed_t pool);
 
 /*
  * A free block (block size bytes, aligned), or NULL when all are in use or pool is NULL.
- * Not zero-filled. O(1): a pop, or the bump pointer. Default mode: about 10 instructions.
+ * Not zero-filled. O(1): a pop, or the bump pointer. Default mode, unobserved: 9 instructions for a
+ * recycled block, 20 for an allocate+free pair (x86-64, gcc -O2; bench/run.sh measures them).
  */
 void *mm_fixed_alloc(mm_fixed_t pool);
 
