@@ -22,8 +22,9 @@
  *   - no two free blocks are ever adjacent (immediate coalescing); a pool ends in a zero-size used
  *     sentinel, so nothing coalesces across pools.
  *
- * Threads: an instance is not thread-safe. Calls on one instance must not overlap; distinct
- * instances are independent.
+ * Threads: an instance is not thread-safe unless it has a lock (mm_set_lock, mm_use_builtin_lock)
+ * or is a lock-free fixed pool (memoman/fixed.h). Otherwise calls on one instance must not overlap;
+ * distinct instances are independent.
  *
  * Errors: an invalid pointer, a double free, a corrupted header or a bad pool is reported to the
  * instance's error handler (mm_set_error_handler) and the operation is refused: the heap stays
@@ -368,9 +369,12 @@ void mm_reset_stats(void *instance);
 void mm_set_hooks(void *instance, mm_alloc_hook on_alloc, mm_free_hook on_free, void *user);
 
 /*
- * Makes the instance thread-safe: every call runs between lock(user) and unlock(user) (both NULL:
- * no lock again). mm_use_builtin_lock installs a spinlock kept inside the instance (returns 0 where
- * C11 atomics are missing). Not for lock-free fixed pools, which need no lock (returns 0 there).
+ * Makes the instance thread-safe for allocation: every malloc, calloc, memalign, realloc and free
+ * (mm_*, mm_fixed_*, mm_heap_*) runs between lock(user) and unlock(user) (both NULL: no lock again).
+ * The other calls (resets, validation, block sizes, statistics, pool management) do not take it:
+ * make them from one thread, or hold your own lock around them. mm_use_builtin_lock installs a
+ * spinlock kept inside the instance (returns 0 where C11 atomics are missing). Not for lock-free
+ * fixed pools, which need no lock (returns 0 there).
  */
 int mm_set_lock(void *instance, mm_lock_fn lock, mm_lock_fn unlock, void *user);
 int mm_use_builtin_lock(void *instance);

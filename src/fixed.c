@@ -56,6 +56,11 @@ static size_t metadata_bytes(size_t capacity, unsigned flags)
 	return m;
 }
 
+/* What mem must be aligned to: the control's 64-bit counters and atomics (8 even on 32-bit ABIs). */
+#define MM_FIXED_MEM_ALIGN 8
+_Static_assert(_Alignof(mm_fixed) <= MM_FIXED_MEM_ALIGN && sizeof(void *) <= MM_FIXED_MEM_ALIGN,
+               "the pool's control fits memory aligned to 8");
+
 #define CONTROL_BYTES ((sizeof(mm_fixed) + sizeof(size_t) - 1) & ~(sizeof(size_t) - 1))
 
 size_t mm_fixed_size(size_t count, size_t block_size, size_t align, unsigned flags)
@@ -111,7 +116,7 @@ int mm_fixed_init(mm_fixed *p, void *blocks, size_t capacity, size_t stride, voi
 
 mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t align, unsigned flags)
 {
-	if (!mem || (mm_addr(mem) & (sizeof(void *) - 1)) || !arguments_ok(align, flags))
+	if (!mem || (mm_addr(mem) & (MM_FIXED_MEM_ALIGN - 1)) || !arguments_ok(align, flags))
 		return NULL;
 	align = effective_align(align, flags);
 	size_t stride = fixed_stride(block_size, align, flags);
@@ -122,8 +127,10 @@ mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t al
 	 * the metadata's size and the alignment padding depend on the capacity. */
 	uintptr_t end = m + bytes;
 	size_t lo = 0, hi = (bytes - CONTROL_BYTES) / stride + 1; /* fits(lo), !fits(hi) */
-	if ((flags & MM_FIXED_LOCKFREE) && hi > UINT32_MAX - 1)
-		hi = UINT32_MAX - 1;
+#if SIZE_MAX > UINT32_MAX
+	if ((flags & MM_FIXED_LOCKFREE) && hi > UINT32_MAX)
+		hi = UINT32_MAX; /* capacity < 2^32 - 1, as mm_fixed_size allows: index + 1 fits */
+#endif
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 		uintptr_t at = mm_align_up_addr(m + CONTROL_BYTES + metadata_bytes(mid, flags), align);
@@ -236,27 +243,38 @@ static mm_error_t not_a_block(const mm_fixed *p, const void *ptr)
 #endif
 
 #if MM_HAVE_ATOMICS
-static void *lockfree_alloc(mm_fixed *p)
+/* Pops the stack: a block, or NULL if it was empty when looked at. */
+static void *lockfree_pop(mm_fixed *p)
 {
 	uint64_t old = atomic_load_explicit(&p->top, memory_order_acquire);
 	for (;;) {
 		uint32_t top = (uint32_t)old;
 		if (top == 0)
-			break;
+			return NULL;
 		uint32_t below = atomic_load_explicit(&p->links[top - 1], memory_order_relaxed);
 		uint64_t next = (((old >> 32) + 1) << 32) | below;
 		if (atomic_compare_exchange_weak_explicit(&p->top, &old, next, memory_order_acquire,
 		                                          memory_order_acquire))
 			return (void *)(p->base + (size_t)(top - 1) * p->stride);
 	}
-	/* The stack is empty: a block never handed out, if any is left. */
+}
+
+static void *lockfree_alloc(mm_fixed *p)
+{
+	void *b = lockfree_pop(p);
+	if (b)
+		return b;
+	/* The stack was empty: a block never handed out, if any is left. */
 	size_t f = atomic_load_explicit(&p->fresh, memory_order_relaxed);
 	while (f < p->capacity) {
 		if (atomic_compare_exchange_weak_explicit(&p->fresh, &f, f + 1, memory_order_relaxed,
 		                                          memory_order_relaxed))
 			return (void *)(p->base + f * p->stride);
 	}
-	return NULL;
+	/* None left there either; a block may have been pushed since the stack was looked at. Once the
+	 * bump region is used up it stays so, and every block is then on the stack or live: NULL now
+	 * means that every block was live at some moment during this call. */
+	return lockfree_pop(p);
 }
 
 static void lockfree_free(mm_fixed *p, size_t index)
@@ -368,10 +386,11 @@ static MM_NOINLINE void fixed_free_observed(mm_fixed *p, void *ptr)
 	}
 	mm_observe *o = &p->obs;
 	mm_observe_lock(o);
-	mm_observe_free(o, ptr);
 	uint64_t t = mm_observe_start(o);
-	mm_fixed_free_core(p, ptr, o);
+	int freed = mm_fixed_free_core(p, ptr, o);
 	mm_observe_stop(o, MM_OP_FREE, t);
+	if (freed) /* a refused pointer was not taken back: no hook */
+		mm_observe_free(o, ptr);
 	mm_observe_unlock(o);
 }
 
@@ -386,9 +405,13 @@ int mm_fixed_is_lockfree(void *instance) { return (((mm_fixed *)instance)->flags
 static size_t fixed_live(const mm_fixed *p)
 {
 #if MM_HAVE_ATOMICS
-	if (p->flags & MM_FIXED_LOCKFREE)
-		return (size_t)(p->obs.live_base + atomic_load_explicit(&p->lf_allocs, memory_order_relaxed) -
-		                atomic_load_explicit(&p->lf_frees, memory_order_relaxed));
+	if (p->flags & MM_FIXED_LOCKFREE) {
+		/* The counters are bumped after the stack operations, so a snapshot can be off by the
+		 * operations in flight: keep it within [0, capacity]. */
+		uint64_t a = p->obs.live_base + atomic_load_explicit(&p->lf_allocs, memory_order_relaxed);
+		uint64_t f = atomic_load_explicit(&p->lf_frees, memory_order_relaxed);
+		return a <= f ? 0 : a - f > p->capacity ? p->capacity : (size_t)(a - f);
+	}
 #endif
 	return mm_observe_live(&p->obs);
 }

@@ -92,6 +92,18 @@ MM_INLINE void *mm_fixed_carve(mm_fixed *p)
 	return (void *)(p->base + p->carved++ * p->stride);
 }
 
+/* Bitmap mode: is the block at ptr (a block start below the carved count) live? */
+MM_INLINE int mm_fixed_is_live(const mm_fixed *p, const void *ptr)
+{
+	size_t i = mm_fixed_index(p, mm_addr(ptr));
+#if MM_HAVE_ATOMICS
+	size_t w = atomic_load_explicit(&p->bitmap[i / MM_BITMAP_BITS], memory_order_relaxed);
+#else
+	size_t w = p->bitmap[i / MM_BITMAP_BITS];
+#endif
+	return (int)((w >> (i % MM_BITMAP_BITS)) & 1);
+}
+
 /* Sets a pool up in place (the heap uses it for its classes). Returns 0 if it cannot. */
 int mm_fixed_init(mm_fixed *p, void *blocks, size_t capacity, size_t stride, void *bitmap_mem, unsigned flags);
 

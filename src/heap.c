@@ -103,9 +103,11 @@ static int layout(const mm_heap_config *cfg, heap_layout *l)
 	if (cfg->remainder) {
 		if (cfg->remainder > mm_block_size_max())
 			return 0;
-		/* A fresh pool whose one block holds a request of cfg->remainder bytes and its header. */
-		l->remainder_bytes = mm_size() + mm_pool_overhead() + ALIGNED(cfg->remainder + mm_alloc_overhead()) -
-		                     mm_alloc_overhead();
+		/* A fresh pool whose one block holds a request of cfg->remainder bytes (at least the smallest
+		 * block a pool can hold) and its header. */
+		size_t r = cfg->remainder < mm_block_size_min() ? mm_block_size_min() : cfg->remainder;
+		l->remainder_bytes =
+		    mm_size() + mm_pool_overhead() + ALIGNED(r + mm_alloc_overhead()) - mm_alloc_overhead();
 		if (l->remainder_bytes > SIZE_MAX / 2 - at)
 			return 0;
 		at += l->remainder_bytes;
@@ -220,32 +222,28 @@ void mm_heap_reset(mm_heap_t h)
 /* The class of a request below class_limit. */
 MM_INLINE size_t class_index(const mm_heap *h, size_t n) { return h->size_map[(n + MM_ALIGN - 1) >> MM_ALIGN_LOG2]; }
 
-/* Default mode: a block of class c (recycled, else never used), counted; or NULL. */
+/* Default mode: a block of class c (recycled, else never used), counted; or NULL, counted as the
+ * class found exhausted. */
 MM_INLINE void *class_pop(mm_heap *h, size_t c)
 {
 	mm_fixed *p = h->class_at[c];
 	void *b = p->head;
-	if (b != MM_LIST_END)
+	if (b != MM_LIST_END) {
 		p->head = *(void **)b;
-	else if (p->carved < p->capacity)
+	} else if (p->carved < p->capacity) {
 		b = (void *)(p->base + p->carved++ * p->stride);
-	else
+	} else {
+		p->obs.failures++;
 		return NULL;
+	}
 	p->obs.allocs++;
 	return b;
 }
 
-/* Bitmap mode: the same through the pool's checked path. */
-static MM_NOINLINE void *class_pop_bitmap(mm_heap *h, size_t c)
-{
-	mm_fixed *p = h->class_at[c];
-	uint64_t failures = p->obs.failures; /* the heap counts exhaustion itself */
-	void *b = mm_fixed_alloc_core(p);
-	p->obs.failures = failures;
-	return b;
-}
+/* Bitmap mode: the same through the pool's checked path (which counts the same way). */
+static MM_NOINLINE void *class_pop_bitmap(mm_heap *h, size_t c) { return mm_fixed_alloc_core(h->class_at[c]); }
 
-/* A block of class c, counted, or NULL (not counted as exhausted). */
+/* A block of class c, counted; or NULL, counted as the class found exhausted. */
 MM_INLINE void *class_take(mm_heap *h, size_t c)
 {
 	return MM_UNLIKELY(h->flags & MM_FIXED_BITMAP) ? class_pop_bitmap(h, c) : class_pop(h, c);
@@ -263,7 +261,6 @@ MM_INLINE void *remainder_malloc(mm_heap *h, size_t n)
 /* Class c is exhausted: the fallback as configured, class c + 1 and then the remainder. O(1). */
 static MM_NOINLINE void *fall_back(mm_heap *h, size_t c, size_t n)
 {
-	h->class_at[c]->obs.failures++; /* the class was exhausted */
 	if ((h->fallback & MM_HEAP_FALLBACK_LARGER) && c + 1 < h->n_classes) {
 		void *b = class_take(h, c + 1);
 		if (b)
@@ -390,6 +387,10 @@ static size_t checked_size(mm_heap *h, void *ptr, long *class_out)
 			class_bad_pointer(h, p, ptr);
 			return 0;
 		}
+		if ((h->flags & MM_FIXED_BITMAP) && !mm_fixed_is_live(p, ptr)) {
+			mm_observe_report(&h->obs, MM_ERR_DOUBLE_FREE, ptr); /* a block already freed */
+			return 0;
+		}
 		return p->stride;
 	}
 	if (!h->tlsf) {
@@ -474,7 +475,7 @@ static MM_NOINLINE void *observed_alloc(mm_heap *h, mm_op op, size_t a, size_t b
 	case MM_OP_MALLOC: r = malloc_core(h, a); break;
 	case MM_OP_CALLOC:
 		r = calloc_core(h, a, b);
-		asked = a * b;
+		asked = b && a > SIZE_MAX / b ? SIZE_MAX : a * b; /* the hook's size: all of it, or "too much" */
 		break;
 	case MM_OP_MEMALIGN:
 		r = memalign_core(h, a, b);
@@ -646,6 +647,10 @@ void mm_heap_fill_stats(void *instance, mm_stats *out)
 	if (h->tlsf) {
 		mm_tlsf_fill_stats(h->tlsf, &r);
 		out->fragmentation = mm_fragmentation_permille(r.largest_free, r.capacity - r.in_use);
+		/* A request of the remainder's largest_free reaches the remainder only if it is larger than
+		 * every class, or if its class may fall back there. */
+		if (r.largest_free < h->class_limit && !(h->fallback & MM_HEAP_FALLBACK_REMAINDER))
+			r.largest_free = 0;
 		r.allocs = h->tlsf->obs.allocs;
 		r.frees = h->tlsf->obs.frees;
 		out->failures += h->tlsf->obs.failures; /* requests the remainder, the last resort, refused */
@@ -661,7 +666,7 @@ void mm_heap_fill_stats(void *instance, mm_stats *out)
 		r.allocs += p->obs.allocs;
 		r.frees += p->obs.frees;
 		if (live < p->capacity && p->stride > r.largest_free)
-			r.largest_free = p->stride;
+			r.largest_free = p->stride; /* a request of exactly this size maps to this class */
 	}
 	out->capacity = r.capacity;
 	out->in_use = r.in_use;

@@ -132,7 +132,10 @@ static int fit_preset(mm_heap_config *cc, const preset *p, size_t buffer_bytes)
 
 /* ---- Choosing classes: an optimal merge of sorted sizes into at most MM_HEAP_MAX_CLASSES ---------- */
 
-#define MAX_SIZES 1024 /* distinct rounded sizes a configuration is chosen from */
+/* Distinct rounded sizes a configuration is chosen from: a workload may have this many lines, and a
+ * trace's sizes are merged down to this many. The work tables live on the stack (about 5 KiB), so
+ * that these functions are reentrant and keep no state. */
+#define MAX_LINES 128
 
 typedef struct size_line {
 	size_t size;  /* rounded up to MM_ALIGNMENT */
@@ -140,43 +143,50 @@ typedef struct size_line {
 } size_line;
 
 /*
- * Groups lines[0..m) (sizes increasing) into at most MM_HEAP_MAX_CLASSES consecutive groups. A
- * group becomes a class of its largest size. cost(first, last) is the bytes the group costs; the
- * grouping with the least total is chosen by dynamic programming, O(m^2 * K). Writes the classes'
- * sizes and returns their number (0 if a cost overflows).
+ * Groups lines[0..m) (sizes increasing, m <= MAX_LINES) into at most MM_HEAP_MAX_CLASSES consecutive
+ * groups. A group becomes a class of its largest size. cost(first, last) is the bytes the group
+ * costs; the grouping with the least total is chosen by dynamic programming, O(m^2 * K). Writes the
+ * classes' sizes and returns their number (0 if a cost overflows).
  */
 typedef size_t (*group_cost)(const size_line *lines, size_t m, size_t first, size_t last);
 
 static size_t choose_classes(const size_line *lines, size_t m, group_cost cost, size_t *class_size, size_t *class_first)
 {
 	enum { K = MM_HEAP_MAX_CLASSES };
-	static const size_t NONE = SIZE_MAX;
-	/* best[k][j]: the least cost of lines[0..j) in k groups; from[k][j]: where the last group starts. */
-	static size_t best[K + 1][MAX_SIZES + 1];
-	static uint16_t from[K + 1][MAX_SIZES + 1];
+	_Static_assert(MAX_LINES <= 255, "from[] holds a line index in a byte");
+	const size_t NONE = SIZE_MAX;
+	/* prev[j], cur[j]: the least cost of lines[0..j) in k - 1 and k groups; at_m[k]: of all m lines in
+	 * k groups; from[k][j]: where the last of k groups starts. */
+	size_t prev[MAX_LINES + 1], cur[MAX_LINES + 1], at_m[K + 1];
+	uint8_t from[K + 1][MAX_LINES + 1];
+	if (m == 0 || m > MAX_LINES)
+		return 0;
 	size_t groups = m < K ? m : K;
-	for (size_t k = 0; k <= groups; k++)
-		for (size_t j = 0; j <= m; j++)
-			best[k][j] = NONE;
-	best[0][0] = 0;
+	for (size_t j = 0; j <= m; j++)
+		prev[j] = NONE;
+	prev[0] = 0;
 	for (size_t k = 1; k <= groups; k++) {
+		for (size_t j = 0; j <= m; j++)
+			cur[j] = NONE;
 		for (size_t j = k; j <= m; j++) {
 			for (size_t i = k - 1; i < j; i++) {
-				if (best[k - 1][i] == NONE)
+				if (prev[i] == NONE)
 					continue;
 				size_t g = cost(lines, m, i, j - 1);
-				if (g == NONE || g > NONE - 1 - best[k - 1][i])
+				if (g == NONE || g > NONE - 1 - prev[i])
 					continue;
-				if (best[k - 1][i] + g < best[k][j]) {
-					best[k][j] = best[k - 1][i] + g;
-					from[k][j] = (uint16_t)i;
+				if (prev[i] + g < cur[j]) {
+					cur[j] = prev[i] + g;
+					from[k][j] = (uint8_t)i;
 				}
 			}
 		}
+		at_m[k] = cur[m];
+		memcpy(prev, cur, sizeof(prev));
 	}
 	size_t k_best = 0;
 	for (size_t k = 1; k <= groups; k++)
-		if (best[k][m] != NONE && (k_best == 0 || best[k][m] < best[k_best][m]))
+		if (at_m[k] != NONE && (k_best == 0 || at_m[k] < at_m[k_best]))
 			k_best = k;
 	if (!k_best)
 		return 0;
@@ -237,8 +247,8 @@ static size_t guarantee_cost(const size_line *lines, size_t m, size_t first, siz
 
 size_t mm_heap_required_size(const mm_heap_workload *w, size_t n, mm_heap_config *out)
 {
-	static size_line lines[MAX_SIZES];
-	if (!w || !out || n == 0 || n > MAX_SIZES)
+	size_line lines[MAX_LINES];
+	if (!w || !out || n == 0 || n > MAX_LINES)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		if (w[i].size == 0 || w[i].count == 0 || w[i].size > SIZE_MAX / 4)
@@ -303,8 +313,8 @@ static int fill_classes(mm_heap_config *c, const size_line *lines, size_t m)
 
 int mm_heap_suggest_config(const mm_heap_workload *w, size_t n, size_t class_limit, mm_heap_config *out)
 {
-	static size_line lines[MAX_SIZES];
-	if (!w || !out || n == 0 || n > MAX_SIZES)
+	size_line lines[MAX_LINES];
+	if (!w || !out || n == 0 || n > MAX_LINES)
 		return 0;
 	if (class_limit == 0)
 		class_limit = 16384;
@@ -318,7 +328,10 @@ int mm_heap_suggest_config(const mm_heap_workload *w, size_t n, size_t class_lim
 			lines[m].size = ALIGN_UP(w[i].size);
 			lines[m++].count = w[i].count;
 		} else {
-			large += w[i].count * (ALIGN_UP(w[i].size) + mm_alloc_overhead());
+			size_t bytes = w[i].count * (ALIGN_UP(w[i].size) + mm_alloc_overhead()); /* < SIZE_MAX / 8 */
+			if (bytes > SIZE_MAX / 8 - large)
+				return 0; /* the large requests' total does not fit */
+			large += bytes;
 		}
 	}
 	m = sort_lines(lines, m);
@@ -548,10 +561,32 @@ static int replay(const char *trace, size_t length, size_t class_limit, trace_ta
 	return 1;
 }
 
+/* Merges adjacent lines (sizes increasing) until at most `limit` remain, each time the pair whose
+ * merge wastes the least (the smaller line's blocks rounded up to the larger size). O(m^2). */
+static size_t merge_lines(size_t *size, size_t *count, size_t m, size_t limit)
+{
+	while (m > limit) {
+		size_t best = 0, least = SIZE_MAX;
+		for (size_t i = 0; i + 1 < m; i++) {
+			size_t d = size[i + 1] - size[i];
+			size_t waste = count[i] > SIZE_MAX / d ? SIZE_MAX : d * count[i];
+			if (waste < least) {
+				least = waste;
+				best = i;
+			}
+		}
+		count[best + 1] = count[best] > SIZE_MAX - count[best + 1] ? SIZE_MAX : count[best] + count[best + 1];
+		memmove(size + best, size + best + 1, (m - best - 1) * sizeof(size_t));
+		memmove(count + best, count + best + 1, (m - best - 1) * sizeof(size_t));
+		m--;
+	}
+	return m;
+}
+
 int mm_heap_suggest_from_trace(const char *trace, size_t length, size_t class_limit, void *scratch,
                                size_t scratch_bytes, mm_heap_config *out, size_t *error_line)
 {
-	static size_line lines[MAX_SIZES];
+	size_line lines[MAX_LINES];
 	size_t dummy;
 	if (!error_line)
 		error_line = &dummy;
@@ -560,8 +595,8 @@ int mm_heap_suggest_from_trace(const char *trace, size_t length, size_t class_li
 		return 0;
 	if (class_limit == 0)
 		class_limit = 16384;
-	if (class_limit > (size_t)MAX_SIZES * MM_ALIGNMENT)
-		class_limit = (size_t)MAX_SIZES * MM_ALIGNMENT;
+	if (class_limit > SIZE_MAX / 64)
+		return 0;
 	/* The tables: as many live slots as fit after the buckets. */
 	trace_tables t;
 	t.buckets = class_limit / MM_ALIGNMENT + 2;
@@ -578,13 +613,23 @@ int mm_heap_suggest_from_trace(const char *trace, size_t length, size_t class_li
 	size_t large_peak, largest, class_peak[MM_HEAP_MAX_CLASSES] = {0};
 	if (!replay(trace, length, class_limit, &t, NULL, NULL, &large_peak, &largest, error_line))
 		return 0;
-	size_t m = 0;
-	for (size_t b = 0; b < t.buckets && m < MAX_SIZES; b++)
-		if (t.bucket_peak[b]) {
-			lines[m].size = b ? b * MM_ALIGNMENT : MM_ALIGNMENT;
-			lines[m++].count = t.bucket_peak[b];
+	/* The sizes seen (buckets 0 and 1 share one), in the bucket tables themselves (sizes over the
+	 * live counts, which the second replay resets), merged down to MAX_LINES. */
+	size_t m = 0, *sizes = t.bucket_live, *counts = t.bucket_peak;
+	for (size_t b = 0; b < t.buckets; b++) {
+		if (!counts[b])
+			continue;
+		size_t size = b ? b * MM_ALIGNMENT : MM_ALIGNMENT, count = counts[b];
+		if (m && sizes[m - 1] == size) {
+			counts[m - 1] += count;
+			continue;
 		}
-	m = sort_lines(lines, m); /* bucket 0 and 1 share a size */
+		sizes[m] = size;
+		counts[m++] = count; /* m <= b: nothing unread is overwritten */
+	}
+	m = merge_lines(sizes, counts, m, MAX_LINES);
+	for (size_t i = 0; i < m; i++)
+		lines[i] = (size_line){sizes[i], counts[i]};
 	mm_heap_config c;
 	memset(&c, 0, sizeof(c));
 	if (!fill_classes(&c, lines, m))

@@ -188,6 +188,20 @@ static void test_observe(void)
 	mm_fixed_reset(p);
 	(void)mm_fixed_alloc(p);
 	CHECK(log.allocs == 10 && log.locks == 11);
+	/* Hooks see only what the pool took back: a refused free (bitmap mode) calls no free hook. */
+	mm_fixed_t bp = mm_fixed_create(arena, mm_fixed_size(8, 32, 0, MM_FIXED_BITMAP), 32, 0, MM_FIXED_BITMAP);
+	hook_log blog = {0, 0, 0, 0, 0, NULL};
+	recorded_errors brec;
+	record_errors(bp, &brec);
+	mm_set_hooks(bp, on_alloc, on_free, &blog);
+	CHECK(mm_set_lock(bp, lock_fn, unlock_fn, &blog));
+	void *x = mm_fixed_alloc(bp);
+	mm_fixed_free(bp, x);
+	mm_fixed_free(bp, x);                      /* a double free */
+	mm_fixed_free(bp, (unsigned char *)x + 1); /* an interior pointer */
+	mm_fixed_free(bp, (void *)&blog);          /* a foreign one */
+	mm_stats bst;
+	CHECK(blog.frees == 1 && mm_get_stats(bp, &bst) && bst.frees == 1 && brec.count == 3);
 	/* A lock-free pool refuses a lock and cycle tracking (its threads would race on them). */
 	mm_fixed_t lf = mm_fixed_create(arena, mm_fixed_size(8, 32, 0, MM_FIXED_LOCKFREE), 32, 0, MM_FIXED_LOCKFREE);
 	CHECK(!mm_set_lock(lf, lock_fn, unlock_fn, &log) && !mm_use_builtin_lock(lf) && !mm_track_cycles(lf, 1));

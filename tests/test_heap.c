@@ -165,12 +165,52 @@ static void test_routing(void)
 		CHECK(b1[3] != NULL && class_in_use(h, 1) == 4 && class_in_use(h, 2) == 0);
 		CHECK(mm_heap_malloc(h, 20) == NULL); /* class 2 is free, but two steps up */
 		CHECK(mm_heap_get_class_stats(h, 0, &cs) && cs.exhausted == 5);
-		CHECK(mm_heap_get_class_stats(h, 1, &cs) && cs.exhausted == 0 && cs.allocs == 4);
+		/* class 1 was found full once: by the fifth fallback */
+		CHECK(mm_heap_get_class_stats(h, 1, &cs) && cs.exhausted == 1 && cs.allocs == 4);
 		mm_heap_free(h, b1[2]); /* a class-1 block back: class 0's next request takes it */
 		CHECK(mm_heap_malloc(h, 20) == b1[2]);
 		CHECK(mm_get_stats(h, &st) && st.failures == 1 && st.blocks_in_use == 12);
 		CHECK(mm_heap_validate(h));
 	}
+}
+
+/* ---- Small remainders, largest_free ---------------------------------------------------------------- */
+
+static void test_stats_edges(void)
+{
+	/* Any remainder from 1 byte up: mm_heap_size's bytes suffice. */
+	for (size_t rem = 1; rem <= 64; rem++) {
+		mm_heap_config c;
+		memset(&c, 0, sizeof(c));
+		c.n_classes = 1;
+		c.classes[0] = (mm_heap_class_config){64, 4};
+		c.remainder = rem;
+		mm_heap_t h = mm_heap_create(arena, mm_heap_size(&c), &c);
+		CHECK_MSG(h != NULL && mm_heap_validate(h), "remainder %zu", rem);
+	}
+	/* largest_free names a size whose request succeeds: with the class full and no fallback, the
+	 * remainder's room does not count for sizes that map to the class. */
+	mm_heap_config c;
+	memset(&c, 0, sizeof(c));
+	c.n_classes = 1;
+	c.classes[0] = (mm_heap_class_config){4096, 1};
+	c.remainder = 1024;
+	c.fallback = MM_HEAP_FALLBACK_NONE;
+	mm_heap_t h = mm_heap_create(arena, mm_heap_size(&c), &c);
+	void *blk = mm_heap_malloc(h, 4096);
+	mm_stats st;
+	CHECK(blk && mm_get_stats(h, &st) && st.largest_free == 0);
+	c.fallback = MM_HEAP_FALLBACK_REMAINDER;
+	h = mm_heap_create(arena, mm_heap_size(&c), &c);
+	blk = mm_heap_malloc(h, 4096);
+	CHECK(blk && mm_get_stats(h, &st) && st.largest_free >= 1024);
+	void *r = mm_heap_malloc(h, st.largest_free);
+	CHECK(r != NULL);
+	mm_heap_free(h, r);
+	mm_heap_free(h, blk);
+	CHECK(mm_get_stats(h, &st) && st.largest_free >= 4096);
+	r = mm_heap_malloc(h, st.largest_free);
+	CHECK(r != NULL);
 }
 
 /* ---- Gates: observation switched on and off with blocks live and recycled -------------------------- */
@@ -369,9 +409,16 @@ static void test_misuse(void)
 			CHECK(take_error(&rec) == MM_ERR_DOUBLE_FREE);
 		else
 			take_error(&rec); /* without the bitmap a class's double free is not caught */
-		(void)b;
-		if (bitmap)
+		if (bitmap) {
+			/* realloc and block_size of a freed class block: refused (the bitmap knows it is free),
+			 * whether the new size keeps the class or not, and the block stays free exactly once. */
+			CHECK(mm_heap_realloc(h, a, 10) == NULL && take_error(&rec) == MM_ERR_DOUBLE_FREE);
+			CHECK(mm_heap_realloc(h, a, 300) == NULL && take_error(&rec) == MM_ERR_DOUBLE_FREE);
+			CHECK(mm_heap_block_size(h, a) == 0 && take_error(&rec) == MM_ERR_DOUBLE_FREE);
+			CHECK(mm_heap_malloc(h, 20) == a && mm_heap_malloc(h, 20) != a);
 			CHECK(mm_heap_validate(h));
+		}
+		(void)b;
 	}
 	/* Without a remainder, anything outside the classes is invalid. */
 	mm_heap_config c = three_classes(0, 0);
@@ -572,6 +619,7 @@ int main(int argc, char **argv)
 	test_create();
 	test_routing();
 	test_gates();
+	test_stats_edges();
 	test_realloc();
 	test_misuse();
 	test_hooks_reset();

@@ -78,6 +78,18 @@ static void test_suggest(void)
 	CHECK(!mm_heap_suggest_config(NULL, 1, 0, &c) && !mm_heap_suggest_config(w, 0, 0, &c));
 	mm_heap_workload zero[] = {{0, 1}};
 	CHECK(!mm_heap_suggest_config(zero, 1, 0, &c));
+	/* Large requests whose total does not fit in size_t: refused, not wrapped. */
+	size_t big = (SIZE_MAX / 8) / (100000 + 64) - 1;
+	mm_heap_workload huge[20];
+	for (size_t i = 0; i < 20; i++)
+		huge[i] = (mm_heap_workload){100000, big};
+	CHECK(!mm_heap_suggest_config(huge, 20, 0, &c));
+	/* 128 lines at most. */
+	mm_heap_workload lines[129];
+	for (size_t i = 0; i < 129; i++)
+		lines[i] = (mm_heap_workload){16 * (i + 1), 1};
+	CHECK(mm_heap_suggest_config(lines, 128, 0, &c) && !mm_heap_suggest_config(lines, 129, 0, &c));
+	CHECK(mm_heap_required_size(lines, 128, &c) && !mm_heap_required_size(lines, 129, &c));
 }
 
 /* ---- Traces --------------------------------------------------------------------------------------- */

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE /* pthread barriers under -std=c11 */
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "../src/observe.h"
 #include "check.h"
@@ -129,6 +130,46 @@ static void run(shared *s)
 	CHECK(mm_get_stats(s->instance, &st) && st.blocks_in_use == 0 && st.in_use == 0 && st.allocs == st.frees);
 }
 
+/* A watcher reads a lock-free pool's figures while the workers run: always within capacity. */
+typedef struct watch {
+	mm_fixed_t pool;
+	atomic_int stop;
+	int bad;
+} watch;
+
+static void *watcher(void *arg)
+{
+	watch *w = (watch *)arg;
+	size_t cap = mm_fixed_capacity(w->pool);
+	while (!atomic_load(&w->stop)) {
+		mm_stats st;
+		if (mm_fixed_available(w->pool) > cap || !mm_get_stats(w->pool, &st) || st.in_use > st.capacity ||
+		    st.blocks_in_use > cap)
+			w->bad++;
+	}
+	return NULL;
+}
+
+/* The configuration functions from several threads at once: each gets the sequential answer. */
+typedef struct config_job {
+	size_t expect;
+	int wrong;
+} config_job;
+
+static void *configure(void *arg)
+{
+	config_job *j = (config_job *)arg;
+	mm_heap_workload w[40];
+	for (size_t i = 0; i < 40; i++)
+		w[i] = (mm_heap_workload){16 + 24 * i, 1 + i % 7};
+	for (int k = 0; k < 300; k++) {
+		mm_heap_config c;
+		if (mm_heap_required_size(w, 40, &c) != j->expect)
+			j->wrong++;
+	}
+	return NULL;
+}
+
 static void user_lock(void *m) { pthread_mutex_lock((pthread_mutex_t *)m); }
 static void user_unlock(void *m) { pthread_mutex_unlock((pthread_mutex_t *)m); }
 
@@ -145,7 +186,14 @@ int main(void)
 		recorded_errors rec;
 		record_errors(p, &rec);
 		shared s = {.kind = FIXED, .instance = p, .block = 64, .iterations = iterations};
+		watch wt = {.pool = p};
+		atomic_init(&wt.stop, 0);
+		pthread_t wid;
+		CHECK(pthread_create(&wid, NULL, watcher, &wt) == 0);
 		run(&s);
+		atomic_store(&wt.stop, 1);
+		pthread_join(wid, NULL);
+		CHECK(wt.bad == 0);
 		CHECK(mm_fixed_available(p) == count && mm_fixed_validate(p) && rec.count == 0);
 		mm_stats st;
 		CHECK(mm_get_stats(p, &st) && st.failures > 0); /* the pool did run dry: the threads asked for
@@ -179,5 +227,20 @@ int main(void)
 	shared s4 = {.kind = TLSF, .instance = tl2, .iterations = iterations};
 	run(&s4);
 	CHECK(mm_validate(tl2));
+
+	mm_heap_workload w[40];
+	for (size_t i = 0; i < 40; i++)
+		w[i] = (mm_heap_workload){16 + 24 * i, 1 + i % 7};
+	mm_heap_config c;
+	config_job jobs[THREADS];
+	pthread_t tid[THREADS];
+	for (int t = 0; t < THREADS; t++) {
+		jobs[t] = (config_job){mm_heap_required_size(w, 40, &c), 0};
+		CHECK(jobs[t].expect > 0 && pthread_create(&tid[t], NULL, configure, &jobs[t]) == 0);
+	}
+	for (int t = 0; t < THREADS; t++) {
+		pthread_join(tid[t], NULL);
+		CHECK(jobs[t].wrong == 0);
+	}
 	return check_summary("test_threads");
 }

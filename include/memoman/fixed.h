@@ -16,6 +16,10 @@
  *                       Treiber stack of block indices with a 32-bit ABA tag. Foreign and interior
  *                       pointers are caught as with the bitmap (the block index is computed anyway);
  *                       add MM_FIXED_BITMAP to catch double frees too. Needs lock-free 64-bit atomics.
+ *                       Hooks installed on such a pool run in every thread at once (they must be
+ *                       thread-safe themselves), and the error record (mm_last_error) is not
+ *                       synchronized: errors reported at the same time may overwrite each other.
+ *                       Statistics are a snapshot: operations in flight may or may not be counted.
  */
 #ifndef MEMOMAN_FIXED_H
 #define MEMOMAN_FIXED_H
@@ -33,8 +37,9 @@ typedef struct mm_fixed *mm_fixed_t;
 
 /*
  * Bytes of memory (aligned to mm_align_size()) that mm_fixed_create needs for `count` blocks of
- * `block_size` bytes aligned to `align` (0: mm_align_size()). 0 if the arguments are invalid (align
- * not a power of two, unknown flags, count 0, or a size that does not fit in size_t). O(1).
+ * `block_size` bytes aligned to `align` (0: mm_align_size()). 0 if the arguments are invalid: align
+ * not a power of two, unknown flags, count 0, count above SIZE_MAX / 64, blocks taking more than
+ * SIZE_MAX / 2 bytes, or (MM_FIXED_LOCKFREE) count 2^32 - 1 or more. O(1).
  */
 size_t mm_fixed_size(size_t count, size_t block_size, size_t align, unsigned flags);
 
@@ -43,7 +48,7 @@ size_t mm_fixed_size(size_t count, size_t block_size, size_t align, unsigned fla
  * as many blocks as fit. Each block is block_size bytes (at least 1; at least a pointer in the
  * default mode, which keeps its free list inside free blocks) rounded up to a multiple of align,
  * and aligned to align (0: mm_align_size(); below a pointer's alignment it is raised to it).
- * mem must be aligned to sizeof(void *).
+ * mem must be aligned to 8 bytes (the control holds 64-bit counters; mm_align_size() suffices).
  * Returns NULL if and only if mem is NULL or misaligned, align is not a power of two, flags has an
  * unknown bit (or MM_FIXED_LOCKFREE where 64-bit atomics are not lock-free), or not one block fits.
  * O(1): blocks are handed out from a bump pointer the first time, so nothing is threaded at creation.

@@ -88,9 +88,11 @@ MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2) void *mm_heap_malloc(mm_heap_t heap, size_t
 MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2, 3) void *mm_heap_calloc(mm_heap_t heap, size_t count, size_t size);
 
 /*
- * At least `bytes` bytes aligned to `align` (a power of two). From the smallest class whose blocks
- * hold `bytes` and are all so aligned, if it has a free block; else from the remainder (mm_memalign).
- * NULL if align is not a power of two or nothing fits. O(1): one class, then one TLSF memalign.
+ * At least `bytes` bytes aligned to `align` (a power of two). An align of mm_align_size() or less is
+ * mm_heap_malloc (its class and fallback). A larger one: from the smallest class whose blocks hold
+ * `bytes` and are all so aligned, if it has a free block; else from the remainder (mm_memalign),
+ * whatever the fallback setting. NULL if align is not a power of two or nothing fits. O(1): one
+ * class, then one TLSF memalign.
  */
 MM_ATTR_MALLOC MM_ATTR_ALLOC_ALIGN(2)
     MM_ATTR_ALLOC_SIZE(3) void *mm_heap_memalign(mm_heap_t heap, size_t align, size_t bytes);
@@ -126,8 +128,16 @@ typedef struct mm_heap_class_stats {
 	size_t peak;     /* the most blocks ever live at once */
 	uint64_t allocs; /* blocks handed out (its own requests and fallbacks from smaller classes) */
 	uint64_t frees;
-	uint64_t exhausted; /* requests that found the class empty (then falling back, or failing) */
+	uint64_t exhausted; /* requests that found the class empty: its own (then falling back, or
+	                       failing), fallbacks from the class below, memalign and realloc moves */
 } mm_heap_class_stats;
+
+/* A heap's mm_stats (mm_get_stats): capacity, in_use and blocks add up the classes and the remainder;
+ * peak_in_use adds up their peaks (an upper bound); failures counts requests answered NULL;
+ * largest_free is a size whose request surely succeeds now (a class with room, or the remainder's
+ * figure where the routing reaches it; 0: none): a smaller request may still find its own class
+ * exhausted;
+ * fragmentation is the remainder's. */
 
 size_t mm_heap_class_count(mm_heap_t heap);
 /* Statistics of class i (0 = smallest); 0 if there is no such class. O(1). */
@@ -139,6 +149,9 @@ mm_t mm_heap_remainder(mm_heap_t heap);
 int mm_heap_validate(mm_heap_t heap);
 
 /* ---- Configurations ------------------------------------------------------------------------------ */
+
+/* These run at set-up, not on a real-time path: O(n^2) or so in their input, reentrant, no static
+ * state; their work tables take about 5 KiB of stack. */
 
 typedef enum mm_heap_preset_kind {
 	MM_HEAP_PRESET_AUDIO,      /* audio processing: events, voice state, sample buffers, FFT frames */
@@ -162,7 +175,8 @@ typedef struct mm_heap_workload {
 
 /*
  * The guarantee. Fills *out with a configuration for the workload and returns the buffer size it
- * needs (0 if the workload is empty, has a zero size or count, or does not fit in size_t):
+ * needs (0 if the workload is empty, has more than 128 lines, has a zero size or count, or does not
+ * fit in size_t):
  *
  *   A heap made by mm_heap_create(buf, mm_heap_required_size(w, n, &cfg), &cfg) never returns NULL
  *   from mm_heap_malloc(h, s), whatever the order of calls, as long as at every moment the live
@@ -182,7 +196,8 @@ size_t mm_heap_required_size(const mm_heap_workload *w, size_t n, mm_heap_config
  * estimate, not the guarantee above): sizes up to class_limit get classes (at most
  * MM_HEAP_MAX_CLASSES, merged by least waste), each with the count of its sizes; larger requests
  * get a remainder for their total plus a quarter; fallback LARGER | REMAINDER. Returns 1, or 0 if
- * the workload is empty or has a zero size. class_limit 0 means 16384.
+ * the workload is empty, has more than 128 lines or a zero size, or its total does not fit in
+ * size_t. class_limit 0 means 16384.
  */
 int mm_heap_suggest_config(const mm_heap_workload *w, size_t n, size_t class_limit, mm_heap_config *out);
 
@@ -191,7 +206,8 @@ int mm_heap_suggest_config(const mm_heap_workload *w, size_t n, size_t class_lim
  * allocation; id 0: one that failed), "f <id>" (a free), '#' comments, blank lines; ids in
  * hexadecimal (an optional 0x). A realloc is recorded as "f <old>" then "a <new> <size>".
  * The trace is replayed to measure the peak number of live blocks of each size (rounded up to
- * mm_align_size()); classes are chosen from those as mm_heap_suggest_config does; a second replay
+ * mm_align_size(); more than 128 distinct sizes are merged, least waste first, down to 128); classes
+ * are chosen from those as mm_heap_suggest_config does; a second replay
  * measures each chosen class's own peak, which becomes its count, so the trace itself never finds a
  * class exhausted; the remainder gets the peak bytes of the larger requests, a quarter more, and
  * twice the largest of them (room against fragmentation: an estimate, not mm_heap_required_size's
