@@ -6,7 +6,7 @@
 #   make test-32     the tests built with -m32 (needs gcc-multilib)
 #   make test-debug  the tests with MM_DEBUG=1: every check on, validation every 64 operations
 #   make test-tsan   the tests under ThreadSanitizer (the threaded ones are what it is for)
-#   make fuzz        the libFuzzer target (needs clang, libclang-rt-14-dev): corpus replay + 60 s
+#   make fuzz        the libFuzzer targets (needs clang, libclang-rt-14-dev): corpus replay + 60 s each
 #   make bench       the benchmarks (bench/README.md); valgrind adds instruction counts
 #   make lint        clang-format check and clang-tidy's bug-prone and analyzer checks
 #   make check-all   everything CI runs
@@ -76,7 +76,8 @@ test-debug:
 fuzz:
 	@mkdir -p $(BUILD)
 	$(call build,fuzz,-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DMEMOMAN_BUILD_FUZZ=ON -DMEMOMAN_BUILD_TESTS=OFF -DMEMOMAN_BUILD_BENCH=OFF -DMEMOMAN_BUILD_EXAMPLES=OFF)
-	@fuzz/run.sh $(BUILD)/fuzz/fuzz/fuzz_tlsf $(FUZZ_SECONDS)
+	@fuzz/run.sh $(BUILD)/fuzz/fuzz/fuzz_tlsf $(FUZZ_SECONDS) corpus
+	@fuzz/run.sh $(BUILD)/fuzz/fuzz/fuzz_heap $(FUZZ_SECONDS) corpus_heap
 
 bench:
 	@mkdir -p $(BUILD)

@@ -1,6 +1,6 @@
 /*
- * replay.c - runs fuzz_tlsf.c's LLVMFuzzerTestOneInput over files and folders, for builds without
- * libFuzzer (gcc, -m32, the debug build): `fuzz_replay fuzz/corpus`.
+ * replay.c - runs a fuzz target's LLVMFuzzerTestOneInput (fuzz_tlsf.c, fuzz_heap.c) over files and
+ * folders, for builds without libFuzzer (gcc, -m32, the debug build): `fuzz_replay fuzz/corpus`.
  */
 #define _DEFAULT_SOURCE
 #include <dirent.h>
