@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_common.h"
 #include "memoman.h"
 
 #define NOINLINE __attribute__((noinline))
@@ -46,15 +47,6 @@ typedef struct trace {
 	size_t n_ops, pairs, live;
 	int fixed_ok; /* every size fits the fixed pool's 64-byte blocks */
 } trace;
-
-static uint64_t rng_state;
-static uint64_t next_random(void)
-{
-	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
 
 static uint32_t trace_size(uint32_t lo, uint32_t hi) { return lo + (uint32_t)(next_random() % (hi - lo + 1)); }
 
@@ -93,11 +85,7 @@ static trace traces[N_TRACES];
 
 static const trace *find_trace(const char *name)
 {
-	for (int i = 0; i < N_TRACES; i++)
-		if (strcmp(traces[i].name, name) == 0)
-			return &traces[i];
-	fprintf(stderr, "unknown workload %s\n", name);
-	exit(2);
+	return (const trace *)find_named(traces, N_TRACES, sizeof(trace), name, "workload");
 }
 
 /* ---- Allocators --------------------------------------------------------------------------------- */
@@ -159,11 +147,7 @@ static const allocator allocators[] = {
 
 static const allocator *find_allocator(const char *name)
 {
-	for (size_t i = 0; i < N_ALLOCATORS; i++)
-		if (strcmp(allocators[i].name, name) == 0)
-			return &allocators[i];
-	fprintf(stderr, "unknown allocator %s\n", name);
-	exit(2);
+	return (const allocator *)find_named(allocators, N_ALLOCATORS, sizeof(allocator), name, "allocator");
 }
 
 /* ---- Replay ------------------------------------------------------------------------------------- */
@@ -208,12 +192,6 @@ static size_t replay_timed(const trace *t, const allocator *a, uint64_t *best)
 			best[i] = t1 - t0;
 	}
 	return failed;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -457,11 +435,7 @@ static const probe_def probes[] = {
 
 static const probe_def *find_probe(const char *name)
 {
-	for (size_t i = 0; i < N_PROBES; i++)
-		if (strcmp(probes[i].name, name) == 0)
-			return &probes[i];
-	fprintf(stderr, "unknown probe %s\n", name);
-	exit(2);
+	return (const probe_def *)find_named(probes, N_PROBES, sizeof(probe_def), name, "probe");
 }
 
 static void probe_cycles(int reps)

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_common.h"
 #include "memoman.h"
 #include "memoman/tlsf.h"
 
@@ -54,15 +55,6 @@ typedef struct trace {
 	size_t n_ops, n_calls, live;
 	size_t pool_bytes; /* large enough for every allocator */
 } trace;
-
-static uint64_t rng_state;
-static uint64_t next_random(void)
-{
-	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
 
 static void make_trace(trace *t, const char *name, size_t live, size_t replacements, uint32_t max_size,
                        int aligned_half, uint64_t seed)
@@ -150,11 +142,7 @@ static const allocator allocators[] = {
 
 static const allocator *find_allocator(const char *name)
 {
-	for (size_t i = 0; i < N_ALLOCATORS; i++)
-		if (strcmp(allocators[i].name, name) == 0)
-			return &allocators[i];
-	fprintf(stderr, "unknown allocator %s\n", name);
-	exit(2);
+	return (const allocator *)find_named(allocators, N_ALLOCATORS, sizeof(allocator), name, "allocator");
 }
 
 /* ---- Replay ------------------------------------------------------------------------------------- */
@@ -190,12 +178,6 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static trace traces[3];
 
 static void make_traces(uint64_t seed)
@@ -220,11 +202,7 @@ static void make_traces(uint64_t seed)
 
 static const trace *find_trace(const char *name)
 {
-	for (int i = 0; i < 3; i++)
-		if (strcmp(traces[i].name, name) == 0)
-			return &traces[i];
-	fprintf(stderr, "unknown workload %s\n", name);
-	exit(2);
+	return (const trace *)find_named(traces, 3, sizeof(trace), name, "workload");
 }
 
 static void timing(int reps)

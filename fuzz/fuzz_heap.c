@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FUZZ_NAME "fuzz_heap"
+#include "fuzz_common.h"
+
 #include "memoman.h"
 
 #define SLOTS 48
@@ -27,15 +30,8 @@
 static _Alignas(64) unsigned char arena[1 << 19];
 static _Alignas(64) unsigned char pool_mem[1 << 13];
 
-typedef struct slot {
-	unsigned char *p;
-	size_t size;
-	unsigned char fill;
-} slot;
-
 typedef struct state {
-	const uint8_t *in;
-	size_t left;
+	input input;
 	mm_heap_t h;
 	mm_fixed_t pool;
 	int bitmap;
@@ -44,13 +40,6 @@ typedef struct state {
 	int errors;
 	mm_error_t last;
 } state;
-
-#define FINDING(...)                                                                                                   \
-	do {                                                                                                           \
-		fprintf(stderr, "fuzz_heap: " __VA_ARGS__);                                                            \
-		fputc('\n', stderr);                                                                                   \
-		abort();                                                                                               \
-	} while (0)
 
 static void on_error(void *instance, mm_error_t e, const void *ptr, void *user)
 {
@@ -68,13 +57,7 @@ static void on_alloc(void *user, void *ptr, size_t size)
 	(void)size;
 }
 
-static uint8_t byte(state *st)
-{
-	if (!st->left)
-		return 0;
-	st->left--;
-	return *st->in++;
-}
+static uint8_t byte(state *st) { return next_byte(&st->input); }
 
 static size_t size_arg(state *st)
 {
@@ -89,19 +72,6 @@ static size_t size_arg(state *st)
 }
 
 /* ---- The model ---------------------------------------------------------------------------------- */
-
-static void fill(slot *s)
-{
-	for (size_t i = 0; i < s->size; i++)
-		s->p[i] = (unsigned char)(s->fill + i);
-}
-
-static void check_contents(const slot *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s->p[i] != (unsigned char)(s->fill + i))
-			FINDING("contents of a live block changed");
-}
 
 static void check_new(state *st, size_t k, const unsigned char *p, size_t n, size_t align)
 {
@@ -333,8 +303,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static state st;
 	memset(&st, 0, sizeof(st));
-	st.in = data;
-	st.left = size;
+	st.input = (input){data, size};
 	mm_heap_config c;
 	if (!configure(&st, &c))
 		return 0;
@@ -351,7 +320,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!st.pool)
 		FINDING("cannot create the fixed pool");
 	mm_set_error_handler(st.pool, on_error, &st);
-	while (st.left)
+	while (st.input.left)
 		op(&st);
 	for (size_t i = 0; i < SLOTS; i++)
 		if (st.s[i].p) {

@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FUZZ_NAME "fuzz_tlsf"
+#include "fuzz_common.h"
+
 #include "../src/tlsf_internal.h"
 
 #define SLOTS 64
@@ -25,27 +28,13 @@
 static _Alignas(64) unsigned char arena[1 << 19];
 static _Alignas(64) unsigned char extra[EXTRA_POOLS][1 << 14];
 
-typedef struct slot {
-	unsigned char *p;
-	size_t size;
-	unsigned char fill;
-} slot;
-
 typedef struct state {
-	const uint8_t *in;
-	size_t left;
+	input input;
 	mm_t mm;
 	slot s[SLOTS];
 	int errors;
 	mm_error_t last;
 } state;
-
-#define FINDING(...)                                                                                                   \
-	do {                                                                                                           \
-		fprintf(stderr, "fuzz_tlsf: " __VA_ARGS__);                                                            \
-		fputc('\n', stderr);                                                                                   \
-		abort();                                                                                               \
-	} while (0)
 
 static void on_error(void *mm, mm_error_t e, const void *ptr, void *user)
 {
@@ -56,13 +45,7 @@ static void on_error(void *mm, mm_error_t e, const void *ptr, void *user)
 	st->last = e;
 }
 
-static uint8_t byte(state *st)
-{
-	if (!st->left)
-		return 0;
-	st->left--;
-	return *st->in++;
-}
+static uint8_t byte(state *st) { return next_byte(&st->input); }
 
 static size_t word(state *st)
 {
@@ -97,19 +80,6 @@ static size_t align_arg(state *st)
 }
 
 /* ---- The model ---------------------------------------------------------------------------------- */
-
-static void fill(slot *s)
-{
-	for (size_t i = 0; i < s->size; i++)
-		s->p[i] = (unsigned char)(s->fill + i);
-}
-
-static void check_contents(const slot *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s->p[i] != (unsigned char)(s->fill + i))
-			FINDING("contents of a live block changed");
-}
 
 static void check_new(state *st, size_t k, const unsigned char *p, size_t n, size_t align)
 {
@@ -265,13 +235,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static state st;
 	memset(&st, 0, sizeof(st));
-	st.in = data;
-	st.left = size;
+	st.input = (input){data, size};
 	st.mm = mm_create_with_pool(arena, sizeof(arena));
 	if (!st.mm)
 		FINDING("cannot create the instance");
 	mm_set_error_handler(st.mm, on_error, &st);
-	while (st.left)
+	while (st.input.left)
 		op(&st);
 	for (size_t i = 0; i < SLOTS; i++)
 		if (st.s[i].p) {
