@@ -6,6 +6,8 @@
 #   make test-32     the tests built with -m32 (needs gcc-multilib)
 #   make test-debug  the tests with MM_DEBUG=1: every check on, validation every 64 operations
 #   make test-tsan   the tests under ThreadSanitizer (the threaded ones are what it is for)
+#   make test-programs  real programs (CPython, sqlite3, git, lua, gcc, redis) with and without
+#                    libmemoman-malloc in LD_PRELOAD: the same results (tests/programs/run.sh)
 #   make fuzz        the libFuzzer targets (needs clang, libclang-rt-14-dev): corpus replay + 60 s each
 #   make bench       the benchmarks (bench/README.md); valgrind adds instruction counts
 #   make lint        clang-format check and clang-tidy's bug-prone and analyzer checks
@@ -32,12 +34,14 @@ define ctest
 	@cd $(BUILD)/$(1) && ctest --output-on-failure -j $(JOBS)
 endef
 
-SOURCES = $(wildcard src/*.c src/*.h include/*.h include/memoman/*.h tests/*.c tests/*.h tests/*.cpp \
+SOURCES = $(wildcard src/*.c src/*.h src/malloc/*.c src/malloc/*.h src/malloc/os/*.c src/malloc/os/*.h include/*.h \
+	include/memoman/*.h tests/*.c tests/*.h tests/*.cpp tests/malloc/*.c tests/malloc/*.h bench/malloc/*.c \
 	tests/install/*.c bench/*.c fuzz/*.c examples/*.c)
+TIDY_SOURCES = $(wildcard src/*.c src/malloc/*.c src/malloc/os/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
-.PHONY: all demo test test-asan test-32 test-debug test-tsan fuzz bench lint check-all install clean
+.PHONY: all demo test test-asan test-32 test-debug test-tsan test-programs fuzz bench lint check-all install clean
 
 all:
 	@mkdir -p $(BUILD)
@@ -79,6 +83,11 @@ fuzz:
 	@fuzz/run.sh $(BUILD)/fuzz/fuzz/fuzz_tlsf $(FUZZ_SECONDS) corpus
 	@fuzz/run.sh $(BUILD)/fuzz/fuzz/fuzz_heap $(FUZZ_SECONDS) corpus_heap
 
+test-programs:
+	@mkdir -p $(BUILD)
+	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
+	@tests/programs/run.sh $(BUILD)/release/libmemoman-malloc.so
+
 bench:
 	@mkdir -p $(BUILD)
 	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
@@ -86,12 +95,13 @@ bench:
 
 lint:
 	@clang-format --dry-run --Werror $(SOURCES)
-	@clang-tidy --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' src/*.c -- -std=c11 -Iinclude 2>&1 | \
-		grep -v "warnings generated" || true
-	@clang-tidy --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' src/*.c -- -std=c11 -Iinclude >/dev/null 2>&1
+	@clang-tidy --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' $(TIDY_SOURCES) -- -std=c11 -Iinclude \
+		-D_GNU_SOURCE 2>&1 | grep -v "warnings generated" || true
+	@clang-tidy --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' $(TIDY_SOURCES) -- -std=c11 -Iinclude \
+		-D_GNU_SOURCE >/dev/null 2>&1
 	@echo "lint: clean"
 
-check-all: lint test test-asan test-32 test-debug test-tsan fuzz
+check-all: lint test test-asan test-32 test-debug test-tsan test-programs fuzz
 
 install:
 	@mkdir -p $(BUILD)

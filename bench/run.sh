@@ -144,3 +144,9 @@ awk -F, '
 	}' "$hcsv"
 echo
 echo "results: $csv $hcsv"
+
+if [ -x "$dir/malloc_workloads" ]; then
+	echo
+	echo "==== libmemoman-malloc against the system malloc and its peers (bench/malloc/run.sh)"
+	sh "$(dirname "$0")/malloc/run.sh" "$1"
+fi

@@ -145,7 +145,7 @@ MM_INLINE size_t use_block(mm_control *c, mm_block *b, size_t target, size_t pre
 		return target;
 	}
 	b->size = stride | prev_bits;
-	next->size &= ~MM_PREV_FREE_BIT;
+	MM_SIZE_STORE(next, next->size & ~MM_PREV_FREE_BIT);
 	return stride;
 }
 
@@ -185,7 +185,7 @@ static void trim_used(mm_control *c, mm_block *b, size_t stride, size_t target)
 	mm_block *rest = mm_block_after(b, target);
 	rest->size = rest_stride | MM_FREE_BIT;
 	next->prev_phys = rest;
-	next->size = next_size | MM_PREV_FREE_BIT;
+	MM_SIZE_STORE(next, next_size | MM_PREV_FREE_BIT);
 	list_insert(c, rest, rest_stride);
 	b->size = target | (b->size & MM_PREV_FREE_BIT);
 }
@@ -703,7 +703,7 @@ static void free_block(mm_control *c, mm_block *b)
 	}
 	b->size = stride | MM_FREE_BIT;
 	next->prev_phys = b;
-	next->size = next_size | MM_PREV_FREE_BIT;
+	MM_SIZE_STORE(next, next_size | MM_PREV_FREE_BIT);
 	list_insert(c, b, stride);
 }
 
@@ -719,7 +719,7 @@ MM_INLINE void release(mm_control *c, mm_block *b)
 		count_free(c, size);
 		b->size = size | MM_FREE_BIT;
 		next->prev_phys = b;
-		next->size |= MM_PREV_FREE_BIT;
+		MM_SIZE_STORE(next, next->size | MM_PREV_FREE_BIT);
 		list_insert(c, b, size);
 	}
 	PERIODIC_VALIDATE(c);
@@ -762,7 +762,8 @@ static void *realloc_core(mm_control *c, void *ptr, size_t size)
 		/* Grow in place into the free successor. */
 		size_t total = stride + mm_stride_of(next_size);
 		list_unlink(c, next);
-		mm_block_after(b, total)->size &= ~MM_PREV_FREE_BIT;
+		mm_block *after = mm_block_after(b, total);
+		MM_SIZE_STORE(after, after->size & ~MM_PREV_FREE_BIT);
 		b->size = total | (b->size & MM_PREV_FREE_BIT);
 		grow_in_use(c, total - stride);
 		trim_used(c, b, total, rounded <= total ? rounded : need);
@@ -780,7 +781,8 @@ static void *realloc_core(mm_control *c, void *ptr, size_t size)
 		list_unlink(c, prev);
 		if (next_size & MM_FREE_BIT)
 			list_unlink(c, next);
-		mm_block_after(prev, total)->size &= ~MM_PREV_FREE_BIT;
+		mm_block *after = mm_block_after(prev, total);
+		MM_SIZE_STORE(after, after->size & ~MM_PREV_FREE_BIT);
 		prev->size = total; /* prev's own predecessor is used */
 		memmove(mm_block_payload(prev), ptr, stride - MM_W);
 		/* Counted as a move: the old block freed, the larger one allocated. */
@@ -948,7 +950,7 @@ size_t mm_block_size(void *ptr)
 {
 	if (!ptr)
 		return 0;
-	size_t size = mm_block_from_ptr(ptr)->size;
+	size_t size = MM_SIZE_LOAD(mm_block_from_ptr(ptr));
 #if MM_CHECKS >= 1
 	if (size & MM_FREE_BIT)
 		return 0;

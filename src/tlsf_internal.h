@@ -97,6 +97,21 @@ typedef struct mm_block {
 _Static_assert(offsetof(mm_block, size) == sizeof(size_t), "size word follows prev_phys");
 _Static_assert(offsetof(mm_block, next_free) == 2 * sizeof(size_t), "payload follows the size word");
 
+/*
+ * The size word of a block that may be live, written while the block itself is not being changed:
+ * freeing or allocating its physical predecessor flips its P bit. A thread that does not own the
+ * instance may read a live block's size at that moment (libmemoman-malloc's usable size of another
+ * thread's block), so these accesses are relaxed atomic ones: plain loads and stores on the targets
+ * memoman supports, and no data race in the language's terms (nor for ThreadSanitizer).
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define MM_SIZE_LOAD(b) __atomic_load_n(&(b)->size, __ATOMIC_RELAXED)
+#define MM_SIZE_STORE(b, v) __atomic_store_n(&(b)->size, (v), __ATOMIC_RELAXED)
+#else
+#define MM_SIZE_LOAD(b) ((b)->size)
+#define MM_SIZE_STORE(b, v) ((void)((b)->size = (v)))
+#endif
+
 MM_INLINE mm_block *mm_block_at(uintptr_t a) { return (mm_block *)a; }
 MM_INLINE mm_block *mm_block_from_ptr(const void *p) { return mm_block_at(mm_addr(p) - 2 * MM_W); }
 MM_INLINE void *mm_block_payload(const mm_block *b) { return (void *)(mm_addr(b) + 2 * MM_W); }

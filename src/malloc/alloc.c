@@ -1,0 +1,473 @@
+/*
+ * alloc.c - the entry points: malloc, free, calloc, realloc, reallocarray, posix_memalign,
+ * aligned_alloc, memalign, valloc, pvalloc, malloc_usable_size, free_sized, free_aligned_sized,
+ * and glibc's introspection calls, with the C and POSIX contracts:
+ *
+ *   - blocks are aligned to 16 (alignof(max_align_t)); malloc(0) is a unique 16-byte block;
+ *   - a size that cannot be served (above PTRDIFF_MAX, an overflowing calloc or reallocarray
+ *     product, or no memory) gives NULL with errno = ENOMEM;
+ *   - posix_memalign returns EINVAL for an alignment that is not a power of two multiple of
+ *     sizeof(void *), ENOMEM when it cannot serve, and leaves *memptr and errno alone then;
+ *     aligned_alloc and memalign return NULL with errno = EINVAL for an alignment that is not a
+ *     power of two;
+ *   - realloc(NULL, n) is malloc(n); realloc(p, 0) frees p and returns NULL (as glibc does); a
+ *     failed realloc leaves the block as it was;
+ *   - free(NULL) does nothing; a double free, or a pointer no allocation returned, is reported
+ *     ("free(): double free", "free(): invalid pointer") and the process aborts, as with glibc
+ *     (MEMOMAN_ERRORS=report: reported and refused).
+ *
+ * The fast paths are malloc of up to 1 KiB from the current page of its class and free of a class
+ * block; each is a handful of loads and stores without a lock or an atomic operation. What they
+ * check costs a few instructions and is what lets free() refuse bad pointers: the segment map
+ * (the pointer is ours), the block index (it is the start of a block handed out), the cookie (the
+ * block is not free already).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "malloc_internal.h"
+#include "os/os.h"
+
+#define MM_API MM_MALLOC_API
+
+#if MM_DEBUG
+void mm_page_check(const mm_page *p);
+#define MM_PAGE_CHECK(p) mm_page_check(p)
+#else
+#define MM_PAGE_CHECK(p) ((void)0)
+#endif
+
+#include "entry.h"
+
+/* ---- Errors ------------------------------------------------------------------------------------------ */
+
+static int errors_go_on = -1; /* MEMOMAN_ERRORS=report; read on the first error */
+
+void mm_malloc_error(const char *what, const void *p)
+{
+	char buf[160];
+	size_t n = 0;
+	const char *prefix = "memoman: ";
+	while (*prefix)
+		buf[n++] = *prefix++;
+	while (*what && n < 120)
+		buf[n++] = *what++;
+	buf[n++] = ' ';
+	buf[n++] = '0';
+	buf[n++] = 'x';
+	uintptr_t a = (uintptr_t)p;
+	char digits[2 * sizeof(uintptr_t)];
+	size_t d = 0;
+	do {
+		digits[d++] = "0123456789abcdef"[a & 15];
+		a >>= 4;
+	} while (a);
+	while (d)
+		buf[n++] = digits[--d];
+	buf[n++] = '\n';
+	mm_os_write_error(buf, n);
+	if (errors_go_on < 0) {
+		const char *e = mm_os_getenv("MEMOMAN_ERRORS");
+		errors_go_on = e && strcmp(e, "report") == 0;
+	}
+	if (!errors_go_on)
+		abort();
+}
+
+/* ---- Allocation ---------------------------------------------------------------------------------------- */
+
+/* A class block from the class's current page, or the class's slow path. */
+MM_INLINE void *class_alloc(mm_heap *h, unsigned c)
+{
+	mm_page *p = h->queues[c].first;
+	mm_cblock *b = p ? p->free : NULL;
+	if (MM_LIKELY(b != NULL)) {
+		p->free = b->next;
+		p->used++;
+		mm_relaxed_add(&p->allocs, 1);
+		b->cookie = 0;
+		return b;
+	}
+	return mm_class_alloc_slow(h, c);
+}
+
+/* Any request: classes, the arena, or a mapping of its own. NULL (errno untouched) if none. */
+static void *alloc_any(size_t n, size_t align, int *zeroed)
+{
+	if (zeroed)
+		*zeroed = 0;
+	if (MM_UNLIKELY(n > PTRDIFF_MAX))
+		return NULL;
+	mm_heap *h = mm_heap_get();
+	if (MM_UNLIKELY(!h))
+		return NULL;
+	if (align <= MM_ALIGN) {
+		if (n <= MM_CLASS_MAX)
+			return class_alloc(h, mm_class_of(n));
+	} else if (align <= 4096 && n <= MM_CLASS_MAX && align <= MM_CLASS_MAX) {
+		/* A class whose blocks are all so aligned: pages start on 4 KiB boundaries, so a class
+		 * whose size is a multiple of align has every block aligned. */
+		unsigned c = mm_class_of(n > align ? n : align);
+		while (c < MM_CLASSES && mm_class_size(c) % align)
+			c++;
+		if (c < MM_CLASSES)
+			return class_alloc(h, c);
+	}
+	if (n <= MM_ARENA_MAX && align <= MM_ARENA_MAX / 4) {
+		void *p = mm_arena_malloc(h, n, align > MM_ALIGN ? align : 0);
+		if (p)
+			return p;
+	}
+	if (n <= MM_LARGE_MAX && align <= MM_ARENA_MAX) {
+		void *p = mm_large_malloc(n, align);
+		if (p) {
+			mm_relaxed_add(&h->huge_allocs, 1);
+			return p;
+		}
+	}
+	void *p = mm_huge_malloc(n, align, zeroed);
+	if (p)
+		mm_relaxed_add(&h->huge_allocs, 1);
+	return p;
+}
+
+static MM_NOINLINE void *malloc_slow(size_t n)
+{
+	void *p = alloc_any(n, 0, NULL);
+	if (MM_UNLIKELY(!p))
+		errno = ENOMEM;
+	return p;
+}
+
+MM_API void *MM_NAME(malloc)(size_t n)
+{
+	/* Fast path: the current page of the request's class, through the 16-byte-step table. A thread
+	 * not set up yet has the empty heap, whose table points at an empty page: it falls through. */
+	mm_heap *h = mm_tl_heap;
+	if (MM_LIKELY(n <= MM_SMALL_MAX)) {
+		mm_page *p = h->direct[(n + 15) >> 4];
+		mm_cblock *b = p->free;
+		if (MM_LIKELY(b != NULL)) {
+			MM_PAGE_CHECK(p);
+			MM_ASSERT(p->bsize >= n && p->cls == mm_class_of(n));
+			p->free = b->next;
+			p->used++;
+			mm_relaxed_add(&p->allocs, 1);
+			b->cookie = 0;
+			return b;
+		}
+	}
+	return malloc_slow(n);
+}
+
+MM_API void *MM_NAME(calloc)(size_t count, size_t size)
+{
+	size_t n;
+	if (MM_UNLIKELY(__builtin_mul_overflow(count, size, &n))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	int zeroed = 0;
+	void *p;
+	if (n <= MM_SMALL_MAX) {
+		p = MM_NAME(malloc)(n);
+	} else {
+		p = alloc_any(n, 0, &zeroed);
+		if (!p)
+			errno = ENOMEM;
+	}
+	if (p && !zeroed)
+		memset(p, 0, n);
+	return p;
+}
+
+/* ---- Free ---------------------------------------------------------------------------------------------- */
+
+/* Not in a segment of ours: NULL, a block aligned beyond a segment (huge.c), or a bad pointer. */
+static MM_NOINLINE void free_unknown(void *ptr)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	if (!ptr)
+		return;
+	if (mm_large_segment_of(a)) { /* in a later segment of a large pool */
+		mm_large_free(ptr);
+		return;
+	}
+	if ((a & MM_SEG_MASK) == 0 && a >= 2 * MM_SEG_SIZE && mm_segmap_has(a - MM_SEG_SIZE)) {
+		mm_segment *s = mm_segment_of(a - MM_SEG_SIZE);
+		if (s->kind == MM_SEG_HUGE && s->huge_block == ptr) {
+			mm_huge_free(s, ptr);
+			return;
+		}
+	}
+	mm_malloc_error("free(): invalid pointer", ptr);
+}
+
+/* In a segment of ours but not a class block: a medium or huge block, or a bad pointer. */
+static MM_NOINLINE void free_other(mm_segment *s, void *ptr)
+{
+	switch (s->kind) {
+	case MM_SEG_ARENA: mm_arena_free(s, ptr); return;
+	case MM_SEG_LARGE: mm_large_free(ptr); return;
+	case MM_SEG_HUGE: mm_huge_free(s, ptr); return;
+	default: mm_malloc_error("free(): invalid pointer", ptr); return;
+	}
+}
+
+static MM_NOINLINE MM_COLD void double_free(void *ptr) { mm_malloc_error("free(): double free", ptr); }
+
+MM_API void MM_NAME(free)(void *ptr)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	if (MM_UNLIKELY(!mm_segmap_has(a))) { /* NULL too: segment 0 is never ours */
+		free_unknown(ptr);
+		return;
+	}
+	mm_segment *s = mm_segment_of(a);
+	mm_page *p = mm_page_of(s, a);
+	if (MM_UNLIKELY(mm_block_index(p, a) >= mm_page_capacity(p))) {
+		free_other(s, ptr);
+		return;
+	}
+	mm_cblock *b = (mm_cblock *)ptr;
+	uintptr_t cookie = a ^ mm_secret;
+	if (MM_UNLIKELY(b->cookie == cookie)) {
+		double_free(ptr);
+		return;
+	}
+	b->cookie = cookie;
+	mm_heap *h = mm_tl_heap;
+	if (MM_LIKELY(atomic_load_explicit(&p->heap, memory_order_relaxed) == h)) {
+		b->next = p->free;
+		p->free = b;
+		MM_PAGE_CHECK(p);
+		if (MM_UNLIKELY(--p->used == 0 || p->in_full))
+			mm_page_freed(h, p); /* now empty, or back from the full list */
+		return;
+	}
+	mm_remote_free(p, b);
+}
+
+MM_API void MM_NAME(free_sized)(void *ptr, size_t size)
+{
+	(void)size;
+	MM_NAME(free)(ptr);
+}
+
+MM_API void MM_NAME(free_aligned_sized)(void *ptr, size_t align, size_t size)
+{
+	(void)align;
+	(void)size;
+	MM_NAME(free)(ptr);
+}
+
+/* ---- Sizes of blocks ------------------------------------------------------------------------------------ */
+
+/* The usable size of a live block and its segment (*kind_out); 0 and reported if it is not one. */
+static size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	*seg_out = NULL;
+	if (!mm_segmap_has(a)) {
+		mm_segment *ls = mm_large_segment_of(a);
+		if (ls) {
+			*seg_out = ls;
+			return mm_large_usable(ptr);
+		}
+		if ((a & MM_SEG_MASK) == 0 && a >= 2 * MM_SEG_SIZE && mm_segmap_has(a - MM_SEG_SIZE)) {
+			mm_segment *s = mm_segment_of(a - MM_SEG_SIZE);
+			if (s->kind == MM_SEG_HUGE && s->huge_block == ptr) {
+				*seg_out = s;
+				return s->huge_size;
+			}
+		}
+		mm_malloc_error(who, ptr);
+		return 0;
+	}
+	mm_segment *s = mm_segment_of(a);
+	*seg_out = s;
+	mm_page *p = mm_page_of(s, a);
+	if (mm_block_index(p, a) < mm_page_capacity(p)) {
+		if (((mm_cblock *)ptr)->cookie == (a ^ mm_secret)) {
+			mm_malloc_error(who, ptr); /* a block that is free */
+			return 0;
+		}
+		return p->bsize;
+	}
+	if (s->kind == MM_SEG_ARENA) {
+		if (mm_addr(ptr) <= mm_addr(s->huge_block) || (mm_addr(ptr) & (MM_ALIGN - 1))) {
+			mm_malloc_error(who, ptr);
+			return 0;
+		}
+		return mm_arena_usable(s, ptr);
+	}
+	if (s->kind == MM_SEG_HUGE)
+		return mm_huge_usable(s, ptr);
+	if (s->kind == MM_SEG_LARGE)
+		return mm_large_usable(ptr);
+	mm_malloc_error(who, ptr);
+	return 0;
+}
+
+MM_API size_t MM_NAME(malloc_usable_size)(void *ptr)
+{
+	if (!ptr)
+		return 0;
+	mm_segment *s;
+	return usable_size(ptr, &s, "malloc_usable_size(): invalid pointer");
+}
+
+/* ---- Realloc --------------------------------------------------------------------------------------------- */
+
+MM_API void *MM_NAME(realloc)(void *ptr, size_t n)
+{
+	if (!ptr)
+		return MM_NAME(malloc)(n);
+	if (n == 0) {
+		MM_NAME(free)(ptr);
+		return NULL;
+	}
+	mm_segment *s;
+	size_t usable = usable_size(ptr, &s, "realloc(): invalid pointer");
+	if (!usable)
+		return NULL; /* reported; with MEMOMAN_ERRORS=report the call fails */
+	if (MM_UNLIKELY(n > PTRDIFF_MAX)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* It fits, and is not so much smaller that a smaller block would do: stays. */
+	if (n <= usable && n > usable / 2)
+		return ptr;
+	/* Growing a little: take a quarter more than asked, so that a block grown in small steps
+	 * moves a logarithmic number of times, not a linear one (each move copies it). */
+	size_t want = n;
+	if (n > usable && n - usable < usable / 4 && usable + usable / 4 <= PTRDIFF_MAX)
+		want = usable + usable / 4;
+	if (s->kind == MM_SEG_ARENA) {
+		void *q = mm_arena_realloc(mm_heap_get(), s, ptr, want);
+		if (q)
+			return q;
+	} else if (s->kind == MM_SEG_LARGE) {
+		if (want > MM_ARENA_MAX && want <= MM_LARGE_MAX) {
+			void *q = mm_large_realloc(ptr, want);
+			if (q)
+				return q;
+		}
+	} else if (s->kind == MM_SEG_HUGE && want > MM_LARGE_MAX) {
+		void *q = mm_huge_realloc(s, ptr, want);
+		if (!q)
+			errno = ENOMEM;
+		return q;
+	}
+	void *q = MM_NAME(malloc)(want);
+	if (!q)
+		return NULL;
+	memcpy(q, ptr, n < usable ? n : usable);
+	MM_NAME(free)(ptr);
+	return q;
+}
+
+MM_API void *MM_NAME(reallocarray)(void *ptr, size_t count, size_t size)
+{
+	size_t n;
+	if (__builtin_mul_overflow(count, size, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return MM_NAME(realloc)(ptr, n);
+}
+
+/* ---- Aligned allocation ------------------------------------------------------------------------------------ */
+
+static void *aligned(size_t align, size_t n)
+{
+	if (align > PTRDIFF_MAX / 2 + 1) /* no such block fits in the address space */
+		return NULL;
+	return alloc_any(n, align, NULL);
+}
+
+MM_API int MM_NAME(posix_memalign)(void **memptr, size_t align, size_t n)
+{
+	if (align < sizeof(void *) || (align & (align - 1)))
+		return EINVAL;
+	int saved = errno;
+	void *p = aligned(align, n);
+	errno = saved;
+	if (!p)
+		return ENOMEM;
+	*memptr = p;
+	return 0;
+}
+
+MM_API void *MM_NAME(aligned_alloc)(size_t align, size_t n)
+{
+	if (align == 0 || (align & (align - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	void *p = aligned(align, n);
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
+MM_API void *MM_NAME(memalign)(size_t align, size_t n) { return MM_NAME(aligned_alloc)(align, n); }
+
+MM_API void *MM_NAME(valloc)(size_t n) { return MM_NAME(aligned_alloc)(mm_os_page_size(), n); }
+
+MM_API void *MM_NAME(pvalloc)(size_t n)
+{
+	size_t page = mm_os_page_size();
+	if (n > SIZE_MAX - page) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return MM_NAME(aligned_alloc)(page, n ? (n + page - 1) & ~(page - 1) : page);
+}
+
+/* ---- glibc's introspection --------------------------------------------------------------------------------- */
+
+MM_API int MM_NAME(malloc_trim)(size_t pad)
+{
+	(void)pad;
+	return mm_malloc_collect() > 0;
+}
+
+MM_API void MM_NAME(malloc_stats)(void) { mm_malloc_print_stats(); }
+
+MM_API int MM_NAME(mallopt)(int param, int value)
+{
+	(void)param;
+	(void)value;
+	return 1; /* accepted; memoman has no such tunables */
+}
+
+MM_API struct mallinfo2 MM_NAME(mallinfo2)(void)
+{
+	mm_malloc_stats st;
+	mm_malloc_get_stats(&st);
+	struct mallinfo2 mi;
+	memset(&mi, 0, sizeof(mi));
+	mi.arena = st.mapped;
+	mi.uordblks = st.in_use;
+	mi.fordblks = st.mapped > st.in_use ? st.mapped - st.in_use : 0;
+	mi.usmblks = st.peak_in_use;
+	return mi;
+}
+
+MM_API struct mallinfo MM_NAME(mallinfo)(void)
+{
+	struct mallinfo2 m2 = MM_NAME(mallinfo2)();
+	struct mallinfo mi;
+	memset(&mi, 0, sizeof(mi));
+	mi.arena = (int)(m2.arena > INT_MAX ? INT_MAX : m2.arena);
+	mi.uordblks = (int)(m2.uordblks > INT_MAX ? INT_MAX : m2.uordblks);
+	mi.fordblks = (int)(m2.fordblks > INT_MAX ? INT_MAX : m2.fordblks);
+	mi.usmblks = (int)(m2.usmblks > INT_MAX ? INT_MAX : m2.usmblks);
+	return mi;
+}

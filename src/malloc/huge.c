@@ -1,0 +1,231 @@
+/*
+ * huge.c - blocks above MM_ARENA_MAX (or with alignments the arenas do not serve): a mapping each,
+ * starting with a segment header, and a cache of recently freed mappings.
+ *
+ * Mapping sizes are rounded up to four steps per power of two, so that a freed mapping fits many
+ * later requests: a program that allocates and frees blocks of 5 to 25 MiB over and over reuses
+ * mappings whose pages are still there, instead of taking a page fault for every page of every
+ * block. A cached mapping is unmapped after MM_HUGE_DELAY ms, or at once beyond the cache's limits;
+ * malloc_trim empties the cache.
+ *
+ * Layout: [header | block]; the block at MM_SEG_HEADER, or at the first multiple of its alignment
+ * after the header. An alignment of MM_SEG_SIZE or more would put the block at a segment boundary,
+ * where its own address would be taken for its header; such a block goes one segment further, the
+ * header stays at the mapping's start, and free() finds it one segment below the pointer.
+ */
+#include <string.h>
+
+#include "malloc_internal.h"
+#include "os/os.h"
+
+#define MM_HUGE_DELAY 1000                      /* ms a freed mapping stays cached */
+#define MM_HUGE_CACHE_MAX 8                     /* mappings cached at most */
+#define MM_HUGE_CACHE_BYTES ((size_t)256 << 20) /* bytes cached at most */
+
+static mm_segment *cache;
+static size_t cache_count, cache_bytes;
+
+/* The mapping size for a block of n bytes at offset `offset`, rounded to four steps per power of
+ * two (and to the page size); 0 on overflow. */
+static size_t mapping_size(size_t n, size_t offset)
+{
+	if (n > SIZE_MAX / 2 - offset)
+		return 0;
+	size_t need = n + offset + 1; /* at least one byte: the block's own segment must be mapped */
+	unsigned b = mm_fls_size(need);
+	size_t step = b >= 3 ? (size_t)1 << (b - 2) : 1;
+	size_t page = mm_os_page_size();
+	if (step < page)
+		step = page;
+	return (need + step - 1) & ~(step - 1);
+}
+
+static void header_init(mm_segment *s, size_t mapped, void *block, size_t usable)
+{
+	memset(s, 0, offsetof(mm_segment, pages));
+	s->cookie = (uintptr_t)s ^ mm_secret;
+	s->kind = MM_SEG_HUGE;
+	s->page_shift = MM_SEG_SHIFT;
+	s->page_count = 1;
+	s->mapped = mapped;
+	s->huge_block = block;
+	s->huge_size = usable;
+	atomic_init(&s->heap, NULL);
+	memset(&s->pages[0], 0, sizeof(mm_page)); /* capacity 0: free() takes the slow path */
+	atomic_init(&s->pages[0].heap, NULL);
+	atomic_init(&s->pages[0].thread_free, NULL);
+	atomic_init(&s->pages[0].allocs, 0);
+}
+
+/* A cached mapping of at least `mapped` bytes, not wastefully larger; NULL if none. */
+static mm_segment *cache_take(size_t mapped)
+{
+	mm_global_lock();
+	mm_segment **best = NULL;
+	for (mm_segment **link = &cache; *link; link = &(*link)->next)
+		if ((*link)->mapped >= mapped && (*link)->mapped / 2 <= mapped &&
+		    (!best || (*link)->mapped < (*best)->mapped))
+			best = link;
+	mm_segment *s = NULL;
+	if (best) {
+		s = *best;
+		*best = s->next;
+		cache_count--;
+		cache_bytes -= s->mapped;
+	}
+	mm_global_unlock();
+	return s;
+}
+
+static void unmap(mm_segment *s)
+{
+	size_t bytes = s->mapped;
+	atomic_fetch_sub_explicit(&mm_stat_mapped, bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&mm_stat_purged, bytes, memory_order_relaxed);
+	mm_os_unmap(s, bytes);
+}
+
+void *mm_huge_malloc(size_t n, size_t align, int *zeroed)
+{
+	if (align < MM_ALIGN)
+		align = MM_ALIGN;
+	int beyond = align >= MM_SEG_SIZE; /* the block one segment or more into the mapping */
+	size_t offset = beyond ? align : (MM_SEG_HEADER + align - 1) & ~(align - 1);
+	size_t mapped = mapping_size(n, offset);
+	if (!mapped)
+		return NULL;
+	mm_segment *s = beyond ? NULL : cache_take(mapped);
+	if (zeroed)
+		*zeroed = s == NULL; /* a fresh mapping reads as zero; a cached one does not */
+	if (s) {
+		mapped = s->mapped;
+	} else {
+		s = mm_os_map_aligned(mapped, beyond ? align : MM_SEG_SIZE);
+		if (!s)
+			return NULL;
+		if ((uintptr_t)s < MM_SEG_SIZE || mm_addr_unmappable((uintptr_t)s + mapped - 1)) {
+			mm_os_unmap(s, mapped);
+			return NULL;
+		}
+		atomic_fetch_add_explicit(&mm_stat_mapped, mapped, memory_order_relaxed);
+	}
+	if (beyond) {
+		/* The header where masking the pointer minus one segment lands: the mapping's start is
+		 * aligned to align, so offset - MM_SEG_SIZE is a multiple of MM_SEG_SIZE. */
+		mm_segment *h = (mm_segment *)((uintptr_t)s + offset - MM_SEG_SIZE);
+		if (h != s) {
+			/* Leave the mapping's start as the only header: unmap the unused segments before it. */
+			size_t skip = (size_t)((uintptr_t)h - (uintptr_t)s);
+			mm_os_unmap(s, skip);
+			atomic_fetch_sub_explicit(&mm_stat_mapped, skip, memory_order_relaxed);
+			mapped -= skip;
+			offset -= skip;
+			s = h;
+		}
+	}
+	void *block = (unsigned char *)s + offset;
+	header_init(s, mapped, block, mapped - offset);
+	mm_segmap_set(s, 1);
+	mm_stat_in_use_add((int64_t)mapped);
+	return block;
+}
+
+/* Is p the block of a live huge mapping? (The caller found s through the segment map.) */
+static int huge_block_ok(const mm_segment *s, const void *p)
+{
+	return s->cookie == ((uintptr_t)s ^ mm_secret) && s->kind == MM_SEG_HUGE && s->huge_block == p;
+}
+
+void mm_huge_free(mm_segment *s, void *p)
+{
+	if (!huge_block_ok(s, p)) {
+		mm_malloc_error("free(): invalid pointer", p);
+		return;
+	}
+	mm_stat_in_use_add(-(int64_t)s->mapped);
+	mm_segmap_set(s, 0);
+	s->cookie = 0;
+	/* Keep it for reuse if it is a plain one (block right after the header) and the cache has room. */
+	if (s->huge_block == (unsigned char *)s + MM_SEG_HEADER) {
+		mm_global_lock();
+		if (cache_count < MM_HUGE_CACHE_MAX && cache_bytes + s->mapped <= MM_HUGE_CACHE_BYTES) {
+			s->cached_at = mm_os_now_ms();
+			s->next = cache;
+			cache = s;
+			cache_count++;
+			cache_bytes += s->mapped;
+			mm_global_unlock();
+			return;
+		}
+		mm_global_unlock();
+	}
+	unmap(s);
+}
+
+size_t mm_huge_usable(mm_segment *s, const void *p)
+{
+	if (!huge_block_ok(s, p)) {
+		mm_malloc_error("malloc_usable_size(): invalid pointer", p);
+		return 0;
+	}
+	return s->huge_size;
+}
+
+void *mm_huge_realloc(mm_segment *s, void *p, size_t n)
+{
+	if (!huge_block_ok(s, p)) {
+		mm_malloc_error("realloc(): invalid pointer", p);
+		return NULL;
+	}
+	size_t offset = (size_t)((uintptr_t)p - (uintptr_t)s);
+	if (n <= s->huge_size) {
+		/* Shrinking: give the tail's pages back when it is at least half the block. */
+		if (n < s->huge_size / 2) {
+			size_t page = mm_os_page_size();
+			uintptr_t lo = ((uintptr_t)p + n + page - 1) & ~(uintptr_t)(page - 1);
+			uintptr_t hi = (uintptr_t)s + s->mapped;
+			if (hi > lo)
+				mm_os_purge((void *)lo, (size_t)(hi - lo));
+		}
+		return p;
+	}
+	size_t mapped = mapping_size(n, offset);
+	if (mapped && mm_os_resize_in_place(s, s->mapped, mapped)) {
+		atomic_fetch_add_explicit(&mm_stat_mapped, mapped - s->mapped, memory_order_relaxed);
+		mm_stat_in_use_add((int64_t)(mapped - s->mapped));
+		s->mapped = mapped;
+		s->huge_size = mapped - offset;
+		return p;
+	}
+	void *q = mm_huge_malloc(n, MM_ALIGN, NULL);
+	if (!q)
+		return NULL;
+	memcpy(q, p, s->huge_size);
+	mm_huge_free(s, p);
+	return q;
+}
+
+void mm_huge_cache_trim(uint64_t now, int level)
+{
+	int force = level == MM_PURGE_ALL;
+	mm_global_lock();
+	mm_segment *expired = NULL;
+	for (mm_segment **link = &cache; *link;) {
+		mm_segment *s = *link;
+		if (force || now - s->cached_at >= MM_HUGE_DELAY) {
+			*link = s->next;
+			cache_count--;
+			cache_bytes -= s->mapped;
+			s->next = expired;
+			expired = s;
+		} else {
+			link = &s->next;
+		}
+	}
+	mm_global_unlock();
+	while (expired) {
+		mm_segment *next = expired->next;
+		unmap(expired);
+		expired = next;
+	}
+}

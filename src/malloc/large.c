@@ -1,0 +1,183 @@
+/*
+ * large.c - large requests (above MM_ARENA_MAX, up to MM_LARGE_MAX): one TLSF instance for the
+ * whole process, under a lock, over pools of MM_LARGE_POOL bytes.
+ *
+ * Blocks of a few MiB come and go in many programs (buffers, images, tables that grow). Mapping
+ * each on its own costs an mmap, a munmap and a page fault per page every time; here a freed block
+ * is merged with its free neighbours and reused at once, its pages still present, and handed back
+ * to the OS only when it has stayed free MM_PURGE_DELAY ms (mm_tlsf_purge_spans), a whole empty pool
+ * after MM_LARGE_RELEASE_DELAY ms. The TLSF core's good fit keeps the waste small.
+ *
+ * A pool spans several segments; its first has the header (kind LARGE) and its bit in the segment
+ * map, the others a bit in the interior map, so that free() of a pointer there (never on the fast
+ * path: the segment map says "not ours") walks back to the header.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "malloc_internal.h"
+#include "os/os.h"
+
+#define MM_LARGE_RELEASE_DELAY 1000 /* ms an entirely free pool stays mapped */
+
+_Atomic uint64_t *mm_interior_map;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static _Alignas(64) unsigned char control_mem[sizeof(mm_control)];
+static mm_t tlsf;
+
+static void large_error(void *instance, mm_error_t e, const void *ptr, void *user)
+{
+	(void)instance;
+	(void)user;
+	mm_malloc_error(e == MM_ERR_DOUBLE_FREE ? "free(): double free" : "free(): invalid pointer", ptr);
+}
+
+static void interior_set(uintptr_t pool, int present)
+{
+	for (uintptr_t a = pool + MM_SEG_SIZE; a < pool + MM_LARGE_POOL; a += MM_SEG_SIZE) {
+		uintptr_t i = a >> MM_SEG_SHIFT;
+		uint64_t bit = (uint64_t)1 << (i % 64);
+		if (present)
+			atomic_fetch_or_explicit(&mm_interior_map[i / 64], bit, memory_order_release);
+		else
+			atomic_fetch_and_explicit(&mm_interior_map[i / 64], ~bit, memory_order_release);
+	}
+}
+
+/* Maps a pool and gives it to the instance (under the lock). */
+static int pool_add(void)
+{
+	mm_segment *s = mm_os_map_aligned(MM_LARGE_POOL, MM_SEG_SIZE);
+	if (!s)
+		return 0;
+	if ((uintptr_t)s < MM_SEG_SIZE || mm_addr_unmappable((uintptr_t)s + MM_LARGE_POOL - 1)) {
+		mm_os_unmap(s, MM_LARGE_POOL);
+		return 0;
+	}
+	atomic_fetch_add_explicit(&mm_stat_mapped, MM_LARGE_POOL, memory_order_relaxed);
+	memset(s, 0, offsetof(mm_segment, pages) + sizeof(mm_page));
+	s->cookie = (uintptr_t)s ^ mm_secret;
+	s->kind = MM_SEG_LARGE;
+	s->page_shift = MM_SEG_SHIFT;
+	s->page_count = 1;
+	s->mapped = MM_LARGE_POOL;
+	s->huge_block = (unsigned char *)s + MM_SEG_HEADER;
+	atomic_init(&s->heap, NULL);
+	atomic_init(&s->pages[0].heap, NULL);
+	atomic_init(&s->pages[0].thread_free, NULL);
+	atomic_init(&s->pages[0].allocs, 0);
+	if (!mm_add_pool(tlsf, s->huge_block, MM_LARGE_POOL - MM_SEG_HEADER)) {
+		mm_os_unmap(s, MM_LARGE_POOL);
+		atomic_fetch_sub_explicit(&mm_stat_mapped, MM_LARGE_POOL, memory_order_relaxed);
+		return 0;
+	}
+	interior_set((uintptr_t)s, 1);
+	mm_segmap_set(s, 1);
+	mm_stat_in_use_add((int64_t)MM_LARGE_POOL);
+	return 1;
+}
+
+void *mm_large_malloc(size_t n, size_t align)
+{
+	pthread_mutex_lock(&lock);
+	if (!tlsf) {
+		tlsf = mm_create(control_mem);
+		mm_set_error_handler(tlsf, large_error, NULL);
+	}
+	void *p = NULL;
+	for (int attempt = 0; attempt < 2 && tlsf; attempt++) {
+		p = align > MM_ALIGN ? mm_tlsf_memalign(tlsf, align, n) : mm_tlsf_malloc(tlsf, n);
+		if (p || !pool_add())
+			break;
+	}
+	pthread_mutex_unlock(&lock);
+	return p;
+}
+
+void mm_large_free(void *p)
+{
+	pthread_mutex_lock(&lock);
+	mm_tlsf_free(tlsf, p);
+	pthread_mutex_unlock(&lock);
+	mm_heap *h = mm_tl_heap;
+	if (h->initialized)
+		mm_maybe_tick(h);
+}
+
+void *mm_large_realloc(void *p, size_t n)
+{
+	pthread_mutex_lock(&lock);
+	void *q = mm_tlsf_realloc(tlsf, p, n);
+	pthread_mutex_unlock(&lock);
+	return q;
+}
+
+size_t mm_large_usable(void *p)
+{
+	pthread_mutex_lock(&lock); /* the header's flag bits change under the lock */
+	size_t n = mm_tlsf_checked_size(tlsf, p);
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+mm_segment *mm_large_segment_of(uintptr_t a)
+{
+	if (mm_addr_unmappable(a))
+		return NULL;
+	uintptr_t i = a >> MM_SEG_SHIFT;
+	if (!mm_interior_map ||
+	    !((atomic_load_explicit(&mm_interior_map[i / 64], memory_order_acquire) >> (i % 64)) & 1))
+		return NULL;
+	for (uintptr_t k = 1; k < MM_LARGE_POOL / MM_SEG_SIZE && k <= i; k++)
+		if (mm_segmap_has((i - k) << MM_SEG_SHIFT)) {
+			mm_segment *s = (mm_segment *)((i - k) << MM_SEG_SHIFT);
+			return s->kind == MM_SEG_LARGE ? s : NULL;
+		}
+	return NULL;
+}
+
+void mm_large_tick(uint64_t now, int level)
+{
+	int force = level == MM_PURGE_ALL;
+	if (force)
+		pthread_mutex_lock(&lock);
+	else if (pthread_mutex_trylock(&lock) != 0)
+		return;
+	if (tlsf) {
+		mm_tlsf_purge_spans(tlsf, now, force);
+		/* Pools entirely free for long enough: unmapped. */
+		mm_control *c = tlsf;
+		for (size_t i = 0; i < c->pool_count;) {
+			mm_segment *s = (mm_segment *)(c->pools[i].start - MM_SEG_HEADER);
+			if (!mm_tlsf_pool_empty(c, i)) {
+				s->cached_at = 0;
+				i++;
+				continue;
+			}
+			if (!s->cached_at)
+				s->cached_at = now ? now : 1;
+			if ((force || now - s->cached_at >= MM_LARGE_RELEASE_DELAY) &&
+			    mm_remove_pool(c, (mm_pool_t)c->pools[i].start)) {
+				mm_segmap_set(s, 0);
+				interior_set((uintptr_t)s, 0);
+				s->cookie = 0;
+				mm_stat_in_use_add(-(int64_t)MM_LARGE_POOL);
+				atomic_fetch_sub_explicit(&mm_stat_mapped, MM_LARGE_POOL, memory_order_relaxed);
+				atomic_fetch_add_explicit(&mm_stat_purged, MM_LARGE_POOL, memory_order_relaxed);
+				mm_os_unmap(s, MM_LARGE_POOL);
+				continue; /* the pools after it moved down one */
+			}
+			i++;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* Fork: the lock is held across it, so that the child finds the instance whole. */
+void mm_large_fork_prepare(void);
+void mm_large_fork_parent(void);
+void mm_large_fork_child(void);
+void mm_large_fork_prepare(void) { pthread_mutex_lock(&lock); }
+void mm_large_fork_parent(void) { pthread_mutex_unlock(&lock); }
+void mm_large_fork_child(void) { pthread_mutex_unlock(&lock); }

@@ -1,0 +1,335 @@
+/*
+ * malloc_internal.h - libmemoman-malloc's layout: segments, pages, size classes, thread heaps, and
+ * the inline pieces of the fast paths (private; the tests reach internals through here).
+ *
+ * Address space comes from the OS in segments of MM_SEG_SIZE bytes, aligned to their size, so that
+ * a pointer's segment is its address with the low bits cleared. A bitmap over the whole address
+ * space (the segment map) says which segments are ours: free() looks there first and never reads
+ * memory it does not own. A segment is one of four kinds:
+ *
+ *   SMALL    64 pages of 64 KiB; each page holds blocks of one size class up to 1 KiB
+ *   MEDIUM   8 pages of 512 KiB; classes above 1 KiB up to 16 KiB
+ *   ARENA    one pool of a thread's TLSF instance (the lower layer's mm_*): requests up to 1 MiB
+ *   LARGE    a pool of MM_LARGE_POOL bytes (several segments) of the process's shared TLSF instance
+ *            for requests up to MM_LARGE_MAX; its other segments are marked in the interior map
+ *   HUGE     one block, mapped for it (anything larger, or a large alignment)
+ *
+ * Every segment starts with the same header (struct mm_segment), whose page descriptors describe
+ * the pages of SMALL and MEDIUM segments; page i of a segment starts at i << page_shift (page 0
+ * after the header). A page belongs to one thread's heap. Its owner allocates and frees without
+ * atomic operations; other threads push freed blocks on the page's thread_free list (one CAS) and
+ * the owner takes them back when it runs out. A thread that exits abandons its segments; other
+ * threads adopt them when they need pages.
+ *
+ * Free blocks hold the next free block in their first word and a cookie (their address xor a
+ * per-process secret) in the second: free() refuses a block whose cookie says it is free already.
+ */
+#ifndef MEMOMAN_MALLOC_INTERNAL_H
+#define MEMOMAN_MALLOC_INTERNAL_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common.h"
+#include "../tlsf_internal.h"
+#include "memoman/malloc.h"
+
+/* ---- Sizes --------------------------------------------------------------------------------------- */
+
+#define MM_SEG_SHIFT 22
+#define MM_SEG_SIZE ((size_t)1 << MM_SEG_SHIFT) /* 4 MiB */
+#define MM_SEG_MASK (MM_SEG_SIZE - 1)
+#define MM_SMALL_PAGE_SHIFT 16                            /* 64 KiB */
+#define MM_MEDIUM_PAGE_SHIFT 19                           /* 512 KiB */
+#define MM_PAGES_MAX (MM_SEG_SIZE >> MM_SMALL_PAGE_SHIFT) /* 64 */
+#define MM_SEG_HEADER ((size_t)16384)                     /* the header; page 0 starts after it */
+
+#define MM_SMALL_MAX 1024                       /* largest block of a SMALL page */
+#define MM_CLASS_MAX 16384                      /* largest size class */
+#define MM_ARENA_MAX 1048576                    /* largest request served by a thread's TLSF arena */
+#define MM_LARGE_POOL ((size_t)64 << 20)        /* a pool of the shared large arena */
+#define MM_LARGE_MAX ((size_t)32 << 20)         /* largest request served there */
+#define MM_DIRECT_STEPS (MM_SMALL_MAX / 16 + 1) /* requests up to MM_SMALL_MAX, by 16-byte steps */
+#define MM_CLASSES 36
+
+/* Addresses the segment map covers: user space below 2^47 on 64-bit Linux (the kernel places
+ * mappings there unless asked for higher ones, which memoman never does). */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define MM_ADDR_BITS 47
+#else
+#define MM_ADDR_BITS 32
+#endif
+#define MM_SEGMAP_WORDS (((size_t)1 << (MM_ADDR_BITS - MM_SEG_SHIFT)) / 64)
+
+_Static_assert(MM_SEG_HEADER % 4096 == 0, "page 0 starts on a 4 KiB boundary, for memalign from classes");
+_Static_assert(MM_PAGES_MAX <= 64, "a segment's page slots fit a 64-bit mask");
+
+/* Size class of a request of n bytes (n <= MM_CLASS_MAX): 16-byte steps up to 128, then four
+ * classes per power of two (at most 25% rounding, 12.5% on average). */
+MM_INLINE unsigned mm_class_of(size_t n)
+{
+	if (n <= 128)
+		return n ? (unsigned)((n - 1) >> 4) : 0;
+	unsigned b = mm_fls_size(n - 1); /* 7 .. 13 */
+	return 8 + (b - 7) * 4 + (unsigned)(((n - 1) >> (b - 2)) & 3);
+}
+
+/* Block size of class c. */
+MM_INLINE size_t mm_class_size(unsigned c)
+{
+	if (c < 8)
+		return (size_t)(c + 1) << 4;
+	unsigned b = 7 + (c - 8) / 4, sub = (c - 8) % 4;
+	return (size_t)(5 + sub) << (b - 2);
+}
+
+/* ---- Blocks, pages, segments ---------------------------------------------------------------------- */
+
+typedef struct mm_cblock {
+	struct mm_cblock *next;
+	uintptr_t cookie; /* address ^ mm_secret while free */
+} mm_cblock;
+
+struct mm_heap;
+
+/* A page descriptor. The first 64 bytes are what the fast paths touch. */
+typedef struct mm_page {
+	mm_cblock *free;                  /* the owner's free list */
+	uint32_t used;                    /* blocks not on the owner's free list */
+	_Atomic uint32_t capacity;        /* blocks carved so far: index < capacity is a block of ours
+	                                       (relaxed: a remote free reads it, the owner grows it) */
+	uintptr_t start;                  /* the first block */
+	uintptr_t inv;                    /* block index: rotr((a - start) * inv, shift), see fixed_internal.h */
+	_Atomic uint64_t allocs;          /* blocks handed out (relaxed: statistics read it) */
+	_Atomic(struct mm_heap *) heap;   /* owner; NULL while abandoned */
+	_Atomic(mm_cblock *) thread_free; /* blocks freed by other threads */
+	uint32_t bsize;                   /* block size */
+	uint8_t shift;                    /* block index rotation */
+	uint8_t cls;                      /* size class */
+	uint8_t in_full;                  /* on the heap's full list */
+	uint8_t slot;                     /* index in its segment */
+	/* Second line: the owner's bookkeeping. */
+	uint32_t reserved; /* blocks that fit */
+	uint32_t unused;
+	struct mm_page *next, *prev; /* the heap's queue for the class, or its full list */
+	uint64_t pad[5];
+} mm_page;
+
+_Static_assert(sizeof(mm_page) == 128 || UINTPTR_MAX <= 0xFFFFFFFFu, "two cache lines per page descriptor");
+
+enum mm_segment_kind { MM_SEG_SMALL, MM_SEG_MEDIUM, MM_SEG_ARENA, MM_SEG_HUGE, MM_SEG_LARGE, MM_SEG_KINDS };
+
+struct mm_arena;
+
+typedef struct mm_segment {
+	uintptr_t cookie;               /* the segment's address ^ mm_secret: a live segment header */
+	uint8_t kind;                   /* enum mm_segment_kind */
+	uint8_t page_shift;             /* page i starts at i << page_shift; MM_SEG_SHIFT: one page */
+	uint8_t page_count;             /* page slots */
+	uint8_t abandoned;              /* on the abandoned list */
+	uint32_t used_pages;            /* slots in use */
+	uint64_t free_slots;            /* bit i: slot i is free */
+	uint64_t dirty_slots;           /* bit i: slot i is free and its memory not yet returned */
+	uint64_t dirty_since;           /* ms: when the oldest dirty slot was freed */
+	_Atomic(struct mm_heap *) heap; /* owner; NULL while abandoned or cached */
+	struct mm_segment *next, *prev; /* the owner's list, the abandoned list or the cache */
+	size_t mapped;                  /* bytes mapped (HUGE: the whole mapping) */
+	struct mm_arena *arena;         /* ARENA: its arena */
+	void *huge_block;               /* HUGE: the block; ARENA: the start of its pool's blocks */
+	size_t huge_size;               /* HUGE: its usable size */
+	uint64_t cached_at;             /* in the cache since (ms) */
+	mm_page pages[MM_PAGES_MAX];
+} mm_segment;
+
+_Static_assert(sizeof(mm_segment) <= MM_SEG_HEADER, "the segment header fits before page 0");
+
+/* ---- The thread heap ------------------------------------------------------------------------------- */
+
+typedef struct mm_page_queue {
+	mm_page *first, *last;
+} mm_page_queue;
+
+typedef struct mm_heap {
+	mm_page *direct[MM_DIRECT_STEPS];   /* the current page for requests of each 16-byte step */
+	mm_page_queue queues[MM_CLASSES];   /* pages of each class that may have free blocks */
+	mm_page_queue full;                 /* pages with none (until remote frees arrive) */
+	_Atomic int remote_pending;         /* a remote free happened since the owner last looked */
+	int initialized;                    /* 0: the shared empty heap of threads not yet set up */
+	mm_segment *segments[MM_SEG_ARENA]; /* SMALL and MEDIUM segments owned */
+	struct mm_arena *arena;             /* the TLSF arena for medium requests, or NULL */
+	uint32_t slow_calls;                /* slow-path calls, to pace the clock */
+	uint64_t next_tick_ms;
+	size_t dirty_bytes; /* freed page slots not purged yet */
+	/* Statistics (relaxed atomics: the owner writes, anyone reads). */
+	_Atomic uint64_t class_allocs[MM_CLASSES]; /* from retired pages */
+	_Atomic uint64_t arena_allocs, huge_allocs;
+	struct mm_heap *next_all, *prev_all; /* every heap (under the global lock) */
+	struct mm_heap *next_free;           /* the pool of heaps of exited threads */
+} mm_heap;
+
+/* The TLSF arena of a thread: medium requests (above MM_CLASS_MAX, up to MM_ARENA_MAX). */
+typedef struct mm_arena {
+	mm_t tlsf;                   /* its instance (control in the first segment) */
+	_Atomic(mm_heap *) owner;    /* NULL while abandoned */
+	_Atomic(mm_cblock *) remote; /* blocks freed by other threads */
+	mm_segment *segments;        /* its pools, first one holding this and the control */
+	uint32_t pools;              /* segments */
+	struct mm_arena *next_abandoned;
+	uint64_t live; /* blocks in use */
+} mm_arena;
+
+/* ---- Globals --------------------------------------------------------------------------------------- */
+
+extern uintptr_t mm_secret;
+extern _Atomic uint64_t *mm_segmap;       /* one bit per segment of the address space */
+extern _Atomic uint64_t *mm_interior_map; /* one bit per segment inside a LARGE pool, not its first */
+extern mm_page mm_page_empty;             /* a page with nothing: the direct entries of an empty heap */
+extern mm_heap mm_heap_empty;             /* the heap of a thread not set up yet */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MM_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define MM_TLS_MODEL
+#endif
+extern _Thread_local mm_heap *mm_tl_heap MM_TLS_MODEL;
+
+/* ---- Inline pieces of the fast paths ---------------------------------------------------------------- */
+
+MM_INLINE uint64_t mm_relaxed_load(_Atomic uint64_t *a) { return atomic_load_explicit(a, memory_order_relaxed); }
+/* An owner-only counter that others may read: a plain add on x86, no lock prefix. */
+MM_INLINE void mm_relaxed_add(_Atomic uint64_t *a, uint64_t v)
+{
+	atomic_store_explicit(a, atomic_load_explicit(a, memory_order_relaxed) + v, memory_order_relaxed);
+}
+
+/* Is address a beyond what the segment map covers? (Never on 32-bit targets.) */
+MM_INLINE int mm_addr_unmappable(uintptr_t a)
+{
+#if MM_ADDR_BITS < 64 && UINTPTR_MAX > 0xFFFFFFFFu
+	return (a >> MM_ADDR_BITS) != 0;
+#else
+	(void)a;
+	return 0;
+#endif
+}
+
+/* Is address a inside a segment of ours? */
+MM_INLINE int mm_segmap_has(uintptr_t a)
+{
+#if MM_ADDR_BITS < 64 && UINTPTR_MAX > 0xFFFFFFFFu
+	if (MM_UNLIKELY(a >> MM_ADDR_BITS))
+		return 0;
+#endif
+	uintptr_t s = a >> MM_SEG_SHIFT;
+	return (int)((atomic_load_explicit(&mm_segmap[s / 64], memory_order_relaxed) >> (s % 64)) & 1);
+}
+
+MM_INLINE unsigned mm_popcount64(uint64_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	return (unsigned)__builtin_popcountll(x);
+#else
+	unsigned n = 0;
+	for (; x; x &= x - 1)
+		n++;
+	return n;
+#endif
+}
+
+MM_INLINE uint32_t mm_page_capacity(const mm_page *p)
+{
+	return atomic_load_explicit((_Atomic uint32_t *)&p->capacity, memory_order_relaxed);
+}
+
+MM_INLINE mm_segment *mm_segment_of(uintptr_t a) { return (mm_segment *)(a & ~(uintptr_t)MM_SEG_MASK); }
+
+MM_INLINE mm_page *mm_page_of(mm_segment *s, uintptr_t a) { return &s->pages[(a - (uintptr_t)s) >> s->page_shift]; }
+
+/* The index of the block at a in page p, or a number >= capacity if a is not the start of a block
+ * carved there (a multiply and a rotate instead of a division: see fixed_internal.h). */
+MM_INLINE size_t mm_block_index(const mm_page *p, uintptr_t a)
+{
+	uintptr_t x = (a - p->start) * p->inv;
+	const unsigned bits = sizeof(uintptr_t) * CHAR_BIT;
+	return (size_t)((x >> p->shift) | (x << ((bits - p->shift) % bits)));
+}
+
+/* ---- Internal functions (segment.c, page.c, heap.c, arena.c, huge.c, stats.c) ---------------------- */
+
+/* Process set-up, idempotent and thread-safe: the secret, the segment map, the thread-exit key. */
+void mm_process_init(void);
+/* The calling thread's heap, set up on first use (never the empty heap). */
+mm_heap *mm_heap_get(void);
+/* The global lock (segment cache, abandoned lists, heap list, huge cache) and fork support. */
+void mm_global_lock(void);
+void mm_global_unlock(void);
+
+/* Small and medium classes: the slow path of malloc for class c, and page upkeep. */
+void *mm_class_alloc_slow(mm_heap *h, unsigned c);
+void mm_page_freed(mm_heap *h, mm_page *p);
+void mm_page_collect_full(mm_heap *h);
+void mm_heap_release_empty(mm_heap *h);
+void mm_remote_free(mm_page *p, mm_cblock *b);
+void mm_heap_abandon(mm_heap *h);
+
+/* Segments. */
+mm_segment *mm_segment_acquire(mm_heap *h, unsigned kind);
+void mm_segment_release(mm_segment *s);
+void mm_segment_adopt_pages(mm_heap *h, mm_segment *s);
+void mm_segmap_set(mm_segment *s, int present);
+/* Handing memory back: MM_PURGE_DELAYED returns what has been free long enough (the periodic
+ * tick), MM_PURGE_NOW also the heap's free pages and the cached segments whatever their age (a
+ * thread's exit), MM_PURGE_ALL everything that can go, unmapping caches and empty pools too
+ * (malloc_trim). */
+enum { MM_PURGE_DELAYED, MM_PURGE_NOW, MM_PURGE_ALL };
+void mm_purge_tick(mm_heap *h, int level);
+/* On the slow paths: a tick every few calls (it reads the clock and returns at once if it is not
+ * time yet). */
+MM_INLINE void mm_maybe_tick(mm_heap *h)
+{
+	if (MM_UNLIKELY(++h->slow_calls % 8 == 0))
+		mm_purge_tick(h, MM_PURGE_DELAYED);
+}
+void mm_segment_cache_trim(int level);
+
+/* Medium requests (TLSF arenas). */
+void *mm_arena_malloc(mm_heap *h, size_t n, size_t align);
+void mm_arena_free(mm_segment *s, void *p);
+void *mm_arena_realloc(mm_heap *h, mm_segment *s, void *p, size_t n);
+size_t mm_arena_usable(mm_segment *s, void *p);
+void mm_arena_abandon(mm_heap *h);
+void mm_arena_tick(mm_heap *h, uint64_t now, int level);
+
+/* The TLSF helpers shared by the arenas and the large pools. */
+int mm_tlsf_pool_empty(const mm_control *c, size_t i);
+void mm_tlsf_purge_spans(mm_control *c, uint64_t now, int force);
+
+/* Large requests (the shared TLSF instance over LARGE pools). */
+void *mm_large_malloc(size_t n, size_t align);
+void mm_large_free(void *p);
+void *mm_large_realloc(void *p, size_t n);
+size_t mm_large_usable(void *p);
+mm_segment *mm_large_segment_of(uintptr_t a); /* the pool of a pointer in a later segment, or NULL */
+void mm_large_tick(uint64_t now, int level);
+
+/* Huge blocks. */
+void *mm_huge_malloc(size_t n, size_t align, int *zeroed);
+void mm_huge_free(mm_segment *s, void *p);
+size_t mm_huge_usable(mm_segment *s, const void *p);
+void *mm_huge_realloc(mm_segment *s, void *p, size_t n);
+void mm_huge_cache_trim(uint64_t now, int level);
+
+/* Errors: "free(): invalid pointer" and the like, then abort (MEMOMAN_ERRORS=report: go on). */
+MM_NOINLINE MM_COLD void mm_malloc_error(const char *what, const void *p);
+
+/* Entry points of C23 that the C library's headers may not declare yet. */
+void free_sized(void *ptr, size_t size);
+void free_aligned_sized(void *ptr, size_t align, size_t size);
+
+/* Statistics kept globally (relaxed atomics). */
+extern _Atomic uint64_t mm_stat_mapped, mm_stat_in_use, mm_stat_peak, mm_stat_purged;
+void mm_stat_in_use_add(int64_t delta);
+
+#endif /* MEMOMAN_MALLOC_INTERNAL_H */

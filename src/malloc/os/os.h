@@ -1,0 +1,52 @@
+/*
+ * os.h - what libmemoman-malloc asks of the operating system, in one place: address space, page
+ * return, a coarse clock, randomness, the process's resident size and a way to write a message.
+ * posix.c implements it for Linux (and other POSIX systems where the calls exist).
+ *
+ * None of these functions changes errno as seen by the caller: the allocator's entry points set
+ * errno themselves, and only when they fail.
+ */
+#ifndef MEMOMAN_MALLOC_OS_H
+#define MEMOMAN_MALLOC_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The OS page size (a power of two). */
+size_t mm_os_page_size(void);
+
+/* Readable and writable zero-filled memory of `bytes` (a multiple of the page size), or NULL. */
+void *mm_os_map(size_t bytes);
+
+/* The same, its start aligned to `align` (a power of two, at least the page size), or NULL. */
+void *mm_os_map_aligned(size_t bytes, size_t align);
+
+/* Address space reserved but never expected to be touched much (NORESERVE), or NULL. */
+void *mm_os_reserve(size_t bytes);
+
+/* Gives [p, p + bytes) back to the OS. */
+void mm_os_unmap(void *p, size_t bytes);
+
+/* Returns the physical memory of [p, p + bytes) (page-aligned) to the OS; the range stays mapped
+ * and reads as zero afterwards. */
+void mm_os_purge(void *p, size_t bytes);
+
+/* Grows or shrinks the mapping [p, p + old_bytes) in place to new_bytes; 1 on success. */
+int mm_os_resize_in_place(void *p, size_t old_bytes, size_t new_bytes);
+
+/* Milliseconds of a monotonic clock, coarse (a few ms) and cheap. */
+uint64_t mm_os_now_ms(void);
+
+/* 64 random bits (not for cryptography: a per-process secret against accidental matches). */
+uint64_t mm_os_random(void);
+
+/* The process's resident memory in bytes (0 if unknown). */
+size_t mm_os_resident(void);
+
+/* Writes a message to standard error without allocating. */
+void mm_os_write_error(const char *text, size_t length);
+
+/* The value of an environment variable, without allocating (NULL if unset). */
+const char *mm_os_getenv(const char *name);
+
+#endif /* MEMOMAN_MALLOC_OS_H */

@@ -1,0 +1,173 @@
+/*
+ * posix.c - the OS layer of libmemoman-malloc for Linux and other POSIX systems: mmap, munmap,
+ * madvise, mremap where there is one, clock_gettime, /proc/self/statm.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
+
+#include "os.h"
+
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+
+static size_t page_size;
+
+size_t mm_os_page_size(void)
+{
+	if (!page_size) {
+		long p = sysconf(_SC_PAGESIZE);
+		page_size = p > 0 ? (size_t)p : 4096;
+	}
+	return page_size;
+}
+
+static void *map(size_t bytes, int extra_flags)
+{
+	int saved = errno;
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+	errno = saved;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void *mm_os_map(size_t bytes) { return map(bytes, 0); }
+
+void *mm_os_reserve(size_t bytes) { return map(bytes, MAP_NORESERVE); }
+
+void mm_os_unmap(void *p, size_t bytes)
+{
+	int saved = errno;
+	(void)munmap(p, bytes);
+	errno = saved;
+}
+
+void *mm_os_map_aligned(size_t bytes, size_t align)
+{
+	/* Usually the kernel places a mapping right after the previous one, aligned or not: try the
+	 * exact size first, and over-map and trim only when it comes back misaligned. */
+	void *p = map(bytes, 0);
+	if (!p || ((uintptr_t)p & (align - 1)) == 0)
+		return p;
+	mm_os_unmap(p, bytes);
+	if (bytes > SIZE_MAX - align)
+		return NULL;
+	unsigned char *q = map(bytes + align, 0);
+	if (!q)
+		return NULL;
+	uintptr_t a = ((uintptr_t)q + align - 1) & ~(uintptr_t)(align - 1);
+	size_t before = (size_t)(a - (uintptr_t)q), after = align - before;
+	if (before)
+		mm_os_unmap(q, before);
+	if (after)
+		mm_os_unmap((void *)(a + bytes), after);
+	return (void *)a;
+}
+
+void mm_os_purge(void *p, size_t bytes)
+{
+	if (!bytes)
+		return;
+	int saved = errno;
+	(void)madvise(p, bytes, MADV_DONTNEED);
+	errno = saved;
+}
+
+int mm_os_resize_in_place(void *p, size_t old_bytes, size_t new_bytes)
+{
+#if defined(__linux__)
+	int saved = errno;
+	void *q = mremap(p, old_bytes, new_bytes, 0);
+	errno = saved;
+	return q == p;
+#else
+	(void)p;
+	(void)old_bytes;
+	(void)new_bytes;
+	return 0;
+#endif
+}
+
+uint64_t mm_os_now_ms(void)
+{
+	struct timespec ts;
+#if defined(CLOCK_MONOTONIC_COARSE)
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+#else
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+#endif
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t mm_os_random(void)
+{
+	uint64_t r = 0;
+	int saved = errno;
+#if defined(__linux__)
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = 0;
+#endif
+	errno = saved;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	r ^= (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)&r ^ ((uint64_t)getpid() << 32);
+	return r | 1;
+}
+
+size_t mm_os_resident(void)
+{
+	int saved = errno;
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	size_t pages = 0;
+	if (fd >= 0) {
+		char buf[128];
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			const char *s = buf;
+			while (*s && *s != ' ')
+				s++; /* skip the total size: the second field is the resident set */
+			while (*s == ' ')
+				s++;
+			while (*s >= '0' && *s <= '9')
+				pages = pages * 10 + (size_t)(*s++ - '0');
+		}
+	}
+	errno = saved;
+	return pages * mm_os_page_size();
+}
+
+void mm_os_write_error(const char *text, size_t length)
+{
+	int saved = errno;
+	while (length) {
+		ssize_t n = write(2, text, length);
+		if (n <= 0)
+			break;
+		text += n;
+		length -= (size_t)n;
+	}
+	errno = saved;
+}
+
+extern char **environ;
+
+const char *mm_os_getenv(const char *name)
+{
+	size_t n = strlen(name);
+	for (char **e = environ; e && *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}

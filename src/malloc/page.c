@@ -1,0 +1,417 @@
+/*
+ * page.c - pages of size-class blocks: setting them up, carving blocks lazily, the per-class queues
+ * of a heap, taking back blocks freed by other threads, retiring empty pages, and adopting the
+ * pages of an abandoned segment.
+ *
+ * A heap keeps, for each class, a queue of pages that may have free blocks; the first one is the
+ * "current" page that malloc's fast path pops from (through heap->direct for requests up to
+ * MM_SMALL_MAX). Pages found with nothing to give move to the heap's full list; a remote free sets
+ * heap->remote_pending, and the next slow path looks at the full list again.
+ */
+#include <string.h>
+
+#include "malloc_internal.h"
+#include "os/os.h"
+
+mm_page *mm_page_slot_alloc(mm_heap *h, unsigned kind, size_t *bytes);
+void mm_page_slot_free(mm_heap *h, mm_page *p);
+void mm_segment_abandon(mm_segment *s);
+
+/* Blocks carved at a time: about 16 KiB, so that a fresh page is touched a little at a time. */
+#define MM_EXTEND_BYTES 16384
+#define MM_EXTEND_MIN 4
+
+/* Per class: block size and the block-index constants. Filled by mm_classes_init. */
+static struct {
+	uint32_t size;
+	uint8_t shift;
+	uintptr_t inv;
+} classes[MM_CLASSES];
+
+static uintptr_t inverse_of_odd(uintptr_t odd)
+{
+	uintptr_t x = odd; /* correct to 3 bits; each step doubles them */
+	for (int i = 0; i < 6; i++)
+		x *= 2 - odd * x;
+	return x;
+}
+
+void mm_classes_init(void);
+void mm_classes_init(void)
+{
+	for (unsigned c = 0; c < MM_CLASSES; c++) {
+		size_t size = mm_class_size(c);
+		unsigned shift = 0;
+		while (!((size >> shift) & 1))
+			shift++;
+		classes[c].size = (uint32_t)size;
+		classes[c].shift = (uint8_t)shift;
+		classes[c].inv = inverse_of_odd((uintptr_t)(size >> shift));
+	}
+}
+
+/* ---- Queues ----------------------------------------------------------------------------------------- */
+
+static void queue_unlink(mm_page_queue *q, mm_page *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		q->first = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		q->last = p->prev;
+	p->next = p->prev = NULL;
+}
+
+static void queue_push_front(mm_page_queue *q, mm_page *p)
+{
+	p->prev = NULL;
+	p->next = q->first;
+	if (q->first)
+		q->first->prev = p;
+	else
+		q->last = p;
+	q->first = p;
+}
+
+static void queue_push_back(mm_page_queue *q, mm_page *p)
+{
+	p->next = NULL;
+	p->prev = q->last;
+	if (q->last)
+		q->last->next = p;
+	else
+		q->first = p;
+	q->last = p;
+}
+
+/* Points the direct entries of class c at its queue's first page (or the empty page). */
+static void direct_update(mm_heap *h, unsigned c)
+{
+	size_t size = classes[c].size;
+	if (size > MM_SMALL_MAX)
+		return;
+	mm_page *p = h->queues[c].first ? h->queues[c].first : &mm_page_empty;
+	size_t lo = c == 0 ? 0 : mm_class_size(c - 1) / 16 + 1; /* steps of sizes above the class below */
+	for (size_t step = lo; step <= size / 16; step++)
+		h->direct[step] = p;
+}
+
+/* Makes p its class's current page. The direct entries are set even when p is first already: the
+ * slow path may have moved the pages before it to the full list, leaving the entries on one of
+ * them. */
+static void queue_make_first(mm_heap *h, mm_page *p)
+{
+	mm_page_queue *q = &h->queues[p->cls];
+	if (q->first != p) {
+		queue_unlink(q, p);
+		queue_push_front(q, p);
+	}
+	direct_update(h, p->cls);
+}
+
+/* ---- Pages ------------------------------------------------------------------------------------------- */
+
+static void page_init(mm_heap *h, mm_page *p, unsigned c, size_t bytes)
+{
+	p->free = NULL;
+	p->used = 0;
+	atomic_store_explicit(&p->capacity, 0, memory_order_relaxed);
+	p->bsize = classes[c].size;
+	p->shift = classes[c].shift;
+	p->inv = classes[c].inv;
+	p->cls = (uint8_t)c;
+	p->in_full = 0;
+	p->reserved = (uint32_t)(bytes / p->bsize);
+	p->next = p->prev = NULL;
+	atomic_store_explicit(&p->allocs, 0, memory_order_relaxed);
+	atomic_store_explicit(&p->thread_free, NULL, memory_order_relaxed);
+	atomic_store_explicit(&p->heap, h, memory_order_relaxed);
+}
+
+/* Carves the next blocks of the page onto its (empty) free list, each marked free. */
+static void page_extend(mm_page *p)
+{
+	uint32_t cap = mm_page_capacity(p);
+	uint32_t n = MM_EXTEND_BYTES / p->bsize;
+	if (n < MM_EXTEND_MIN)
+		n = MM_EXTEND_MIN;
+	if (n > p->reserved - cap)
+		n = p->reserved - cap;
+	uintptr_t a = p->start + (uintptr_t)cap * p->bsize;
+	mm_cblock *first = (mm_cblock *)a;
+	for (uint32_t i = 0; i + 1 < n; i++, a += p->bsize) {
+		mm_cblock *b = (mm_cblock *)a;
+		b->next = (mm_cblock *)(a + p->bsize);
+		b->cookie = a ^ mm_secret;
+	}
+	mm_cblock *last = (mm_cblock *)a;
+	last->next = p->free;
+	last->cookie = a ^ mm_secret;
+	p->free = first;
+	atomic_store_explicit(&p->capacity, cap + n, memory_order_relaxed);
+}
+
+/* Takes back the blocks other threads freed into the page. Returns how many. */
+static uint32_t page_collect(mm_page *p)
+{
+	if (!atomic_load_explicit(&p->thread_free, memory_order_relaxed))
+		return 0;
+	mm_cblock *b = atomic_exchange_explicit(&p->thread_free, NULL, memory_order_acquire);
+	uint32_t n = 0;
+	mm_cblock *last = NULL;
+	for (mm_cblock *x = b; x; x = x->next) {
+		n++;
+		last = x;
+	}
+	if (last) {
+		last->next = p->free;
+		p->free = b;
+		p->used -= n;
+	}
+	return n;
+}
+
+static void page_retire(mm_heap *h, mm_page *p)
+{
+	mm_relaxed_add(&h->class_allocs[p->cls], mm_relaxed_load(&p->allocs));
+	if (p->in_full) {
+		queue_unlink(&h->full, p);
+	} else {
+		int was_first = h->queues[p->cls].first == p;
+		queue_unlink(&h->queues[p->cls], p);
+		if (was_first)
+			direct_update(h, p->cls);
+	}
+	mm_page_slot_free(h, p);
+}
+
+MM_INLINE void *page_pop(mm_page *p)
+{
+	mm_cblock *b = p->free;
+	p->free = b->next;
+	p->used++;
+	mm_relaxed_add(&p->allocs, 1);
+	b->cookie = 0;
+	return b;
+}
+
+static void to_full(mm_heap *h, mm_page *p)
+{
+	queue_unlink(&h->queues[p->cls], p);
+	p->in_full = 1;
+	queue_push_back(&h->full, p);
+}
+
+static void from_full(mm_heap *h, mm_page *p)
+{
+	queue_unlink(&h->full, p);
+	p->in_full = 0;
+	queue_push_back(&h->queues[p->cls], p);
+	if (h->queues[p->cls].first == p)
+		direct_update(h, p->cls);
+}
+
+void mm_page_collect_full(mm_heap *h)
+{
+	mm_page *p = h->full.first;
+	while (p) {
+		mm_page *next = p->next;
+		if (page_collect(p)) {
+			if (p->used == 0)
+				page_retire(h, p);
+			else
+				from_full(h, p);
+		}
+		p = next;
+	}
+}
+
+#if MM_DEBUG
+#include <stdio.h>
+#include <stdlib.h>
+/* Every block on the page's free list is a carved block of the page, marked free; no cycle. */
+void mm_page_check(const mm_page *p);
+void mm_page_check(const mm_page *p)
+{
+	size_t n = 0;
+	for (const mm_cblock *b = p->free; b; b = b->next) {
+		uintptr_t a = (uintptr_t)b;
+		if (mm_block_index(p, a) >= mm_page_capacity(p) || b->cookie != (a ^ mm_secret) ||
+		    ++n > mm_page_capacity(p)) {
+			fprintf(stderr, "memoman: page %p (class %u) free list broken at %p (n %zu, used %u, cap %u)\n",
+			        (const void *)p, p->cls, (const void *)b, n, p->used, mm_page_capacity(p));
+			abort();
+		}
+	}
+}
+#endif
+
+/* ---- The slow path of malloc for a class ----------------------------------------------------------- */
+
+void *mm_class_alloc_slow(mm_heap *h, unsigned c)
+{
+	mm_maybe_tick(h);
+	if (atomic_load_explicit(&h->remote_pending, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&h->remote_pending, 0, memory_order_seq_cst))
+		mm_page_collect_full(h);
+	mm_page_queue *q = &h->queues[c];
+	/* The class's pages in order: take back remote frees, carve more, or give up on the page. */
+	mm_page *p = q->first;
+	while (p) {
+		mm_page *next = p->next;
+		if (!p->free)
+			page_collect(p);
+		if (!p->free && mm_page_capacity(p) < p->reserved)
+			page_extend(p);
+		if (p->free) {
+			queue_make_first(h, p);
+			return page_pop(p);
+		}
+		to_full(h, p);
+		p = next;
+	}
+	direct_update(h, c);
+	/* A fresh page. */
+	size_t bytes;
+	p = mm_page_slot_alloc(h, classes[c].size <= MM_SMALL_MAX ? MM_SEG_SMALL : MM_SEG_MEDIUM, &bytes);
+	if (!p)
+		return NULL;
+	page_init(h, p, c, bytes);
+	page_extend(p);
+	queue_push_front(q, p);
+	direct_update(h, c);
+	return page_pop(p);
+}
+
+/* The owner freed a block of a page that is now empty, or that was on the full list. An empty page
+ * is kept if it is its class's only page (so that one block allocated and freed over and over does
+ * not take a page each time), otherwise its slot is given back; a page from the full list goes back
+ * to its class's queue. */
+void mm_page_freed(mm_heap *h, mm_page *p)
+{
+	if (p->used == 0) {
+		mm_page_queue *q = &h->queues[p->cls];
+		if (!p->in_full && q->first == p && q->last == p)
+			return;
+		page_retire(h, p);
+	} else {
+		from_full(h, p);
+	}
+}
+
+/* Takes back every remote free and retires every empty page (malloc_trim). */
+void mm_heap_release_empty(mm_heap *h)
+{
+	mm_page_collect_full(h);
+	for (unsigned c = 0; c < MM_CLASSES; c++)
+		for (mm_page *p = h->queues[c].first, *next; p; p = next) {
+			next = p->next;
+			page_collect(p);
+			if (p->used == 0)
+				page_retire(h, p);
+		}
+	for (unsigned k = 0; k < MM_SEG_ARENA; k++) {
+		mm_segment *s = h->segments[k];
+		if (s && !s->next && s->used_pages == 0) { /* the one kept for reuse */
+			h->segments[k] = NULL;
+			mm_segment_release(s);
+		}
+	}
+}
+
+/* ---- Frees from other threads ----------------------------------------------------------------------- */
+
+void mm_remote_free(mm_page *p, mm_cblock *b)
+{
+	mm_cblock *old = atomic_load_explicit(&p->thread_free, memory_order_relaxed);
+	do {
+		b->next = old;
+	} while (!atomic_compare_exchange_weak_explicit(&p->thread_free, &old, b, memory_order_seq_cst,
+	                                                memory_order_relaxed));
+	/* Tell the owner, if there is one: its full pages are looked at again on its next slow path.
+	 * (Heaps are never unmapped, so even an owner that just exited is a safe place to write.) */
+	mm_heap *h = atomic_load_explicit(&p->heap, memory_order_relaxed);
+	if (h && !atomic_load_explicit(&h->remote_pending, memory_order_relaxed))
+		atomic_store_explicit(&h->remote_pending, 1, memory_order_seq_cst);
+}
+
+/* ---- Adopting and abandoning ------------------------------------------------------------------------ */
+
+void mm_segment_adopt_pages(mm_heap *h, mm_segment *s)
+{
+	uint64_t all = s->page_count == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->page_count) - 1);
+	uint64_t used = ~s->free_slots & all;
+	while (used) {
+		unsigned i = mm_ffs64(used);
+		used &= used - 1;
+		mm_page *p = &s->pages[i];
+		atomic_store_explicit(&p->heap, h, memory_order_relaxed);
+		page_collect(p);
+		p->in_full = 0;
+		p->next = p->prev = NULL;
+		int last = s->used_pages == 1;
+		if (p->used == 0) {
+			queue_push_back(&h->queues[p->cls], p);
+			page_retire(h, p); /* may release the segment: then this was its last page */
+			if (last)
+				return;
+		} else if (p->free || mm_page_capacity(p) < p->reserved) {
+			queue_push_back(&h->queues[p->cls], p);
+			if (h->queues[p->cls].first == p)
+				direct_update(h, p->cls);
+		} else {
+			p->in_full = 1;
+			queue_push_back(&h->full, p);
+		}
+	}
+}
+
+void mm_heap_abandon(mm_heap *h)
+{
+	/* Take back what other threads freed; retire the pages that are empty then. */
+	for (unsigned c = 0; c < MM_CLASSES; c++)
+		for (mm_page *p = h->queues[c].first, *next; p; p = next) {
+			next = p->next;
+			page_collect(p);
+			if (p->used == 0)
+				page_retire(h, p);
+		}
+	mm_page_collect_full(h);
+	for (unsigned c = 0; c < MM_CLASSES; c++)
+		for (mm_page *p = h->queues[c].first, *next; p; p = next) {
+			next = p->next;
+			if (p->used == 0)
+				page_retire(h, p);
+		}
+	/* What is left has blocks in use: the segments go to the abandoned lists, their pages ownerless. */
+	for (unsigned k = 0; k < MM_SEG_ARENA; k++) {
+		mm_segment *s = h->segments[k];
+		h->segments[k] = NULL;
+		while (s) {
+			mm_segment *next = s->next;
+			s->next = s->prev = NULL;
+			if (s->used_pages == 0) {
+				mm_segment_release(s);
+			} else {
+				uint64_t all =
+				    s->page_count == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->page_count) - 1);
+				for (uint64_t used = ~s->free_slots & all; used; used &= used - 1) {
+					mm_page *p = &s->pages[mm_ffs64(used)];
+					mm_relaxed_add(&h->class_allocs[p->cls], mm_relaxed_load(&p->allocs));
+					atomic_store_explicit(&p->allocs, 0, memory_order_relaxed);
+					atomic_store_explicit(&p->heap, NULL, memory_order_release);
+				}
+				mm_segment_abandon(s);
+			}
+			s = next;
+		}
+	}
+	for (unsigned c = 0; c < MM_CLASSES; c++)
+		h->queues[c].first = h->queues[c].last = NULL;
+	h->full.first = h->full.last = NULL;
+	for (size_t i = 0; i < MM_DIRECT_STEPS; i++)
+		h->direct[i] = &mm_page_empty;
+}

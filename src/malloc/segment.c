@@ -1,0 +1,429 @@
+/*
+ * segment.c - segments: the segment map, getting them from the OS, the cache of empty ones, the
+ * lists of abandoned ones, page slots inside them, and handing memory back (purging).
+ *
+ * Memory goes back to the OS in three steps, all on the slow paths of ordinary calls (no thread of
+ * our own): a page slot freed in a live segment is purged (madvise) once it has stayed free
+ * MM_PURGE_DELAY ms; an empty segment goes to the global cache at once and is purged there after
+ * the same delay, then unmapped after MM_UNMAP_DELAY ms or when the cache holds too many.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "malloc_internal.h"
+#include "os/os.h"
+
+#define MM_PURGE_DELAY 500              /* ms a free slot or a cached segment keeps its memory */
+#define MM_UNMAP_DELAY 3000             /* ms a cached segment keeps its address space */
+#define MM_CACHE_MAX 16                 /* segments the cache holds at most */
+#define MM_TICK_INTERVAL 100            /* ms between a heap's purge passes */
+#define MM_DIRTY_MAX ((size_t)16 << 20) /* free memory not purged that a heap or the cache may hold */
+
+uintptr_t mm_secret;
+_Atomic uint64_t *mm_segmap;
+_Atomic uint64_t mm_stat_mapped, mm_stat_in_use, mm_stat_peak, mm_stat_purged;
+
+static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
+static mm_segment *cache; /* empty segments, newest first */
+static size_t cache_count;
+static _Atomic size_t cache_dirty;          /* cached segments not purged yet */
+static mm_segment *abandoned[MM_SEG_KINDS]; /* SMALL and MEDIUM segments of exited threads */
+
+void mm_global_lock(void) { pthread_mutex_lock(&global_lock); }
+void mm_global_unlock(void) { pthread_mutex_unlock(&global_lock); }
+
+void mm_stat_in_use_add(int64_t delta)
+{
+	uint64_t now =
+	    atomic_fetch_add_explicit(&mm_stat_in_use, (uint64_t)delta, memory_order_relaxed) + (uint64_t)delta;
+	uint64_t peak = atomic_load_explicit(&mm_stat_peak, memory_order_relaxed);
+	while (delta > 0 && now > peak &&
+	       !atomic_compare_exchange_weak_explicit(&mm_stat_peak, &peak, now, memory_order_relaxed,
+	                                              memory_order_relaxed)) {
+	}
+}
+
+/* ---- The segment map ---------------------------------------------------------------------------- */
+
+void mm_segmap_set(mm_segment *s, int present)
+{
+	uintptr_t i = (uintptr_t)s >> MM_SEG_SHIFT;
+	uint64_t bit = (uint64_t)1 << (i % 64);
+	if (present)
+		atomic_fetch_or_explicit(&mm_segmap[i / 64], bit, memory_order_release);
+	else
+		atomic_fetch_and_explicit(&mm_segmap[i / 64], ~bit, memory_order_release);
+}
+
+/* ---- Segments from the OS ------------------------------------------------------------------------ */
+
+static mm_segment *os_segment(size_t bytes)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		void *p = mm_os_map_aligned(bytes, MM_SEG_SIZE);
+		if (!p)
+			return NULL;
+		/* Segment 0 would make a NULL pointer look like ours; addresses beyond the map cannot be
+		 * recorded. Neither happens with the kernel's usual placement; refuse them if they do. */
+		if ((uintptr_t)p >= MM_SEG_SIZE && !mm_addr_unmappable((uintptr_t)p + bytes - 1)) {
+			atomic_fetch_add_explicit(&mm_stat_mapped, bytes, memory_order_relaxed);
+			return (mm_segment *)p;
+		}
+		mm_os_unmap(p, bytes);
+	}
+	return NULL;
+}
+
+static void os_unmap_segment(mm_segment *s)
+{
+	size_t bytes = s->mapped;
+	atomic_fetch_sub_explicit(&mm_stat_mapped, bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&mm_stat_purged, bytes, memory_order_relaxed);
+	mm_os_unmap(s, bytes);
+}
+
+/* Sets up a segment's header for a kind (the memory may hold an older header). */
+static void segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_heap *h)
+{
+	memset(s, 0, offsetof(mm_segment, pages));
+	s->cookie = (uintptr_t)s ^ mm_secret;
+	s->kind = (uint8_t)kind;
+	s->mapped = mapped;
+	atomic_init(&s->heap, h);
+	unsigned shift = kind == MM_SEG_SMALL    ? MM_SMALL_PAGE_SHIFT
+	                 : kind == MM_SEG_MEDIUM ? MM_MEDIUM_PAGE_SHIFT
+	                                         : MM_SEG_SHIFT;
+	s->page_shift = (uint8_t)shift;
+	s->page_count = (uint8_t)(MM_SEG_SIZE >> shift);
+	s->free_slots = s->page_count == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->page_count) - 1);
+	for (unsigned i = 0; i < s->page_count; i++) {
+		mm_page *p = &s->pages[i];
+		memset(p, 0, sizeof(*p));
+		p->slot = (uint8_t)i;
+		atomic_init(&p->heap, NULL);
+		atomic_init(&p->thread_free, NULL);
+		atomic_init(&p->allocs, 0);
+		atomic_init(&p->capacity, 0);
+	}
+}
+
+/* A segment of MM_SEG_SIZE for a kind, from the cache or the OS, mapped in the segment map (not on
+ * any of the heap's lists: arena.c keeps its own). */
+mm_segment *mm_segment_new_raw(unsigned kind, mm_heap *h);
+mm_segment *mm_segment_new_raw(unsigned kind, mm_heap *h)
+{
+	mm_global_lock();
+	mm_segment *s = cache;
+	if (s) {
+		cache = s->next;
+		cache_count--;
+		if (s->dirty_slots)
+			atomic_fetch_sub_explicit(&cache_dirty, 1, memory_order_relaxed);
+	}
+	mm_global_unlock();
+	if (!s && !(s = os_segment(MM_SEG_SIZE)))
+		return NULL;
+	segment_init(s, kind, MM_SEG_SIZE, h);
+	mm_segmap_set(s, 1);
+	return s;
+}
+
+/* ---- Page slots -------------------------------------------------------------------------------- */
+
+static void list_push_front(mm_segment **list, mm_segment *s)
+{
+	s->prev = NULL;
+	s->next = *list;
+	if (*list)
+		(*list)->prev = s;
+	*list = s;
+}
+
+static void list_unlink(mm_segment **list, mm_segment *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		*list = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+}
+
+static void list_move_back(mm_segment **list, mm_segment *s)
+{
+	if (!s->next)
+		return;
+	list_unlink(list, s);
+	mm_segment *t = *list;
+	while (t->next)
+		t = t->next;
+	t->next = s;
+	s->prev = t;
+}
+
+/* Memory of slot i: [*start, *start + *bytes). */
+static void slot_range(const mm_segment *s, unsigned i, uintptr_t *start, size_t *bytes)
+{
+	uintptr_t lo = (uintptr_t)s + ((uintptr_t)i << s->page_shift);
+	uintptr_t hi = lo + ((uintptr_t)1 << s->page_shift);
+	if (i == 0)
+		lo += MM_SEG_HEADER;
+	*start = lo;
+	*bytes = (size_t)(hi - lo);
+}
+
+/* A free page slot of the kind in one of h's segments, taken: the descriptor with its memory range
+ * in start (and the bytes in *bytes). NULL if no memory. Segments with free slots stay at the
+ * front of h's list, full ones at the back. */
+mm_page *mm_page_slot_alloc(mm_heap *h, unsigned kind, size_t *bytes);
+mm_page *mm_page_slot_alloc(mm_heap *h, unsigned kind, size_t *bytes)
+{
+	mm_segment *s = h->segments[kind];
+	if (!s || !s->free_slots) {
+		s = mm_segment_acquire(h, kind);
+		if (!s)
+			return NULL;
+	}
+	unsigned i = mm_ffs64(s->free_slots);
+	s->free_slots &= ~((uint64_t)1 << i);
+	s->dirty_slots &= ~((uint64_t)1 << i);
+	s->used_pages++;
+	if (!s->free_slots)
+		list_move_back(&h->segments[kind], s);
+	mm_page *p = &s->pages[i];
+	uintptr_t start;
+	slot_range(s, i, &start, bytes);
+	p->start = start;
+	mm_stat_in_use_add((int64_t)*bytes);
+	return p;
+}
+
+/* Gives a page slot back to its segment; an empty segment goes to the cache. */
+void mm_page_slot_free(mm_heap *h, mm_page *p);
+void mm_page_slot_free(mm_heap *h, mm_page *p)
+{
+	mm_segment *s = mm_segment_of((uintptr_t)p);
+	unsigned i = p->slot;
+	uintptr_t start;
+	size_t bytes;
+	slot_range(s, i, &start, &bytes);
+	mm_stat_in_use_add(-(int64_t)bytes);
+	h->dirty_bytes += bytes;
+	atomic_store_explicit(&p->capacity, 0, memory_order_relaxed); /* a stale pointer into it is no block of ours */
+	p->reserved = 0;
+	p->free = NULL;
+	atomic_store_explicit(&p->heap, NULL, memory_order_relaxed);
+	if (!s->dirty_slots)
+		s->dirty_since = mm_os_now_ms();
+	s->free_slots |= (uint64_t)1 << i;
+	s->dirty_slots |= (uint64_t)1 << i;
+	s->used_pages--;
+	if (s->used_pages == 0 && (h->segments[s->kind] != s || s->next)) {
+		/* Empty, and not the heap's only segment of its kind (which stays, so that a page
+		 * allocated and freed over and over does not take a segment from the cache each time;
+		 * its slots are purged like any other). */
+		list_unlink(&h->segments[s->kind], s);
+		mm_segment_release(s);
+	} else if (h->segments[s->kind] != s) {
+		list_unlink(&h->segments[s->kind], s); /* it has a free slot now: to the front */
+		list_push_front(&h->segments[s->kind], s);
+	}
+	/* A lot freed at once (a working set let go): its memory goes back now, not after the delay. */
+	if (h->dirty_bytes > MM_DIRTY_MAX)
+		mm_purge_tick(h, MM_PURGE_NOW);
+}
+
+/* ---- Acquire, release, abandon ------------------------------------------------------------------ */
+
+mm_segment *mm_segment_acquire(mm_heap *h, unsigned kind)
+{
+	/* An abandoned segment first: its pages have blocks in use, and maybe frees waiting. */
+	for (int tries = 0; tries < 4; tries++) {
+		mm_global_lock();
+		mm_segment *s = abandoned[kind];
+		if (s) {
+			abandoned[kind] = s->next;
+			if (s->next)
+				s->next->prev = NULL;
+			s->next = s->prev = NULL;
+			s->abandoned = 0;
+		}
+		mm_global_unlock();
+		if (!s)
+			break;
+		atomic_store_explicit(&s->heap, h, memory_order_relaxed);
+		list_push_front(&h->segments[kind], s);
+		mm_segment_adopt_pages(h, s); /* may free pages, even release the segment */
+		if (h->segments[kind] && h->segments[kind]->free_slots)
+			return h->segments[kind];
+	}
+	mm_segment *s = mm_segment_new_raw(kind, h);
+	if (s)
+		list_push_front(&h->segments[kind], s);
+	return s;
+}
+
+void mm_segment_release(mm_segment *s)
+{
+	atomic_store_explicit(&s->heap, NULL, memory_order_relaxed);
+	s->cookie = 0;
+	mm_segmap_set(s, 0); /* a stale pointer into it is not ours any more */
+	if (s->mapped != MM_SEG_SIZE) {
+		os_unmap_segment(s);
+		return;
+	}
+	s->cached_at = mm_os_now_ms();
+	s->dirty_slots = 1; /* purged as a whole later */
+	if (atomic_load_explicit(&cache_dirty, memory_order_relaxed) * MM_SEG_SIZE >= MM_DIRTY_MAX) {
+		/* The cache holds enough memory already: this one goes back now (before the cache, where
+		 * another thread could take it). */
+		mm_os_purge(s, MM_SEG_SIZE);
+		atomic_fetch_add_explicit(&mm_stat_purged, MM_SEG_SIZE, memory_order_relaxed);
+		s->dirty_slots = 0;
+	}
+	mm_global_lock();
+	s->prev = NULL;
+	s->next = cache;
+	cache = s;
+	cache_count++;
+	if (s->dirty_slots)
+		atomic_fetch_add_explicit(&cache_dirty, 1, memory_order_relaxed);
+	mm_global_unlock();
+}
+
+/* Puts a segment of an exiting thread on the abandoned list (its pages' owner already cleared). */
+void mm_segment_abandon(mm_segment *s);
+void mm_segment_abandon(mm_segment *s)
+{
+	atomic_store_explicit(&s->heap, NULL, memory_order_release);
+	mm_global_lock();
+	s->abandoned = 1;
+	s->prev = NULL;
+	s->next = abandoned[s->kind];
+	if (s->next)
+		s->next->prev = s;
+	abandoned[s->kind] = s;
+	mm_global_unlock();
+}
+
+/* ---- Purging -------------------------------------------------------------------------------------- */
+
+/* Returns the memory of the dirty slots of a segment. */
+static size_t purge_segment(mm_segment *s)
+{
+	size_t total = 0;
+	uint64_t d = s->dirty_slots;
+	while (d) {
+		unsigned i = mm_ffs64(d);
+		if (i >= 64)
+			break; /* not reached: d is not 0 */
+		unsigned j = i;
+		while (j + 1 < s->page_count && ((d >> (j + 1)) & 1))
+			j++; /* a run of dirty slots: one madvise */
+		uintptr_t lo, lo_j;
+		size_t bytes, bytes_j;
+		slot_range(s, i, &lo, &bytes);
+		slot_range(s, j, &lo_j, &bytes_j);
+		mm_os_purge((void *)lo, (size_t)(lo_j + bytes_j - lo));
+		total += (size_t)(lo_j + bytes_j - lo);
+		uint64_t run = (j - i + 1 == 64) ? ~(uint64_t)0 : (((uint64_t)1 << (j - i + 1)) - 1) << i;
+		d &= ~run;
+	}
+	s->dirty_slots = 0;
+	atomic_fetch_add_explicit(&mm_stat_purged, total, memory_order_relaxed);
+	return total;
+}
+
+void mm_segment_cache_trim(int level)
+{
+	int force = level == MM_PURGE_ALL;
+	if (level > MM_PURGE_DELAYED)
+		mm_global_lock();
+	else if (pthread_mutex_trylock(&global_lock) != 0)
+		return; /* someone else is at it */
+	uint64_t now = mm_os_now_ms();
+	mm_segment **link = &cache;
+	size_t kept = 0;
+	mm_segment *unmap = NULL;
+	while (*link) {
+		mm_segment *s = *link;
+		uint64_t age = now - s->cached_at;
+		if (force || kept >= MM_CACHE_MAX || age >= MM_UNMAP_DELAY) {
+			*link = s->next;
+			cache_count--;
+			if (s->dirty_slots)
+				atomic_fetch_sub_explicit(&cache_dirty, 1, memory_order_relaxed);
+			s->next = unmap;
+			unmap = s;
+			continue;
+		}
+		if (s->dirty_slots && (level == MM_PURGE_NOW || age >= MM_PURGE_DELAY)) {
+			mm_os_purge(s, MM_SEG_SIZE);
+			atomic_fetch_add_explicit(&mm_stat_purged, MM_SEG_SIZE, memory_order_relaxed);
+			s->dirty_slots = 0;
+			atomic_fetch_sub_explicit(&cache_dirty, 1, memory_order_relaxed);
+		}
+		kept++;
+		link = &s->next;
+	}
+	mm_global_unlock();
+	while (unmap) {
+		mm_segment *next = unmap->next;
+		unmap->mapped = MM_SEG_SIZE;
+		os_unmap_segment(unmap);
+		unmap = next;
+	}
+}
+
+void mm_purge_tick(mm_heap *h, int level)
+{
+	uint64_t now = mm_os_now_ms();
+	if (level == MM_PURGE_DELAYED && now < h->next_tick_ms)
+		return;
+	h->next_tick_ms = now + MM_TICK_INTERVAL;
+	size_t dirty = 0;
+	for (unsigned k = 0; k < MM_SEG_ARENA; k++)
+		for (mm_segment *s = h->segments[k]; s; s = s->next) {
+			if (s->dirty_slots && (level > MM_PURGE_DELAYED || now - s->dirty_since >= MM_PURGE_DELAY))
+				purge_segment(s);
+			if (s->dirty_slots)
+				dirty += (size_t)mm_popcount64(s->dirty_slots) << s->page_shift;
+		}
+	h->dirty_bytes = dirty;
+	if (level == MM_PURGE_NOW) {
+		mm_segment_cache_trim(level); /* the arenas and large pools keep their delay */
+		return;
+	}
+	mm_arena_tick(h, now, level);
+	mm_large_tick(now, level);
+	mm_segment_cache_trim(level);
+	mm_huge_cache_trim(now, level);
+}
+
+/* ---- Fork --------------------------------------------------------------------------------------- */
+
+/* The global lock is held across a fork, so that the child finds the cache, the abandoned lists and
+ * the heap list consistent; the child's one thread is the one that took it and releases it. Other
+ * threads' heaps stay as they were in the child: their pages are not reused there. */
+void mm_fork_prepare(void);
+void mm_fork_parent(void);
+void mm_fork_child(void);
+void mm_large_fork_prepare(void);
+void mm_large_fork_parent(void);
+void mm_large_fork_child(void);
+void mm_fork_prepare(void)
+{
+	mm_large_fork_prepare();
+	mm_global_lock();
+}
+void mm_fork_parent(void)
+{
+	mm_global_unlock();
+	mm_large_fork_parent();
+}
+void mm_fork_child(void)
+{
+	mm_global_unlock(); /* the child's one thread is the one that locked them */
+	mm_large_fork_child();
+}

@@ -1,0 +1,150 @@
+/*
+ * test_malloc_errors.c - what libmemoman-malloc does with a bad free: double frees and pointers no
+ * allocation returned (on the stack, inside a block, past a block, of a freed huge block), in every
+ * size range. By default the process says what and where, and aborts (each case runs in a child
+ * process, which must die of SIGABRT with the message); with MEMOMAN_ERRORS=report it says so, the
+ * free is refused, and the program goes on with an allocator that still works.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <fcntl.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "memoman/malloc.h"
+#include "names.h"
+
+static int failures;
+#define CHECK(c)                                                                                                       \
+	do {                                                                                                           \
+		if (!(c)) {                                                                                            \
+			failures++;                                                                                    \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                          \
+		}                                                                                                      \
+	} while (0)
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wfree-nonheap-object" /* the bad frees are the point */
+#endif
+
+static void *volatile sink;
+
+/* The pointer, through a volatile: the compiler may not see that it frees what it allocated (it
+ * would drop the pair, knowing what malloc and free do). */
+static char *opaque(void *p)
+{
+	sink = p;
+	return (char *)sink;
+}
+
+/* The bad calls; each returns after the call (when errors are reported and refused). */
+static void double_free(size_t n)
+{
+	char *p = opaque(malloc(n));
+	opaque(malloc(n)); /* a neighbour, so that the block does not merge away */
+	free(p);
+	free(opaque(p));
+}
+static void double_free_small(void) { double_free(24); }
+static void double_free_medium(void) { double_free(5000); }
+static void double_free_arena(void) { double_free(100000); }
+static void double_free_large(void) { double_free(3 << 20); }
+static void double_free_huge(void) { double_free(100 << 20); }
+static void stack_pointer(void)
+{
+	int x;
+	free(opaque(&x));
+}
+static void interior_small(void) { free(opaque(malloc(64)) + 16); }
+static void interior_arena(void) { free(opaque(malloc(70000)) + 4096); }
+static void interior_huge(void) { free(opaque(malloc(100 << 20)) + 8192); }
+static void never_allocated(void) { free(opaque(malloc(32)) + 32 * 40); } /* a block of the page not handed out */
+static void realloc_freed(void)
+{
+	char *p = opaque(malloc(40));
+	free(p);
+	sink = realloc(opaque(p), 80);
+}
+static void usable_freed(void)
+{
+	char *p = opaque(malloc(40));
+	free(p);
+	sink = (void *)(uintptr_t)malloc_usable_size(opaque(p));
+}
+
+static const struct {
+	const char *name, *message;
+	void (*run)(void);
+} cases[] = {
+    {"double free (small)", "free(): double free", double_free_small},
+    {"double free (medium class)", "free(): double free", double_free_medium},
+    {"double free (arena)", "free(): double free", double_free_arena},
+    {"double free (large)", "free(): double free", double_free_large},
+    {"double free (huge)", "free(): invalid pointer", double_free_huge},
+    {"stack pointer", "free(): invalid pointer", stack_pointer},
+    {"interior (small)", "free(): invalid pointer", interior_small},
+    {"interior (arena)", "free(): invalid pointer", interior_arena},
+    {"interior (huge)", "free(): invalid pointer", interior_huge},
+    {"never handed out", "free(): ", never_allocated}, /* "double free": it is on the free list */
+    {"realloc of a freed block", "realloc(): invalid pointer", realloc_freed},
+    {"malloc_usable_size of a freed block", "malloc_usable_size(): invalid pointer", usable_freed},
+};
+
+/* Runs a case in a child with stderr captured; returns its wait status and the captured text. */
+static int run_child(void (*run)(void), int report, char *out, size_t cap)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		if (report)
+			setenv("MEMOMAN_ERRORS", "report", 1);
+		run();
+		/* Still here: the allocator must work on. */
+		for (int i = 0; i < 1000; i++)
+			free(malloc((size_t)i * 37));
+		_exit(0);
+	}
+	close(fds[1]);
+	size_t n = 0;
+	ssize_t r;
+	while (n + 1 < cap && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = 0;
+	close(fds[0]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+int main(void)
+{
+	char out[4096];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int status = run_child(cases[i].run, 0, out, sizeof(out));
+		int aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+		CHECK(aborted && strstr(out, cases[i].message));
+		if (!aborted || !strstr(out, cases[i].message))
+			fprintf(stderr, "  case \"%s\": status %d, said \"%s\"\n", cases[i].name, status, out);
+		status = run_child(cases[i].run, 1, out, sizeof(out));
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(out, cases[i].message));
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fprintf(stderr, "  case \"%s\" (report): status %d, said \"%s\"\n", cases[i].name, status, out);
+	}
+	free(NULL); /* never an error */
+	if (failures)
+		fprintf(stderr, "test_malloc_errors: %d checks failed\n", failures);
+	else
+		printf("test_malloc_errors: all checks passed\n");
+	return failures != 0;
+}
