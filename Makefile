@@ -6,6 +6,7 @@
 #   make test-32     the tests built with -m32 (needs gcc-multilib)
 #   make test-debug  the tests with MM_DEBUG=1: every check on, validation every 64 operations
 #   make test-tsan   the tests under ThreadSanitizer (the threaded ones are what it is for)
+#   make test-clang  the tests built with clang (its warnings are errors too)
 #   make test-programs  real programs (CPython, sqlite3, git, lua, gcc, redis) with and without
 #                    libmemoman-malloc in LD_PRELOAD: the same results (tests/programs/run.sh)
 #   make fuzz        the libFuzzer targets (needs clang, libclang-rt-14-dev): corpus replay + 60 s each
@@ -41,7 +42,7 @@ TIDY_SOURCES = $(wildcard src/*.c src/malloc/*.c src/malloc/os/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
-.PHONY: all demo test test-asan test-32 test-debug test-tsan test-programs fuzz bench lint check-all install clean
+.PHONY: all demo test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz bench lint check-all install clean
 
 all:
 	@mkdir -p $(BUILD)
@@ -72,6 +73,11 @@ test-tsan:
 	$(call build,tsan,-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS=$(TSAN_FLAGS)" "-DCMAKE_CXX_FLAGS=$(TSAN_FLAGS)" -DMEMOMAN_BUILD_BENCH=OFF)
 	$(call ctest,tsan)
 
+test-clang:
+	@mkdir -p $(BUILD)
+	$(call build,clang,-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DMEMOMAN_TEST_CXX=OFF -DMEMOMAN_BUILD_BENCH=OFF)
+	$(call ctest,clang)
+
 test-debug:
 	@mkdir -p $(BUILD)
 	$(call build,debug,-DCMAKE_BUILD_TYPE=Debug -DMEMOMAN_DEBUG=ON -DMEMOMAN_VALIDATE_INTERVAL=64 -DMEMOMAN_BUILD_BENCH=OFF)
@@ -101,7 +107,7 @@ lint:
 		-D_GNU_SOURCE >/dev/null 2>&1
 	@echo "lint: clean"
 
-check-all: lint test test-asan test-32 test-debug test-tsan test-programs fuzz
+check-all: lint test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz
 
 install:
 	@mkdir -p $(BUILD)

@@ -225,6 +225,7 @@ static uint64_t timer_floor(uint64_t *resolution)
 			best = t1 - t0 < best ? t1 - t0 : best;
 		step = gcd(step, t1 - t0);
 	}
+	(void)sink;
 	if (resolution)
 		*resolution = step;
 	return best;

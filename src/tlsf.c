@@ -456,6 +456,7 @@ MM_INLINE int free_block_ok(const mm_pool_rec *pool, const mm_block *n, size_t n
 	return successor_agrees(n, stride);
 }
 
+#if MM_CHECKS >= 1
 /* b's P flag says its predecessor is free: prev_phys must point inside the pool, before b, at a free
  * header whose stride ends exactly at b. */
 MM_INLINE int free_prev_ok(const mm_pool_rec *pool, const mm_block *b)
@@ -467,6 +468,7 @@ MM_INLINE int free_prev_ok(const mm_pool_rec *pool, const mm_block *b)
 	return mm_rotate_offset(pa - pool->first) < (ba - pool->first) >> MM_ALIGN_LOG2 &&
 	       (prev->size & MM_LOW_MASK) == MM_FREE_BIT && pa + mm_stride_of(prev->size) == ba;
 }
+#endif
 
 #if MM_CHECKS >= 2
 /*

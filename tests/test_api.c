@@ -156,11 +156,11 @@ static void test_memalign(void)
 {
 	mm_t mm = mm_create_with_pool(arena, sizeof(arena));
 	CHECK(mm_memalign(NULL, 64, 16) == NULL);
-	CHECK(mm_memalign(mm, 0, 16) == NULL);
-	CHECK(mm_memalign(mm, 3, 16) == NULL);
-	CHECK(mm_memalign(mm, 48, 16) == NULL);
-	CHECK(mm_memalign(mm, SIZE_MAX, 16) == NULL);
-	CHECK(mm_memalign(mm, ((size_t)1 << (sizeof(size_t) * 8 - 1)) + 1, 16) == NULL);
+	CHECK(mm_memalign(mm, opaque_size(0), 16) == NULL);
+	CHECK(mm_memalign(mm, opaque_size(3), 16) == NULL);
+	CHECK(mm_memalign(mm, opaque_size(48), 16) == NULL);
+	CHECK(mm_memalign(mm, opaque_size(SIZE_MAX), 16) == NULL);
+	CHECK(mm_memalign(mm, opaque_size(((size_t)1 << (sizeof(size_t) * 8 - 1)) + 1), 16) == NULL);
 
 	void *keep[64];
 	size_t nkeep = 0;

@@ -342,7 +342,7 @@ static void test_realloc(void)
 
 	/* memalign: the smallest class that holds the request and whose blocks are all aligned, else
 	 * the remainder. */
-	CHECK(mm_heap_memalign(h, 3, 10) == NULL && mm_heap_memalign(h, 0, 10) == NULL);
+	CHECK(mm_heap_memalign(h, opaque_size(3), 10) == NULL && mm_heap_memalign(h, opaque_size(0), 10) == NULL);
 	void *m16 = mm_heap_memalign(h, 16, 20);
 	CHECK(m16 && class_in_use(h, 0) >= 1);
 	void *m64 = mm_heap_memalign(h, 64, 20); /* class 0 has 32-byte blocks: not all 64-aligned */

@@ -93,8 +93,9 @@ int main(void)
 		CHECK(tlsf_memalign(mm, (size_t)1 << bit, 1) == NULL);
 	}
 	/* Non-powers of two near the top. */
-	CHECK(mm_memalign(mm, SIZE_MAX, 1) == NULL && mm_memalign(mm, SIZE_MAX - 1, 1) == NULL);
-	CHECK(mm_memalign(mm, ((size_t)1 << 40 % (sizeof(size_t) * 8)) + 16, 1) == NULL);
+	CHECK(mm_memalign(mm, opaque_size(SIZE_MAX), 1) == NULL &&
+	      mm_memalign(mm, opaque_size(SIZE_MAX - 1), 1) == NULL);
+	CHECK(mm_memalign(mm, opaque_size(((size_t)1 << 40 % (sizeof(size_t) * 8)) + 16), 1) == NULL);
 
 	/* Pools whose size wraps the address space are refused, not truncated. */
 	for (size_t k = 0; k < 4096; k += 61) {

@@ -11,7 +11,9 @@
  * that the ratios compare (default: the last one added), -k a peer to compare it with (repeatable,
  * e.g. -k glibc -k mimalloc). A run whose exit status is not 0 is reported and counted as failed.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

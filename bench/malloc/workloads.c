@@ -22,7 +22,9 @@
  *   workloads <name> [scale]     scale multiplies the work (default 1)
  * Prints "<name> <checksum>": a checksum of what was computed, the same whatever the allocator.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>

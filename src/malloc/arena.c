@@ -65,7 +65,7 @@ static mm_arena *arena_create(mm_heap *h)
 	if (!s)
 		return NULL;
 	unsigned char *base = (unsigned char *)s + MM_SEG_HEADER;
-	mm_arena *a = (mm_arena *)base;
+	mm_arena *a = (mm_arena *)(void *)base; /* MM_SEG_HEADER keeps 64-byte alignment */
 	memset(a, 0, sizeof(*a));
 	size_t control_at = (sizeof(mm_arena) + 63) & ~(size_t)63;
 	unsigned char *control = base + control_at; /* the TLSF control, then its first pool */

@@ -64,9 +64,8 @@ void mm_process_init(void)
 	mm_classes_init();
 	(void)mm_os_page_size(); /* cached now, before any thread reads it */
 	mm_secret = (uintptr_t)mm_os_random();
-	mm_segmap = mm_os_reserve(MM_SEGMAP_WORDS * sizeof(uint64_t));
-	mm_interior_map = mm_os_reserve(MM_SEGMAP_WORDS * sizeof(uint64_t));
-	if (!mm_segmap || !mm_interior_map) {
+	mm_g.segmap = mm_os_reserve(MM_SEGMAP_BYTES);
+	if (!mm_g.segmap) {
 		static const char msg[] = "memoman: cannot reserve the segment map\n";
 		mm_os_write_error(msg, sizeof(msg) - 1);
 		abort();
@@ -97,10 +96,10 @@ static mm_heap *heap_new(void)
 		if (!mem)
 			return NULL;
 		atomic_fetch_add_explicit(&mm_stat_mapped, chunk, memory_order_relaxed);
-		h = (mm_heap *)mem;
+		h = (mm_heap *)(void *)mem; /* page-aligned mapping */
 		mm_global_lock();
 		for (size_t i = 1; i < n; i++) {
-			mm_heap *x = (mm_heap *)(mem + i * sizeof(mm_heap));
+			mm_heap *x = (mm_heap *)(void *)(mem + i * sizeof(mm_heap));
 			x->next_free = heap_pool;
 			heap_pool = x;
 		}

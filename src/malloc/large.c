@@ -8,9 +8,9 @@
  * to the OS only when it has stayed free MM_PURGE_DELAY ms (mm_tlsf_purge_spans), a whole empty pool
  * after MM_LARGE_RELEASE_DELAY ms. The TLSF core's good fit keeps the waste small.
  *
- * A pool spans several segments; its first has the header (kind LARGE) and its bit in the segment
- * map, the others a bit in the interior map, so that free() of a pointer there (never on the fast
- * path: the segment map says "not ours") walks back to the header.
+ * A pool spans several segments; its first has the header (kind LARGE) and is MM_MAP_SEGMENT in the segment
+ * map, the others are MM_MAP_INTERIOR there, so that free() of a pointer in them (never on the fast
+ * path, which takes only MM_MAP_SEGMENT) walks back to the header.
  */
 #include <pthread.h>
 #include <string.h>
@@ -19,8 +19,6 @@
 #include "os/os.h"
 
 #define MM_LARGE_RELEASE_DELAY 1000 /* ms an entirely free pool stays mapped */
-
-_Atomic uint64_t *mm_interior_map;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static _Alignas(64) unsigned char control_mem[sizeof(mm_control)];
@@ -35,14 +33,8 @@ static void large_error(void *instance, mm_error_t e, const void *ptr, void *use
 
 static void interior_set(uintptr_t pool, int present)
 {
-	for (uintptr_t a = pool + MM_SEG_SIZE; a < pool + MM_LARGE_POOL; a += MM_SEG_SIZE) {
-		uintptr_t i = a >> MM_SEG_SHIFT;
-		uint64_t bit = (uint64_t)1 << (i % 64);
-		if (present)
-			atomic_fetch_or_explicit(&mm_interior_map[i / 64], bit, memory_order_release);
-		else
-			atomic_fetch_and_explicit(&mm_interior_map[i / 64], ~bit, memory_order_release);
-	}
+	for (uintptr_t a = pool + MM_SEG_SIZE; a < pool + MM_LARGE_POOL; a += MM_SEG_SIZE)
+		mm_segmap_mark(a, present ? MM_MAP_INTERIOR : MM_MAP_NONE);
 }
 
 /* Maps a pool and gives it to the instance (under the lock). */
@@ -123,12 +115,9 @@ size_t mm_large_usable(void *p)
 
 mm_segment *mm_large_segment_of(uintptr_t a)
 {
-	if (mm_addr_unmappable(a))
+	if (mm_segmap_get(a) != MM_MAP_INTERIOR)
 		return NULL;
 	uintptr_t i = a >> MM_SEG_SHIFT;
-	if (!mm_interior_map ||
-	    !((atomic_load_explicit(&mm_interior_map[i / 64], memory_order_acquire) >> (i % 64)) & 1))
-		return NULL;
 	for (uintptr_t k = 1; k < MM_LARGE_POOL / MM_SEG_SIZE && k <= i; k++)
 		if (mm_segmap_has((i - k) << MM_SEG_SHIFT)) {
 			mm_segment *s = (mm_segment *)((i - k) << MM_SEG_SHIFT);

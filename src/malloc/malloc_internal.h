@@ -61,7 +61,9 @@
 #else
 #define MM_ADDR_BITS 32
 #endif
-#define MM_SEGMAP_WORDS (((size_t)1 << (MM_ADDR_BITS - MM_SEG_SHIFT)) / 64)
+#define MM_SEGMAP_BYTES ((size_t)1 << (MM_ADDR_BITS - MM_SEG_SHIFT)) /* one byte per segment */
+/* What the segment map says of a segment of the address space. */
+enum { MM_MAP_NONE = 0, MM_MAP_SEGMENT = 1, MM_MAP_INTERIOR = 2 /* a later segment of a LARGE pool */ };
 
 _Static_assert(MM_SEG_HEADER % 4096 == 0, "page 0 starts on a 4 KiB boundary, for memalign from classes");
 _Static_assert(MM_PAGES_MAX <= 64, "a segment's page slots fit a 64-bit mask");
@@ -124,23 +126,23 @@ enum mm_segment_kind { MM_SEG_SMALL, MM_SEG_MEDIUM, MM_SEG_ARENA, MM_SEG_HUGE, M
 struct mm_arena;
 
 typedef struct mm_segment {
-	uintptr_t cookie;               /* the segment's address ^ mm_secret: a live segment header */
-	uint8_t kind;                   /* enum mm_segment_kind */
-	uint8_t page_shift;             /* page i starts at i << page_shift; MM_SEG_SHIFT: one page */
-	uint8_t page_count;             /* page slots */
-	uint8_t abandoned;              /* on the abandoned list */
-	uint32_t used_pages;            /* slots in use */
-	uint64_t free_slots;            /* bit i: slot i is free */
-	uint64_t dirty_slots;           /* bit i: slot i is free and its memory not yet returned */
-	uint64_t dirty_since;           /* ms: when the oldest dirty slot was freed */
-	_Atomic(struct mm_heap *) heap; /* owner; NULL while abandoned or cached */
-	struct mm_segment *next, *prev; /* the owner's list, the abandoned list or the cache */
-	size_t mapped;                  /* bytes mapped (HUGE: the whole mapping) */
-	struct mm_arena *arena;         /* ARENA: its arena */
-	void *huge_block;               /* HUGE: the block; ARENA: the start of its pool's blocks */
-	size_t huge_size;               /* HUGE: its usable size */
-	uint64_t cached_at;             /* in the cache since (ms) */
-	mm_page pages[MM_PAGES_MAX];
+	uintptr_t cookie;                         /* the segment's address ^ mm_secret: a live segment header */
+	uint8_t kind;                             /* enum mm_segment_kind */
+	uint8_t page_shift;                       /* page i starts at i << page_shift; MM_SEG_SHIFT: one page */
+	uint8_t page_count;                       /* page slots */
+	uint8_t abandoned;                        /* on the abandoned list */
+	uint32_t used_pages;                      /* slots in use */
+	uint64_t free_slots;                      /* bit i: slot i is free */
+	uint64_t dirty_slots;                     /* bit i: slot i is free and its memory not yet returned */
+	uint64_t dirty_since;                     /* ms: when the oldest dirty slot was freed */
+	_Atomic(struct mm_heap *) heap;           /* owner; NULL while abandoned or cached */
+	struct mm_segment *next, *prev;           /* the owner's list, the abandoned list or the cache */
+	size_t mapped;                            /* bytes mapped (HUGE: the whole mapping) */
+	struct mm_arena *arena;                   /* ARENA: its arena */
+	void *huge_block;                         /* HUGE: the block; ARENA: the start of its pool's blocks */
+	size_t huge_size;                         /* HUGE: its usable size */
+	uint64_t cached_at;                       /* in the cache since (ms) */
+	_Alignas(64) mm_page pages[MM_PAGES_MAX]; /* each descriptor's first half on one cache line */
 } mm_segment;
 
 _Static_assert(sizeof(mm_segment) <= MM_SEG_HEADER, "the segment header fits before page 0");
@@ -182,11 +184,16 @@ typedef struct mm_arena {
 
 /* ---- Globals --------------------------------------------------------------------------------------- */
 
-extern uintptr_t mm_secret;
-extern _Atomic uint64_t *mm_segmap;       /* one bit per segment of the address space */
-extern _Atomic uint64_t *mm_interior_map; /* one bit per segment inside a LARGE pool, not its first */
-extern mm_page mm_page_empty;             /* a page with nothing: the direct entries of an empty heap */
-extern mm_heap mm_heap_empty;             /* the heap of a thread not set up yet */
+/* What free() reads on every call, together. */
+typedef struct mm_globals {
+	_Atomic uint8_t *segmap; /* MM_MAP_* for every segment of the address space */
+	uintptr_t secret;        /* per process: free blocks hold their address ^ secret */
+} mm_globals;
+extern mm_globals mm_g;
+#define mm_secret (mm_g.secret)
+
+extern mm_page mm_page_empty; /* a page with nothing: the direct entries of an empty heap */
+extern mm_heap mm_heap_empty; /* the heap of a thread not set up yet */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MM_TLS_MODEL __attribute__((tls_model("initial-exec")))
@@ -215,16 +222,16 @@ MM_INLINE int mm_addr_unmappable(uintptr_t a)
 #endif
 }
 
-/* Is address a inside a segment of ours? */
-MM_INLINE int mm_segmap_has(uintptr_t a)
+/* What the segment map says of the segment of address a (MM_MAP_*). */
+MM_INLINE unsigned mm_segmap_get(uintptr_t a)
 {
-#if MM_ADDR_BITS < 64 && UINTPTR_MAX > 0xFFFFFFFFu
-	if (MM_UNLIKELY(a >> MM_ADDR_BITS))
-		return 0;
-#endif
-	uintptr_t s = a >> MM_SEG_SHIFT;
-	return (int)((atomic_load_explicit(&mm_segmap[s / 64], memory_order_relaxed) >> (s % 64)) & 1);
+	if (MM_UNLIKELY(mm_addr_unmappable(a)))
+		return MM_MAP_NONE;
+	return (unsigned)atomic_load_explicit(&mm_g.segmap[a >> MM_SEG_SHIFT], memory_order_relaxed);
 }
+
+/* Is address a inside a segment of ours (one with a header)? */
+MM_INLINE int mm_segmap_has(uintptr_t a) { return mm_segmap_get(a) == MM_MAP_SEGMENT; }
 
 MM_INLINE unsigned mm_popcount64(uint64_t x)
 {
@@ -279,6 +286,7 @@ mm_segment *mm_segment_acquire(mm_heap *h, unsigned kind);
 void mm_segment_release(mm_segment *s);
 void mm_segment_adopt_pages(mm_heap *h, mm_segment *s);
 void mm_segmap_set(mm_segment *s, int present);
+void mm_segmap_mark(uintptr_t segment, unsigned value);
 /* Handing memory back: MM_PURGE_DELAYED returns what has been free long enough (the periodic
  * tick), MM_PURGE_NOW also the heap's free pages and the cached segments whatever their age (a
  * thread's exit), MM_PURGE_ALL everything that can go, unmapping caches and empty pools too

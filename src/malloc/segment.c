@@ -19,8 +19,7 @@
 #define MM_TICK_INTERVAL 100            /* ms between a heap's purge passes */
 #define MM_DIRTY_MAX ((size_t)16 << 20) /* free memory not purged that a heap or the cache may hold */
 
-uintptr_t mm_secret;
-_Atomic uint64_t *mm_segmap;
+mm_globals mm_g;
 _Atomic uint64_t mm_stat_mapped, mm_stat_in_use, mm_stat_peak, mm_stat_purged;
 
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -45,15 +44,12 @@ void mm_stat_in_use_add(int64_t delta)
 
 /* ---- The segment map ---------------------------------------------------------------------------- */
 
-void mm_segmap_set(mm_segment *s, int present)
+void mm_segmap_mark(uintptr_t segment, unsigned value)
 {
-	uintptr_t i = (uintptr_t)s >> MM_SEG_SHIFT;
-	uint64_t bit = (uint64_t)1 << (i % 64);
-	if (present)
-		atomic_fetch_or_explicit(&mm_segmap[i / 64], bit, memory_order_release);
-	else
-		atomic_fetch_and_explicit(&mm_segmap[i / 64], ~bit, memory_order_release);
+	atomic_store_explicit(&mm_g.segmap[segment >> MM_SEG_SHIFT], (uint8_t)value, memory_order_release);
 }
+
+void mm_segmap_set(mm_segment *s, int present) { mm_segmap_mark((uintptr_t)s, present ? MM_MAP_SEGMENT : MM_MAP_NONE); }
 
 /* ---- Segments from the OS ------------------------------------------------------------------------ */
 

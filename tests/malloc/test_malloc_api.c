@@ -114,11 +114,11 @@ static void test_alignment(void)
 	CHECK(posix_memalign(&out, sizeof(void *) / 2, 100) == EINVAL && out == (void *)&out);
 	CHECK(posix_memalign(&out, 0, 100) == EINVAL);
 	errno = 0;
-	CHECK(aligned_alloc(24, 100) == NULL && errno == EINVAL);
+	CHECK(aligned_alloc(opaque(24), 100) == NULL && errno == EINVAL);
 	errno = 0;
-	CHECK(aligned_alloc(0, 100) == NULL && errno == EINVAL);
+	CHECK(aligned_alloc(opaque(0), 100) == NULL && errno == EINVAL);
 	errno = 0;
-	CHECK(memalign(3, 100) == NULL && errno == EINVAL);
+	CHECK(memalign(opaque(3), 100) == NULL && errno == EINVAL);
 	/* valloc and pvalloc: page-aligned; pvalloc rounds the size up to pages. */
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	void *v = valloc(10), *pv = pvalloc(10), *pv0 = pvalloc(0);
