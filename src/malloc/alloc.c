@@ -8,8 +8,8 @@
  *     product, or no memory) gives NULL with errno = ENOMEM;
  *   - posix_memalign returns EINVAL for an alignment that is not a power of two multiple of
  *     sizeof(void *), ENOMEM when it cannot serve, and leaves *memptr and errno alone then;
- *     aligned_alloc and memalign return NULL with errno = EINVAL for an alignment that is not a
- *     power of two;
+ *     aligned_alloc returns NULL with errno = EINVAL for an alignment that is not a power of two;
+ *     memalign, as glibc's does, rounds such an alignment up to a power of two;
  *   - realloc(NULL, n) is malloc(n); realloc(p, 0) frees p and returns NULL (as glibc does); a
  *     failed realloc leaves the block as it was;
  *   - free(NULL) does nothing; a double free, or a pointer no allocation returned, is reported
@@ -299,13 +299,8 @@ static size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
 		}
 		return p->bsize;
 	}
-	if (s->kind == MM_SEG_ARENA) {
-		if (mm_addr(ptr) <= mm_addr(s->huge_block) || (mm_addr(ptr) & (MM_ALIGN - 1))) {
-			mm_malloc_error(who, ptr);
-			return 0;
-		}
-		return mm_arena_usable(s, ptr);
-	}
+	if (s->kind == MM_SEG_ARENA)
+		return mm_arena_usable(s, ptr, who);
 	if (s->kind == MM_SEG_HUGE)
 		return mm_huge_usable(s, ptr);
 	if (s->kind == MM_SEG_LARGE)
@@ -416,7 +411,19 @@ MM_API void *MM_NAME(aligned_alloc)(size_t align, size_t n)
 	return p;
 }
 
-MM_API void *MM_NAME(memalign)(size_t align, size_t n) { return MM_NAME(aligned_alloc)(align, n); }
+/* memalign is glibc's older call, and takes what glibc takes: an alignment that is not a power of
+ * two is rounded up to one (0 is 1); above the largest power of two, EINVAL. */
+MM_API void *MM_NAME(memalign)(size_t align, size_t n)
+{
+	if (align > SIZE_MAX / 2 + 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	size_t a = 1;
+	while (a < align)
+		a <<= 1;
+	return MM_NAME(aligned_alloc)(a, n);
+}
 
 MM_API void *MM_NAME(valloc)(size_t n) { return MM_NAME(aligned_alloc)(mm_os_page_size(), n); }
 

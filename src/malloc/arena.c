@@ -94,8 +94,10 @@ static void arena_drain(mm_arena *a)
 	mm_cblock *b = atomic_exchange_explicit(&a->remote, NULL, memory_order_acquire);
 	while (b) {
 		mm_cblock *next = b->next;
-		mm_tlsf_free(a->tlsf, b);
-		a->live--;
+		uint64_t before = a->tlsf->obs.frees;
+		mm_tlsf_free(a->tlsf, b); /* the full checks, which the other thread could not make */
+		if (a->tlsf->obs.frees != before)
+			a->live--;
 		b = next;
 	}
 }
@@ -145,6 +147,13 @@ void *mm_arena_malloc(mm_heap *h, size_t n, size_t align)
 	for (int attempt = 0; attempt < 2; attempt++) {
 		void *p = align ? mm_tlsf_memalign(a->tlsf, align, n) : mm_tlsf_malloc(a->tlsf, n);
 		if (p) {
+			/* Stale marks of a free block that started here: the "freed" cookie (word 1) and
+			 * the "purged" mark (word 4, see mm_tlsf_purge_spans), which would make a block
+			 * freed again with the same size look purged while its pages are dirty. (A smaller
+			 * block has a header of its own split-off rest over word 4.) */
+			((mm_cblock *)p)->cookie = 0;
+			if (n >= 5 * sizeof(uintptr_t))
+				((uintptr_t *)p)[4] = 0;
 			a->live++;
 			mm_relaxed_add(&h->arena_allocs, 1);
 			return p;
@@ -155,11 +164,44 @@ void *mm_arena_malloc(mm_heap *h, size_t n, size_t align)
 	return NULL; /* the caller maps the block on its own */
 }
 
+/*
+ * What a thread may check of a block of an arena it does not own, without racing with the owner
+ * (which only ever changes this header's P bit while the block is in use): p is an aligned address
+ * inside the segment's blocks; its header says "in use", with a stride that stays inside the
+ * segment; and it is not waiting on the remote list already (its cookie). The owner makes the TLSF
+ * core's full checks when it drains the list. The usable size, or 0 (reported as `who`).
+ */
+static size_t foreign_check(mm_segment *s, void *p, const char *who)
+{
+	uintptr_t a = (uintptr_t)p, end = (uintptr_t)s + MM_SEG_SIZE;
+	if (a <= (uintptr_t)s->huge_block || a >= end || (a & (MM_ALIGN - 1))) {
+		mm_malloc_error(who, p);
+		return 0;
+	}
+	size_t size = MM_SIZE_LOAD(mm_block_from_ptr(p));
+	size_t stride = mm_stride_of(size);
+	if ((size & (MM_FREE_BIT | MM_SPARE_MASK)) || stride < MM_MIN_STRIDE || stride > end - a) {
+		mm_malloc_error((size & MM_FREE_BIT) && !(size & MM_SPARE_MASK) ? "free(): double free" : who, p);
+		return 0;
+	}
+	if (((mm_cblock *)p)->cookie == (a ^ mm_secret)) {
+		mm_malloc_error("free(): double free", p);
+		return 0;
+	}
+	return stride - MM_W;
+}
+
 void mm_arena_free(mm_segment *s, void *p)
 {
 	mm_arena *a = s->arena;
 	mm_heap *h = mm_tl_heap;
+	mm_cblock *b = (mm_cblock *)p;
+	uintptr_t cookie = (uintptr_t)p ^ mm_secret;
 	if (MM_LIKELY(atomic_load_explicit(&a->owner, memory_order_relaxed) == h)) {
+		if (MM_UNLIKELY(b->cookie == cookie)) { /* freed by another thread, not drained yet */
+			mm_malloc_error("free(): double free", p);
+			return;
+		}
 		uint64_t before = a->tlsf->obs.frees;
 		mm_tlsf_free(a->tlsf, p);
 		if (a->tlsf->obs.frees != before)
@@ -167,13 +209,11 @@ void mm_arena_free(mm_segment *s, void *p)
 		mm_maybe_tick(h);
 		return;
 	}
-	/* Another thread's (or an abandoned) arena: its owner frees it later, with the checks. Only a
-	 * pointer inside the pool's blocks is taken: the list link is written into it now. */
-	if ((uintptr_t)p <= (uintptr_t)s->huge_block || ((uintptr_t)p & (MM_ALIGN - 1))) {
-		mm_malloc_error("free(): invalid pointer", p);
+	/* Another thread's (or an abandoned) arena: its owner frees it later. The list link and the
+	 * cookie are written into the block now, so it is checked first. */
+	if (!foreign_check(s, p, "free(): invalid pointer"))
 		return;
-	}
-	mm_cblock *b = (mm_cblock *)p;
+	b->cookie = cookie;
 	mm_cblock *old = atomic_load_explicit(&a->remote, memory_order_relaxed);
 	do {
 		b->next = old;
@@ -181,10 +221,16 @@ void mm_arena_free(mm_segment *s, void *p)
 	    !atomic_compare_exchange_weak_explicit(&a->remote, &old, b, memory_order_release, memory_order_relaxed));
 }
 
-size_t mm_arena_usable(mm_segment *s, void *p)
+size_t mm_arena_usable(mm_segment *s, void *p, const char *who)
 {
-	(void)s;
-	return mm_block_size(p);
+	mm_arena *a = s->arena;
+	if (atomic_load_explicit(&a->owner, memory_order_relaxed) != mm_tl_heap)
+		return foreign_check(s, p, who);
+	if (((mm_cblock *)p)->cookie == ((uintptr_t)p ^ mm_secret)) {
+		mm_malloc_error(who, p); /* freed by another thread, not drained yet */
+		return 0;
+	}
+	return mm_tlsf_checked_size(a->tlsf, p); /* the full checks; a bad pointer is reported */
 }
 
 /* Resizes in the owner's arena; NULL if the block is not ours to resize or no room (the caller
@@ -289,6 +335,8 @@ void mm_arena_tick(mm_heap *h, uint64_t now, int level)
 		if (x->live == 0) {
 			arena_destroy(x);
 		} else {
+			release_empty_pools(x);
+			mm_tlsf_purge_spans(x->tlsf, now, 1);
 			mm_global_lock();
 			x->next_abandoned = abandoned_arenas;
 			abandoned_arenas = x;
@@ -308,6 +356,9 @@ void mm_arena_abandon(mm_heap *h)
 		arena_destroy(a);
 		return;
 	}
+	/* Blocks still in use: its free memory goes back now, as no one ticks for it any more. */
+	release_empty_pools(a);
+	mm_tlsf_purge_spans(a->tlsf, mm_os_now_ms(), 1);
 	atomic_store_explicit(&a->owner, NULL, memory_order_release);
 	for (mm_segment *s = a->segments; s; s = s->next)
 		atomic_store_explicit(&s->heap, NULL, memory_order_relaxed);

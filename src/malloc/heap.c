@@ -64,12 +64,6 @@ void mm_process_init(void)
 	mm_classes_init();
 	(void)mm_os_page_size(); /* cached now, before any thread reads it */
 	mm_secret = (uintptr_t)mm_os_random();
-	mm_g.segmap = mm_os_reserve(MM_SEGMAP_BYTES);
-	if (!mm_g.segmap) {
-		static const char msg[] = "memoman: cannot reserve the segment map\n";
-		mm_os_write_error(msg, sizeof(msg) - 1);
-		abort();
-	}
 	/* From here malloc works; the rest may allocate through it (pthread_key_create, atexit). */
 	atomic_store_explicit(&init_state, 2, memory_order_release);
 	exit_key_ok = pthread_key_create(&exit_key, thread_done) == 0;
@@ -159,9 +153,9 @@ static void thread_done(void *value)
 	if (!h || h != mm_tl_heap)
 		return;
 	mm_tl_heap = &mm_heap_empty;
-	mm_heap_abandon(h);
-	mm_arena_abandon(h);
-	mm_purge_tick(h, MM_PURGE_NOW);
+	mm_heap_abandon(h);  /* its segments' free slots are purged as they are abandoned */
+	mm_arena_abandon(h); /* and its arena's free spans */
+	mm_segment_cache_trim(MM_PURGE_NOW);
 	mm_stats_heap_exit(h);
 	heap_free(h);
 }

@@ -184,13 +184,12 @@ typedef struct mm_arena {
 
 /* ---- Globals --------------------------------------------------------------------------------------- */
 
-/* What free() reads on every call, together. */
-typedef struct mm_globals {
-	_Atomic uint8_t *segmap; /* MM_MAP_* for every segment of the address space */
-	uintptr_t secret;        /* per process: free blocks hold their address ^ secret */
-} mm_globals;
-extern mm_globals mm_g;
-#define mm_secret (mm_g.secret)
+/* MM_MAP_* for every segment of the address space. A zero-filled array in .bss, not a mapping made
+ * at set-up: free() and its kin may be called before malloc ever was (a constructor of another
+ * library that runs first calls free(NULL)), and they find every segment MM_MAP_NONE then. Its
+ * pages cost nothing until a segment near them is mapped. */
+extern _Atomic uint8_t mm_segmap[MM_SEGMAP_BYTES];
+extern uintptr_t mm_secret; /* per process: free blocks hold their address ^ secret */
 
 extern mm_page mm_page_empty; /* a page with nothing: the direct entries of an empty heap */
 extern mm_heap mm_heap_empty; /* the heap of a thread not set up yet */
@@ -227,7 +226,7 @@ MM_INLINE unsigned mm_segmap_get(uintptr_t a)
 {
 	if (MM_UNLIKELY(mm_addr_unmappable(a)))
 		return MM_MAP_NONE;
-	return (unsigned)atomic_load_explicit(&mm_g.segmap[a >> MM_SEG_SHIFT], memory_order_relaxed);
+	return (unsigned)atomic_load_explicit(&mm_segmap[a >> MM_SEG_SHIFT], memory_order_relaxed);
 }
 
 /* Is address a inside a segment of ours (one with a header)? */
@@ -306,7 +305,7 @@ void mm_segment_cache_trim(int level);
 void *mm_arena_malloc(mm_heap *h, size_t n, size_t align);
 void mm_arena_free(mm_segment *s, void *p);
 void *mm_arena_realloc(mm_heap *h, mm_segment *s, void *p, size_t n);
-size_t mm_arena_usable(mm_segment *s, void *p);
+size_t mm_arena_usable(mm_segment *s, void *p, const char *who);
 void mm_arena_abandon(mm_heap *h);
 void mm_arena_tick(mm_heap *h, uint64_t now, int level);
 

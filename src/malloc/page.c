@@ -294,12 +294,12 @@ void mm_page_freed(mm_heap *h, mm_page *p)
 {
 	if (p->used == 0) {
 		mm_page_queue *q = &h->queues[p->cls];
-		if (!p->in_full && q->first == p && q->last == p)
-			return;
-		page_retire(h, p);
+		if (!(!p->in_full && q->first == p && q->last == p))
+			page_retire(h, p);
 	} else {
 		from_full(h, p);
 	}
+	mm_maybe_tick(h); /* after p is settled: a program whose calls all take the fast paths still ticks here */
 }
 
 /* Takes back every remote free and retires every empty page (malloc_trim). */
@@ -326,14 +326,18 @@ void mm_heap_release_empty(mm_heap *h)
 
 void mm_remote_free(mm_page *p, mm_cblock *b)
 {
+	/* The owner is read before the block is handed over: after that, the owner may take the
+	 * block, find the page empty and give the segment back, and the page may be gone. If the
+	 * owner changes in between, the wrong heap is told (heaps are never unmapped: a safe place to
+	 * write) or none; the block then waits until the page is looked at again — the owner's next
+	 * tick looks at every full page. */
+	mm_heap *h = atomic_load_explicit(&p->heap, memory_order_seq_cst);
 	mm_cblock *old = atomic_load_explicit(&p->thread_free, memory_order_relaxed);
 	do {
 		b->next = old;
 	} while (!atomic_compare_exchange_weak_explicit(&p->thread_free, &old, b, memory_order_seq_cst,
 	                                                memory_order_relaxed));
-	/* Tell the owner, if there is one: its full pages are looked at again on its next slow path.
-	 * (Heaps are never unmapped, so even an owner that just exited is a safe place to write.) */
-	mm_heap *h = atomic_load_explicit(&p->heap, memory_order_relaxed);
+	/* Tell the owner, if there is one: its full pages are looked at again on its next slow path. */
 	if (h && !atomic_load_explicit(&h->remote_pending, memory_order_relaxed))
 		atomic_store_explicit(&h->remote_pending, 1, memory_order_seq_cst);
 }
@@ -348,7 +352,7 @@ void mm_segment_adopt_pages(mm_heap *h, mm_segment *s)
 		unsigned i = mm_ffs64(used);
 		used &= used - 1;
 		mm_page *p = &s->pages[i];
-		atomic_store_explicit(&p->heap, h, memory_order_relaxed);
+		atomic_store_explicit(&p->heap, h, memory_order_seq_cst);
 		page_collect(p);
 		p->in_full = 0;
 		p->next = p->prev = NULL;

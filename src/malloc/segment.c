@@ -19,7 +19,8 @@
 #define MM_TICK_INTERVAL 100            /* ms between a heap's purge passes */
 #define MM_DIRTY_MAX ((size_t)16 << 20) /* free memory not purged that a heap or the cache may hold */
 
-mm_globals mm_g;
+_Atomic uint8_t mm_segmap[MM_SEGMAP_BYTES];
+uintptr_t mm_secret;
 _Atomic uint64_t mm_stat_mapped, mm_stat_in_use, mm_stat_peak, mm_stat_purged;
 
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -27,6 +28,7 @@ static mm_segment *cache; /* empty segments, newest first */
 static size_t cache_count;
 static _Atomic size_t cache_dirty;          /* cached segments not purged yet */
 static mm_segment *abandoned[MM_SEG_KINDS]; /* SMALL and MEDIUM segments of exited threads */
+static _Atomic size_t abandoned_count[MM_SEG_KINDS]; /* their number, for a look without the lock */
 
 void mm_global_lock(void) { pthread_mutex_lock(&global_lock); }
 void mm_global_unlock(void) { pthread_mutex_unlock(&global_lock); }
@@ -46,7 +48,7 @@ void mm_stat_in_use_add(int64_t delta)
 
 void mm_segmap_mark(uintptr_t segment, unsigned value)
 {
-	atomic_store_explicit(&mm_g.segmap[segment >> MM_SEG_SHIFT], (uint8_t)value, memory_order_release);
+	atomic_store_explicit(&mm_segmap[segment >> MM_SEG_SHIFT], (uint8_t)value, memory_order_release);
 }
 
 void mm_segmap_set(mm_segment *s, int present) { mm_segmap_mark((uintptr_t)s, present ? MM_MAP_SEGMENT : MM_MAP_NONE); }
@@ -232,10 +234,16 @@ void mm_page_slot_free(mm_heap *h, mm_page *p)
 
 /* ---- Acquire, release, abandon ------------------------------------------------------------------ */
 
-mm_segment *mm_segment_acquire(mm_heap *h, unsigned kind)
+/* Adopts abandoned segments of a kind, at most `max`: their pages become h's, what other threads
+ * freed into them is taken back, and empty pages and segments are given back. The segments of an
+ * exited thread would otherwise wait for a thread that runs out of page slots. Returns the last
+ * segment adopted that is still h's and has a free slot, or NULL. */
+static mm_segment *adopt_abandoned(mm_heap *h, unsigned kind, unsigned max)
 {
-	/* An abandoned segment first: its pages have blocks in use, and maybe frees waiting. */
-	for (int tries = 0; tries < 4; tries++) {
+	mm_segment *with_room = NULL;
+	for (unsigned n = 0; n < max; n++) {
+		if (!atomic_load_explicit(&abandoned_count[kind], memory_order_relaxed))
+			break; /* a look without the lock; the lock below decides */
 		mm_global_lock();
 		mm_segment *s = abandoned[kind];
 		if (s) {
@@ -244,6 +252,7 @@ mm_segment *mm_segment_acquire(mm_heap *h, unsigned kind)
 				s->next->prev = NULL;
 			s->next = s->prev = NULL;
 			s->abandoned = 0;
+			atomic_fetch_sub_explicit(&abandoned_count[kind], 1, memory_order_relaxed);
 		}
 		mm_global_unlock();
 		if (!s)
@@ -251,10 +260,21 @@ mm_segment *mm_segment_acquire(mm_heap *h, unsigned kind)
 		atomic_store_explicit(&s->heap, h, memory_order_relaxed);
 		list_push_front(&h->segments[kind], s);
 		mm_segment_adopt_pages(h, s); /* may free pages, even release the segment */
-		if (h->segments[kind] && h->segments[kind]->free_slots)
-			return h->segments[kind];
+		if (h->segments[kind] == s && !s->free_slots)
+			list_move_back(&h->segments[kind], s); /* full: behind the ones with room */
+		else if (h->segments[kind] && h->segments[kind]->free_slots)
+			with_room = h->segments[kind];
 	}
-	mm_segment *s = mm_segment_new_raw(kind, h);
+	return with_room;
+}
+
+mm_segment *mm_segment_acquire(mm_heap *h, unsigned kind)
+{
+	/* An abandoned segment first: its pages have blocks in use, and maybe frees waiting. */
+	mm_segment *s = adopt_abandoned(h, kind, 4);
+	if (s)
+		return s;
+	s = mm_segment_new_raw(kind, h);
 	if (s)
 		list_push_front(&h->segments[kind], s);
 	return s;
@@ -290,8 +310,11 @@ void mm_segment_release(mm_segment *s)
 
 /* Puts a segment of an exiting thread on the abandoned list (its pages' owner already cleared). */
 void mm_segment_abandon(mm_segment *s);
+static size_t purge_segment(mm_segment *s);
 void mm_segment_abandon(mm_segment *s)
 {
+	if (s->dirty_slots)
+		purge_segment(s); /* no one will purge its free slots until another thread adopts it */
 	atomic_store_explicit(&s->heap, NULL, memory_order_release);
 	mm_global_lock();
 	s->abandoned = 1;
@@ -300,6 +323,7 @@ void mm_segment_abandon(mm_segment *s)
 	if (s->next)
 		s->next->prev = s;
 	abandoned[s->kind] = s;
+	atomic_fetch_add_explicit(&abandoned_count[s->kind], 1, memory_order_relaxed);
 	mm_global_unlock();
 }
 
@@ -378,6 +402,15 @@ void mm_purge_tick(mm_heap *h, int level)
 	if (level == MM_PURGE_DELAYED && now < h->next_tick_ms)
 		return;
 	h->next_tick_ms = now + MM_TICK_INTERVAL;
+	/* Frees from other threads that reached full pages without telling (mm_remote_free), and the
+	 * segments of exited threads: a few of each kind a tick (a bounded pause), all of them when trimming. Not at level
+	 * NOW, which comes from inside page and segment bookkeeping (mm_page_slot_free) that this
+	 * would change under its feet. */
+	if (level != MM_PURGE_NOW) {
+		mm_page_collect_full(h);
+		for (unsigned k = 0; k < MM_SEG_ARENA; k++)
+			(void)adopt_abandoned(h, k, level == MM_PURGE_ALL ? UINT32_MAX : 8);
+	}
 	size_t dirty = 0;
 	for (unsigned k = 0; k < MM_SEG_ARENA; k++)
 		for (mm_segment *s = h->segments[k]; s; s = s->next) {

@@ -117,8 +117,17 @@ static void test_alignment(void)
 	CHECK(aligned_alloc(opaque(24), 100) == NULL && errno == EINVAL);
 	errno = 0;
 	CHECK(aligned_alloc(opaque(0), 100) == NULL && errno == EINVAL);
+	/* memalign, as glibc's, rounds an alignment that is not a power of two up to one. */
+	for (size_t a = 0; a <= 5000; a += 7) {
+		size_t pow2 = 1;
+		while (pow2 < a)
+			pow2 <<= 1;
+		char *m = memalign(opaque(a), 100);
+		CHECK(m != NULL && (uintptr_t)m % pow2 == 0 && (uintptr_t)m % 16 == 0);
+		free(m);
+	}
 	errno = 0;
-	CHECK(memalign(opaque(3), 100) == NULL && errno == EINVAL);
+	CHECK(memalign(opaque(SIZE_MAX / 2 + 2), 100) == NULL && errno == EINVAL);
 	/* valloc and pvalloc: page-aligned; pvalloc rounds the size up to pages. */
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	void *v = valloc(10), *pv = pvalloc(10), *pv0 = pvalloc(0);

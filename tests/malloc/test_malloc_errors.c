@@ -10,6 +10,7 @@
 #endif
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -79,6 +80,50 @@ static void usable_freed(void)
 	sink = (void *)(uintptr_t)malloc_usable_size(opaque(p));
 }
 
+/* The same from another thread than the one whose arena holds the block: those frees go on a list
+ * that the owner drains later, so they are checked before anything is written. */
+static void *free_in_thread(void *p)
+{
+	free(p);
+	return NULL;
+}
+static void free_elsewhere(void *p)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, free_in_thread, p) == 0)
+		pthread_join(t, NULL);
+}
+static void double_free_arena_remote(void) /* freed here, then there */
+{
+	char *p = opaque(malloc(100000));
+	opaque(malloc(100000));
+	free(p);
+	free_elsewhere(opaque(p));
+}
+static void double_free_arena_remote_twice(void) /* freed there twice, before the owner drained */
+{
+	char *p = opaque(malloc(100000));
+	opaque(malloc(100000));
+	free_elsewhere(p);
+	free_elsewhere(opaque(p));
+}
+static void double_free_arena_remote_then_owner(void) /* freed there, then here */
+{
+	char *p = opaque(malloc(100000));
+	opaque(malloc(100000));
+	free_elsewhere(p);
+	free(opaque(p));
+}
+static void interior_arena_remote(void) { free_elsewhere(opaque(malloc(70000)) + 4096); }
+static void usable_interior_arena(void) { sink = (void *)(uintptr_t)malloc_usable_size(opaque(malloc(70000)) + 4096); }
+static void realloc_freed_arena(void)
+{
+	char *p = opaque(malloc(100000));
+	opaque(malloc(100000));
+	free(p);
+	sink = realloc(opaque(p), 200000);
+}
+
 static const struct {
 	const char *name, *message;
 	void (*run)(void);
@@ -95,6 +140,12 @@ static const struct {
     {"never handed out", "free(): ", never_allocated}, /* "double free": it is on the free list */
     {"realloc of a freed block", "realloc(): invalid pointer", realloc_freed},
     {"malloc_usable_size of a freed block", "malloc_usable_size(): invalid pointer", usable_freed},
+    {"double free (arena, then another thread)", "free(): double free", double_free_arena_remote},
+    {"double free (arena, another thread twice)", "free(): double free", double_free_arena_remote_twice},
+    {"double free (arena, another thread, then the owner)", "free(): double free", double_free_arena_remote_then_owner},
+    {"interior (arena, another thread)", "free(): invalid pointer", interior_arena_remote},
+    {"malloc_usable_size of an interior pointer (arena)", "invalid pointer", usable_interior_arena},
+    {"realloc of a freed block (arena)", "double free", realloc_freed_arena},
 };
 
 /* Runs a case in a child with stderr captured; returns its wait status and the captured text. */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 static char *early;
+extern int mm_early_ok; /* early.c: its constructor ran before the allocator's set-up */
 static pthread_key_t key;
 
 __attribute__((constructor)) static void before_main(void)
@@ -62,8 +63,10 @@ __attribute__((destructor)) static void after_main(void)
 
 int main(void)
 {
-	if (strcmp(early, "constructor") != 0)
+	if (strcmp(early, "constructor") != 0 || !mm_early_ok)
 		return 1;
+	printf("early ok\n");
+	fflush(stdout);
 	pthread_key_create(&key, tls_destructor);
 	atexit(at_exit);
 	for (int round = 0; round < 20; round++) {

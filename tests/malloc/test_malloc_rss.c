@@ -2,8 +2,9 @@
  * test_malloc_rss.c - memory goes back to the OS: after a working set of about 300 MiB (small
  * objects, medium ones, arena and large blocks) is freed, the process's resident memory falls back
  * within about two seconds of ordinary activity (some allocations of every size every 10 ms), whether the
- * working set belonged to the main thread or to a thread that has exited; and malloc_trim(0) gives
- * it back at once.
+ * working set belonged to the main thread or to a thread that has exited, or was allocated by a
+ * thread that exited and freed by another; after a huge block, even if every later call takes the
+ * fast paths; and malloc_trim(0) gives it back at once.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -73,19 +74,40 @@ static void *working_set(void *arg)
 	return NULL;
 }
 
+/* The same working set allocated by a thread that exits with it; the caller frees it. */
+static void *held[2000000 + 25000 + 500 + 10];
+static void *working_set_kept(void *arg)
+{
+	(void)arg;
+	size_t k = 0;
+	for (size_t i = 0; i < 2000000; i++)
+		memset(held[k++] = malloc(64), 1, 64);
+	for (size_t i = 0; i < 25000; i++)
+		memset(held[k++] = malloc(4000), 2, 4000);
+	for (size_t i = 0; i < 500; i++)
+		memset(held[k++] = malloc(100000), 3, 100000);
+	for (size_t i = 0; i < 10; i++)
+		memset(held[k++] = malloc(3 * MiB), 4, 3 * MiB);
+	peak_resident = resident();
+	return NULL;
+}
+
 static void *volatile sink; /* keeps the compiler from dropping a malloc + free pair */
 
-/* Ordinary activity until resident memory is below `limit`; the seconds it took (or 99). */
-static double settle(size_t limit, double give_up)
+/* Ordinary activity until resident memory is below `limit`; the seconds it took (or 99). With
+ * `small_only`, only small blocks, whose calls all take the fast paths. */
+static double settle_with(size_t limit, double give_up, int small_only)
 {
 	double t0 = now();
 	while (now() - t0 < give_up) {
 		for (int i = 0; i < 100; i++) {
-			sink = malloc((size_t)(16 + i * 8));
+			sink = malloc(small_only ? 48 : (size_t)(16 + i * 8));
 			free(sink);
 		}
-		sink = malloc(20000); /* and a medium one */
-		free(sink);
+		if (!small_only) {
+			sink = malloc(20000); /* and a medium one */
+			free(sink);
+		}
 		if (resident() <= limit)
 			return now() - t0;
 		struct timespec ts = {0, 10 * 1000 * 1000};
@@ -93,6 +115,7 @@ static double settle(size_t limit, double give_up)
 	}
 	return 99;
 }
+static double settle(size_t limit, double give_up) { return settle_with(limit, give_up, 0); }
 
 int main(void)
 {
@@ -113,6 +136,27 @@ int main(void)
 	peak = peak_resident;
 	t = settle(limit, 5.0);
 	printf("exited thread: resident %zu MiB -> below %zu MiB in %.2f s\n", peak / MiB, limit / MiB, t);
+	CHECK(t <= 2.5);
+
+	/* Allocated by a thread that exits, freed here (each free goes to a page no thread owns). */
+	pthread_create(&th, NULL, working_set_kept, NULL);
+	pthread_join(th, NULL);
+	peak = peak_resident;
+	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++)
+		free(held[i]);
+	t = settle(limit, 5.0);
+	printf("freed after its thread exited: resident %zu MiB -> below %zu MiB in %.2f s\n", peak / MiB, limit / MiB,
+	       t);
+	CHECK(t <= 2.5);
+
+	/* A huge block freed, then only small blocks on their fast paths. */
+	char *huge = malloc(200 * MiB);
+	memset(huge, 5, 200 * MiB);
+	peak = resident();
+	free(huge);
+	t = settle_with(limit, 5.0, 1);
+	printf("huge block, then small calls only: resident %zu MiB -> below %zu MiB in %.2f s\n", peak / MiB,
+	       limit / MiB, t);
 	CHECK(t <= 2.5);
 
 	working_set(NULL);

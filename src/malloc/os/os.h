@@ -21,9 +21,6 @@ void *mm_os_map(size_t bytes);
 /* The same, its start aligned to `align` (a power of two, at least the page size), or NULL. */
 void *mm_os_map_aligned(size_t bytes, size_t align);
 
-/* Address space reserved but never expected to be touched much (NORESERVE), or NULL. */
-void *mm_os_reserve(size_t bytes);
-
 /* Gives [p, p + bytes) back to the OS. */
 void mm_os_unmap(void *p, size_t bytes);
 

@@ -18,10 +18,6 @@
 
 #include "os.h"
 
-#ifndef MAP_NORESERVE
-#define MAP_NORESERVE 0
-#endif
-
 static size_t page_size;
 
 size_t mm_os_page_size(void)
@@ -33,17 +29,15 @@ size_t mm_os_page_size(void)
 	return page_size;
 }
 
-static void *map(size_t bytes, int extra_flags)
+static void *map(size_t bytes)
 {
 	int saved = errno;
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | extra_flags, -1, 0);
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	errno = saved;
 	return p == MAP_FAILED ? NULL : p;
 }
 
-void *mm_os_map(size_t bytes) { return map(bytes, 0); }
-
-void *mm_os_reserve(size_t bytes) { return map(bytes, MAP_NORESERVE); }
+void *mm_os_map(size_t bytes) { return map(bytes); }
 
 void mm_os_unmap(void *p, size_t bytes)
 {
@@ -56,13 +50,13 @@ void *mm_os_map_aligned(size_t bytes, size_t align)
 {
 	/* Usually the kernel places a mapping right after the previous one, aligned or not: try the
 	 * exact size first, and over-map and trim only when it comes back misaligned. */
-	void *p = map(bytes, 0);
+	void *p = map(bytes);
 	if (!p || ((uintptr_t)p & (align - 1)) == 0)
 		return p;
 	mm_os_unmap(p, bytes);
 	if (bytes > SIZE_MAX - align)
 		return NULL;
-	unsigned char *q = map(bytes + align, 0);
+	unsigned char *q = map(bytes + align);
 	if (!q)
 		return NULL;
 	uintptr_t a = ((uintptr_t)q + align - 1) & ~(uintptr_t)(align - 1);
