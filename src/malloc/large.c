@@ -20,7 +20,13 @@
 
 #define MM_LARGE_RELEASE_DELAY 1000 /* ms an entirely free pool stays mapped */
 
+/* Held for one TLSF call (or a purge pass): a waiter spins a little before it sleeps, where the
+ * C library offers that (a sleep and a wake-up cost more than the call). */
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+static pthread_mutex_t lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+#else
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+#endif
 static _Alignas(64) unsigned char control_mem[sizeof(mm_control)];
 static mm_t tlsf;
 
