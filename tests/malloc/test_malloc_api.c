@@ -17,20 +17,13 @@
 #include <unistd.h>
 
 #include "memoman/malloc.h"
+#include "mcheck.h"
 #include "names.h"
 
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
 #pragma GCC diagnostic ignored "-Wuse-after-free" /* a failed realloc leaves the block: it is used on purpose */
 #endif
 
-static int failures;
-#define CHECK(c)                                                                                                       \
-	do {                                                                                                           \
-		if (!(c)) {                                                                                            \
-			failures++;                                                                                    \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                          \
-		}                                                                                                      \
-	} while (0)
 
 /* Keeps the compiler from folding a size it can see. */
 static size_t opaque(size_t n)
@@ -210,9 +203,5 @@ int main(void)
 	test_too_large();
 	test_alignment();
 	test_ordinary();
-	if (failures)
-		fprintf(stderr, "test_malloc_api: %d checks failed\n", failures);
-	else
-		printf("test_malloc_api: all checks passed\n");
-	return failures != 0;
+	return check_done("test_malloc_api");
 }

@@ -20,16 +20,9 @@
 #include <unistd.h>
 
 #include "memoman/malloc.h"
+#include "mcheck.h"
 #include "names.h"
 
-static int failures;
-#define CHECK(c)                                                                                                       \
-	do {                                                                                                           \
-		if (!(c)) {                                                                                            \
-			failures++;                                                                                    \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                          \
-		}                                                                                                      \
-	} while (0)
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wfree-nonheap-object" /* the bad frees are the point */
@@ -193,9 +186,5 @@ int main(void)
 			fprintf(stderr, "  case \"%s\" (report): status %d, said \"%s\"\n", cases[i].name, status, out);
 	}
 	free(NULL); /* never an error */
-	if (failures)
-		fprintf(stderr, "test_malloc_errors: %d checks failed\n", failures);
-	else
-		printf("test_malloc_errors: all checks passed\n");
-	return failures != 0;
+	return check_done("test_malloc_errors");
 }

@@ -17,16 +17,9 @@
 #include <time.h>
 
 #include "memoman/malloc.h"
+#include "mcheck.h"
 #include "names.h"
 
-static int failures;
-#define CHECK(c)                                                                                                       \
-	do {                                                                                                           \
-		if (!(c)) {                                                                                            \
-			failures++;                                                                                    \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                          \
-		}                                                                                                      \
-	} while (0)
 
 #define MiB ((size_t)1 << 20)
 
@@ -165,9 +158,5 @@ int main(void)
 	size_t after = resident();
 	printf("malloc_trim: resident %zu MiB -> %zu MiB at once\n", peak / MiB, after / MiB);
 	CHECK(after <= limit);
-	if (failures)
-		fprintf(stderr, "test_malloc_rss: %d checks failed\n", failures);
-	else
-		printf("test_malloc_rss: all checks passed\n");
-	return failures != 0;
+	return check_done("test_malloc_rss");
 }
