@@ -26,8 +26,8 @@ _Atomic uint64_t mm_stat_mapped, mm_stat_in_use, mm_stat_peak, mm_stat_purged;
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
 static mm_segment *cache; /* empty segments, newest first */
 static size_t cache_count;
-static _Atomic size_t cache_dirty;          /* cached segments not purged yet */
-static mm_segment *abandoned[MM_SEG_KINDS]; /* SMALL and MEDIUM segments of exited threads */
+static _Atomic size_t cache_dirty;                   /* cached segments not purged yet */
+static mm_segment *abandoned[MM_SEG_KINDS];          /* SMALL and MEDIUM segments of exited threads */
 static _Atomic size_t abandoned_count[MM_SEG_KINDS]; /* their number, for a look without the lock */
 
 void mm_global_lock(void) { pthread_mutex_lock(&global_lock); }

@@ -24,7 +24,6 @@
 #pragma GCC diagnostic ignored "-Wuse-after-free" /* a failed realloc leaves the block: it is used on purpose */
 #endif
 
-
 /* Keeps the compiler from folding a size it can see. */
 static size_t opaque(size_t n)
 {

@@ -23,7 +23,6 @@
 #include "mcheck.h"
 #include "names.h"
 
-
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wfree-nonheap-object" /* the bad frees are the point */
 #endif

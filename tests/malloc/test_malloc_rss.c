@@ -20,7 +20,6 @@
 #include "mcheck.h"
 #include "names.h"
 
-
 #define MiB ((size_t)1 << 20)
 
 static size_t resident(void)
