@@ -302,6 +302,18 @@ void mm_page_freed(mm_heap *h, mm_page *p)
 	mm_maybe_tick(h); /* after p is settled: a program whose calls all take the fast paths still ticks here */
 }
 
+/* Retires the pages that mm_page_freed kept, empty, as their class's only page. Called on a tick:
+ * a block allocated and freed over and over still finds its page between ticks, but a class that
+ * has gone quiet gives its page back (a medium page is 512 KiB). */
+void mm_heap_retire_idle(mm_heap *h)
+{
+	for (unsigned c = 0; c < MM_CLASSES; c++) {
+		mm_page *p = h->queues[c].first;
+		if (p && p->used == 0 && !p->next)
+			page_retire(h, p);
+	}
+}
+
 /* Takes back every remote free and retires every empty page (malloc_trim). */
 void mm_heap_release_empty(mm_heap *h)
 {

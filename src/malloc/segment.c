@@ -408,6 +408,7 @@ void mm_purge_tick(mm_heap *h, int level)
 	 * would change under its feet. */
 	if (level != MM_PURGE_NOW) {
 		mm_page_collect_full(h);
+		mm_heap_retire_idle(h);
 		for (unsigned k = 0; k < MM_SEG_ARENA; k++)
 			(void)adopt_abandoned(h, k, level == MM_PURGE_ALL ? UINT32_MAX : 8);
 	}
