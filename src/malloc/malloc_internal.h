@@ -277,6 +277,8 @@ void *mm_class_alloc_slow(mm_heap *h, unsigned c);
 void mm_page_freed(mm_heap *h, mm_page *p);
 void mm_page_collect_full(mm_heap *h);
 void mm_heap_retire_idle(mm_heap *h);
+unsigned mm_segment_reclaim_free(mm_segment *s);
+void mm_segment_free_abandoned_slot(mm_segment *s, mm_page *p);
 void mm_heap_release_empty(mm_heap *h);
 void mm_remote_free(mm_page *p, mm_cblock *b);
 void mm_heap_abandon(mm_heap *h);

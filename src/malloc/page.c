@@ -302,6 +302,21 @@ void mm_page_freed(mm_heap *h, mm_page *p)
 	mm_maybe_tick(h); /* after p is settled: a program whose calls all take the fast paths still ticks here */
 }
 
+/* For an abandoned segment that the caller holds alone (taken off the abandoned list): takes back
+ * what other threads freed into its pages, and gives back (purged at once: no one owns them) the
+ * pages that are empty then. Returns the pages still holding blocks. */
+unsigned mm_segment_reclaim_free(mm_segment *s)
+{
+	uint64_t all = s->page_count == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->page_count) - 1);
+	for (uint64_t used = ~s->free_slots & all; used; used &= used - 1) {
+		mm_page *p = &s->pages[mm_ffs64(used)];
+		page_collect(p);
+		if (p->used == 0)
+			mm_segment_free_abandoned_slot(s, p);
+	}
+	return s->used_pages;
+}
+
 /* Retires the pages that mm_page_freed kept, empty, as their class's only page. Called on a tick:
  * a block allocated and freed over and over still finds its page between ticks, but a class that
  * has gone quiet gives its page back (a medium page is 512 KiB). */

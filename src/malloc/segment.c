@@ -268,6 +268,68 @@ static mm_segment *adopt_abandoned(mm_heap *h, unsigned kind, unsigned max)
 	return with_room;
 }
 
+/* A page slot of an abandoned segment whose blocks are all free: given back and purged now. */
+void mm_segment_free_abandoned_slot(mm_segment *s, mm_page *p)
+{
+	uintptr_t start;
+	size_t bytes;
+	slot_range(s, p->slot, &start, &bytes);
+	mm_stat_in_use_add(-(int64_t)bytes);
+	atomic_store_explicit(&p->capacity, 0, memory_order_relaxed);
+	p->reserved = 0;
+	p->free = NULL;
+	s->free_slots |= (uint64_t)1 << p->slot;
+	s->dirty_slots &= ~((uint64_t)1 << p->slot);
+	s->used_pages--;
+	mm_os_purge((void *)start, bytes);
+	atomic_fetch_add_explicit(&mm_stat_purged, bytes, memory_order_relaxed);
+}
+
+/*
+ * Looks at abandoned segments of a kind, at most `max`, without adopting them: what other threads
+ * freed into their pages is taken back, empty pages are given back, and a segment left with no
+ * page goes to the cache; the others go back, at the end of the list (so that the next look sees
+ * others). A tick does this rather than adopt, since the ticking thread may not allocate again for
+ * a long time, and the frees into an adopted page would wait for it.
+ */
+static void reclaim_abandoned(unsigned kind, size_t max)
+{
+	size_t count = atomic_load_explicit(&abandoned_count[kind], memory_order_relaxed);
+	if (max > count)
+		max = count; /* each one once: those still in use come back at the end */
+	for (size_t n = 0; n < max; n++) {
+		if (!atomic_load_explicit(&abandoned_count[kind], memory_order_relaxed))
+			return; /* a look without the lock; the lock below decides */
+		mm_global_lock();
+		mm_segment *s = abandoned[kind];
+		if (s) {
+			abandoned[kind] = s->next;
+			if (s->next)
+				s->next->prev = NULL;
+			s->next = s->prev = NULL;
+			atomic_fetch_sub_explicit(&abandoned_count[kind], 1, memory_order_relaxed);
+		}
+		mm_global_unlock();
+		if (!s)
+			return;
+		if (mm_segment_reclaim_free(s) == 0) {
+			s->abandoned = 0;
+			mm_segment_release(s);
+			continue;
+		}
+		mm_global_lock();
+		mm_segment **link = &abandoned[kind], *last = NULL;
+		while (*link) {
+			last = *link;
+			link = &last->next;
+		}
+		s->prev = last;
+		*link = s;
+		atomic_fetch_add_explicit(&abandoned_count[kind], 1, memory_order_relaxed);
+		mm_global_unlock();
+	}
+}
+
 mm_segment *mm_segment_acquire(mm_heap *h, unsigned kind)
 {
 	/* An abandoned segment first: its pages have blocks in use, and maybe frees waiting. */
@@ -403,14 +465,14 @@ void mm_purge_tick(mm_heap *h, int level)
 		return;
 	h->next_tick_ms = now + MM_TICK_INTERVAL;
 	/* Frees from other threads that reached full pages without telling (mm_remote_free), and the
-	 * segments of exited threads: a few of each kind a tick (a bounded pause), all of them when trimming. Not at level
-	 * NOW, which comes from inside page and segment bookkeeping (mm_page_slot_free) that this
-	 * would change under its feet. */
+	 * free pages of exited threads' segments: a few segments of each kind a tick (a bounded pause),
+	 * all of them when trimming. Not at level NOW, which comes from inside page and segment
+	 * bookkeeping (mm_page_slot_free) that this would change under its feet. */
 	if (level != MM_PURGE_NOW) {
 		mm_page_collect_full(h);
 		mm_heap_retire_idle(h);
 		for (unsigned k = 0; k < MM_SEG_ARENA; k++)
-			(void)adopt_abandoned(h, k, level == MM_PURGE_ALL ? UINT32_MAX : 8);
+			reclaim_abandoned(k, level == MM_PURGE_ALL ? SIZE_MAX : 8);
 	}
 	size_t dirty = 0;
 	for (unsigned k = 0; k < MM_SEG_ARENA; k++)

@@ -86,6 +86,22 @@ static void *working_set_kept(void *arg)
 
 static void *volatile sink; /* keeps the compiler from dropping a malloc + free pair */
 
+/* Rounds of a hand-over: each round's thread frees the blocks the previous round's thread (now
+ * exited) allocated, allocates its own and exits. */
+enum { HAND_BLOCKS = 20000 };
+static void *hand[HAND_BLOCKS];
+static void *hand_over_round(void *arg)
+{
+	size_t seed = (size_t)arg;
+	for (size_t i = 0; i < HAND_BLOCKS; i++) {
+		free(hand[i]);
+		seed = seed * 6364136223846793005u + 1442695040888963407u;
+		hand[i] = malloc(16 + (seed >> 33) % 400);
+		memset(hand[i], 1, 16);
+	}
+	return NULL;
+}
+
 /* Ordinary activity until resident memory is below `limit`; the seconds it took (or 99). With
  * `small_only`, only small blocks, whose calls all take the fast paths. */
 static double settle_with(size_t limit, double give_up, int small_only)
@@ -140,6 +156,29 @@ int main(void)
 	printf("freed after its thread exited: resident %zu MiB -> below %zu MiB in %.2f s\n", peak / MiB, limit / MiB,
 	       t);
 	CHECK(t <= 2.5);
+
+	/* Threads that hand their blocks over and exit, one after the other, while the main thread
+	 * allocates a little between them (a thread that ticks but does not allocate much must not
+	 * take the exited threads' pages over and sit on them). Resident memory stays flat. */
+	size_t after_warmup = 0;
+	for (size_t round = 0; round < 40; round++) {
+		pthread_create(&th, NULL, hand_over_round, (void *)(round + 1));
+		pthread_join(th, NULL);
+		for (int i = 0; i < 20; i++) {
+			sink = malloc(500);
+			free(sink);
+		}
+		struct timespec ts = {0, 5 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		if (round == 4)
+			after_warmup = resident();
+	}
+	size_t after_rounds = resident();
+	printf("40 rounds of hand-over: resident %zu MiB after 5, %zu MiB after 40\n", after_warmup / MiB,
+	       after_rounds / MiB);
+	CHECK(after_rounds <= after_warmup + 8 * MiB);
+	for (size_t i = 0; i < HAND_BLOCKS; i++)
+		free(hand[i]);
 
 	/* A huge block freed, then only small blocks on their fast paths. */
 	char *huge = malloc(200 * MiB);
