@@ -234,6 +234,25 @@ void mm_page_slot_free(mm_heap *h, mm_page *p)
 
 /* ---- Acquire, release, abandon ------------------------------------------------------------------ */
 
+/* Takes the first abandoned segment of a kind off its list, or NULL. */
+static mm_segment *abandoned_pop(unsigned kind)
+{
+	if (!atomic_load_explicit(&abandoned_count[kind], memory_order_relaxed))
+		return NULL; /* a look without the lock; the lock below decides */
+	mm_global_lock();
+	mm_segment *s = abandoned[kind];
+	if (s) {
+		abandoned[kind] = s->next;
+		if (s->next)
+			s->next->prev = NULL;
+		s->next = s->prev = NULL;
+		s->abandoned = 0;
+		atomic_fetch_sub_explicit(&abandoned_count[kind], 1, memory_order_relaxed);
+	}
+	mm_global_unlock();
+	return s;
+}
+
 /* Adopts abandoned segments of a kind, at most `max`: their pages become h's, what other threads
  * freed into them is taken back, and empty pages and segments are given back. The segments of an
  * exited thread would otherwise wait for a thread that runs out of page slots. Returns the last
@@ -242,19 +261,7 @@ static mm_segment *adopt_abandoned(mm_heap *h, unsigned kind, unsigned max)
 {
 	mm_segment *with_room = NULL;
 	for (unsigned n = 0; n < max; n++) {
-		if (!atomic_load_explicit(&abandoned_count[kind], memory_order_relaxed))
-			break; /* a look without the lock; the lock below decides */
-		mm_global_lock();
-		mm_segment *s = abandoned[kind];
-		if (s) {
-			abandoned[kind] = s->next;
-			if (s->next)
-				s->next->prev = NULL;
-			s->next = s->prev = NULL;
-			s->abandoned = 0;
-			atomic_fetch_sub_explicit(&abandoned_count[kind], 1, memory_order_relaxed);
-		}
-		mm_global_unlock();
+		mm_segment *s = abandoned_pop(kind);
 		if (!s)
 			break;
 		atomic_store_explicit(&s->heap, h, memory_order_relaxed);
@@ -298,22 +305,10 @@ static void reclaim_abandoned(unsigned kind, size_t max)
 	if (max > count)
 		max = count; /* each one once: those still in use come back at the end */
 	for (size_t n = 0; n < max; n++) {
-		if (!atomic_load_explicit(&abandoned_count[kind], memory_order_relaxed))
-			return; /* a look without the lock; the lock below decides */
-		mm_global_lock();
-		mm_segment *s = abandoned[kind];
-		if (s) {
-			abandoned[kind] = s->next;
-			if (s->next)
-				s->next->prev = NULL;
-			s->next = s->prev = NULL;
-			atomic_fetch_sub_explicit(&abandoned_count[kind], 1, memory_order_relaxed);
-		}
-		mm_global_unlock();
+		mm_segment *s = abandoned_pop(kind);
 		if (!s)
 			return;
 		if (mm_segment_reclaim_free(s) == 0) {
-			s->abandoned = 0;
 			mm_segment_release(s);
 			continue;
 		}
@@ -324,6 +319,7 @@ static void reclaim_abandoned(unsigned kind, size_t max)
 			link = &last->next;
 		}
 		s->prev = last;
+		s->abandoned = 1;
 		*link = s;
 		atomic_fetch_add_explicit(&abandoned_count[kind], 1, memory_order_relaxed);
 		mm_global_unlock();
