@@ -11,6 +11,7 @@
 #endif
 #include <malloc.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,11 +93,11 @@ enum { HAND_BLOCKS = 20000 };
 static void *hand[HAND_BLOCKS];
 static void *hand_over_round(void *arg)
 {
-	size_t seed = (size_t)arg;
+	uint64_t seed = (uintptr_t)arg;
 	for (size_t i = 0; i < HAND_BLOCKS; i++) {
 		free(hand[i]);
 		seed = seed * 6364136223846793005u + 1442695040888963407u;
-		hand[i] = malloc(16 + (seed >> 33) % 400);
+		hand[i] = malloc(16 + (size_t)((seed >> 33) % 400));
 		memset(hand[i], 1, 16);
 	}
 	return NULL;
