@@ -21,8 +21,6 @@
 #define MM_ARENA_PURGE_MIN ((size_t)256 * 1024)
 #define MM_ARENA_PURGE_DELAY 500
 
-mm_segment *mm_segment_new_raw(unsigned kind, mm_heap *h);
-
 static mm_arena *abandoned_arenas;
 
 /* ---- Set-up --------------------------------------------------------------------------------------- */

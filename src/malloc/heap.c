@@ -17,13 +17,6 @@
 #include "malloc_internal.h"
 #include "os/os.h"
 
-void mm_classes_init(void);
-void mm_fork_prepare(void);
-void mm_fork_parent(void);
-void mm_fork_child(void);
-void mm_stats_at_exit(void);
-void mm_stats_heap_exit(mm_heap *h);
-
 mm_page mm_page_empty;
 
 /* The empty heap, pointing at the empty page from the start: malloc may be called before any
@@ -162,8 +155,6 @@ static void thread_done(void *value)
 
 /* ---- Walking the heaps (statistics) ------------------------------------------------------------- */
 
-typedef void (*mm_heap_visitor)(mm_heap *h, void *user);
-void mm_heaps_visit(mm_heap_visitor visit, void *user, size_t *count);
 void mm_heaps_visit(mm_heap_visitor visit, void *user, size_t *count)
 {
 	mm_global_lock();

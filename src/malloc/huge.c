@@ -42,19 +42,9 @@ static size_t mapping_size(size_t n, size_t offset)
 
 static void header_init(mm_segment *s, size_t mapped, void *block, size_t usable)
 {
-	memset(s, 0, offsetof(mm_segment, pages));
-	s->cookie = (uintptr_t)s ^ mm_secret;
-	s->kind = MM_SEG_HUGE;
-	s->page_shift = MM_SEG_SHIFT;
-	s->page_count = 1;
-	s->mapped = mapped;
+	mm_segment_init(s, MM_SEG_HUGE, mapped, NULL); /* one page, capacity 0: free() takes the slow path */
 	s->huge_block = block;
 	s->huge_size = usable;
-	atomic_init(&s->heap, NULL);
-	memset(&s->pages[0], 0, sizeof(mm_page)); /* capacity 0: free() takes the slow path */
-	atomic_init(&s->pages[0].heap, NULL);
-	atomic_init(&s->pages[0].thread_free, NULL);
-	atomic_init(&s->pages[0].allocs, 0);
 }
 
 /* A cached mapping of at least `mapped` bytes, not wastefully larger; NULL if none. */
@@ -77,14 +67,6 @@ static mm_segment *cache_take(size_t mapped)
 	return s;
 }
 
-static void unmap(mm_segment *s)
-{
-	size_t bytes = s->mapped;
-	atomic_fetch_sub_explicit(&mm_stat_mapped, bytes, memory_order_relaxed);
-	atomic_fetch_add_explicit(&mm_stat_purged, bytes, memory_order_relaxed);
-	mm_os_unmap(s, bytes);
-}
-
 void *mm_huge_malloc(size_t n, size_t align, int *zeroed)
 {
 	if (align < MM_ALIGN)
@@ -100,14 +82,9 @@ void *mm_huge_malloc(size_t n, size_t align, int *zeroed)
 	if (s) {
 		mapped = s->mapped;
 	} else {
-		s = mm_os_map_aligned(mapped, beyond ? align : MM_SEG_SIZE);
+		s = mm_segment_map(mapped, beyond ? align : MM_SEG_SIZE);
 		if (!s)
 			return NULL;
-		if ((uintptr_t)s < MM_SEG_SIZE || mm_addr_unmappable((uintptr_t)s + mapped - 1)) {
-			mm_os_unmap(s, mapped);
-			return NULL;
-		}
-		atomic_fetch_add_explicit(&mm_stat_mapped, mapped, memory_order_relaxed);
 	}
 	if (beyond) {
 		/* The header where masking the pointer minus one segment lands: the mapping's start is
@@ -159,7 +136,7 @@ void mm_huge_free(mm_segment *s, void *p)
 		}
 		mm_global_unlock();
 	}
-	unmap(s);
+	mm_segment_unmap(s);
 }
 
 size_t mm_huge_usable(mm_segment *s, const void *p)
@@ -225,7 +202,7 @@ void mm_huge_cache_trim(uint64_t now, int level)
 	mm_global_unlock();
 	while (expired) {
 		mm_segment *next = expired->next;
-		unmap(expired);
+		mm_segment_unmap(expired);
 		expired = next;
 	}
 }

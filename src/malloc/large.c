@@ -46,28 +46,13 @@ static void interior_set(uintptr_t pool, int present)
 /* Maps a pool and gives it to the instance (under the lock). */
 static int pool_add(void)
 {
-	mm_segment *s = mm_os_map_aligned(MM_LARGE_POOL, MM_SEG_SIZE);
+	mm_segment *s = mm_segment_map(MM_LARGE_POOL, MM_SEG_SIZE);
 	if (!s)
 		return 0;
-	if ((uintptr_t)s < MM_SEG_SIZE || mm_addr_unmappable((uintptr_t)s + MM_LARGE_POOL - 1)) {
-		mm_os_unmap(s, MM_LARGE_POOL);
-		return 0;
-	}
-	atomic_fetch_add_explicit(&mm_stat_mapped, MM_LARGE_POOL, memory_order_relaxed);
-	memset(s, 0, offsetof(mm_segment, pages) + sizeof(mm_page));
-	s->cookie = (uintptr_t)s ^ mm_secret;
-	s->kind = MM_SEG_LARGE;
-	s->page_shift = MM_SEG_SHIFT;
-	s->page_count = 1;
-	s->mapped = MM_LARGE_POOL;
+	mm_segment_init(s, MM_SEG_LARGE, MM_LARGE_POOL, NULL);
 	s->huge_block = (unsigned char *)s + MM_SEG_HEADER;
-	atomic_init(&s->heap, NULL);
-	atomic_init(&s->pages[0].heap, NULL);
-	atomic_init(&s->pages[0].thread_free, NULL);
-	atomic_init(&s->pages[0].allocs, 0);
 	if (!mm_add_pool(tlsf, s->huge_block, MM_LARGE_POOL - MM_SEG_HEADER)) {
-		mm_os_unmap(s, MM_LARGE_POOL);
-		atomic_fetch_sub_explicit(&mm_stat_mapped, MM_LARGE_POOL, memory_order_relaxed);
+		mm_segment_unmap(s);
 		return 0;
 	}
 	interior_set((uintptr_t)s, 1);
@@ -158,9 +143,7 @@ void mm_large_tick(uint64_t now, int level)
 				interior_set((uintptr_t)s, 0);
 				s->cookie = 0;
 				mm_stat_in_use_add(-(int64_t)MM_LARGE_POOL);
-				atomic_fetch_sub_explicit(&mm_stat_mapped, MM_LARGE_POOL, memory_order_relaxed);
-				atomic_fetch_add_explicit(&mm_stat_purged, MM_LARGE_POOL, memory_order_relaxed);
-				mm_os_unmap(s, MM_LARGE_POOL);
+				mm_segment_unmap(s);
 				continue; /* the pools after it moved down one */
 			}
 			i++;
@@ -170,9 +153,6 @@ void mm_large_tick(uint64_t now, int level)
 }
 
 /* Fork: the lock is held across it, so that the child finds the instance whole. */
-void mm_large_fork_prepare(void);
-void mm_large_fork_parent(void);
-void mm_large_fork_child(void);
 void mm_large_fork_prepare(void) { pthread_mutex_lock(&lock); }
 void mm_large_fork_parent(void) { pthread_mutex_unlock(&lock); }
 void mm_large_fork_child(void) { pthread_mutex_unlock(&lock); }

@@ -303,6 +303,15 @@ MM_INLINE void mm_maybe_tick(mm_heap *h)
 		mm_purge_tick(h, MM_PURGE_DELAYED);
 }
 void mm_segment_cache_trim(int level);
+/* Segments and the mappings of large pools and huge blocks: `bytes` mapped from the OS with its start
+ * aligned to `align` (at least MM_SEG_SIZE), in the range the segment map covers and never at
+ * address 0, counted as mapped; NULL if the OS refuses. */
+mm_segment *mm_segment_map(size_t bytes, size_t align);
+/* Gives s->mapped bytes at s back to the OS (counted as returned). */
+void mm_segment_unmap(mm_segment *s);
+/* Sets up the header of a segment of a kind over `mapped` bytes (the memory may hold an older
+ * header): page slots of SMALL and MEDIUM segments, one page for the other kinds. */
+void mm_segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_heap *h);
 
 /* Medium requests (TLSF arenas). */
 void *mm_arena_malloc(mm_heap *h, size_t n, size_t align);
@@ -341,5 +350,22 @@ void free_aligned_sized(void *ptr, size_t align, size_t size);
 /* Statistics kept globally (relaxed atomics). */
 extern _Atomic uint64_t mm_stat_mapped, mm_stat_in_use, mm_stat_peak, mm_stat_purged;
 void mm_stat_in_use_add(int64_t delta);
+
+/* Between the files of this layer (what each does: at its definition). */
+void mm_classes_init(void);
+mm_segment *mm_segment_new_raw(unsigned kind, mm_heap *h);
+mm_page *mm_page_slot_alloc(mm_heap *h, unsigned kind, size_t *bytes);
+void mm_page_slot_free(mm_heap *h, mm_page *p);
+void mm_segment_abandon(mm_segment *s);
+void mm_fork_prepare(void);
+void mm_fork_parent(void);
+void mm_fork_child(void);
+void mm_large_fork_prepare(void);
+void mm_large_fork_parent(void);
+void mm_large_fork_child(void);
+typedef void (*mm_heap_visitor)(mm_heap *h, void *user);
+void mm_heaps_visit(mm_heap_visitor visit, void *user, size_t *count);
+void mm_stats_at_exit(void);
+void mm_stats_heap_exit(mm_heap *h);
 
 #endif /* MEMOMAN_MALLOC_INTERNAL_H */

@@ -13,10 +13,6 @@
 #include "malloc_internal.h"
 #include "os/os.h"
 
-mm_page *mm_page_slot_alloc(mm_heap *h, unsigned kind, size_t *bytes);
-void mm_page_slot_free(mm_heap *h, mm_page *p);
-void mm_segment_abandon(mm_segment *s);
-
 /* Blocks carved at a time: about 16 KiB, so that a fresh page is touched a little at a time. */
 #define MM_EXTEND_BYTES 16384
 #define MM_EXTEND_MIN 4
@@ -36,7 +32,6 @@ static uintptr_t inverse_of_odd(uintptr_t odd)
 	return x;
 }
 
-void mm_classes_init(void);
 void mm_classes_init(void)
 {
 	for (unsigned c = 0; c < MM_CLASSES; c++) {

@@ -55,10 +55,10 @@ void mm_segmap_set(mm_segment *s, int present) { mm_segmap_mark((uintptr_t)s, pr
 
 /* ---- Segments from the OS ------------------------------------------------------------------------ */
 
-static mm_segment *os_segment(size_t bytes)
+mm_segment *mm_segment_map(size_t bytes, size_t align)
 {
 	for (int tries = 0; tries < 2; tries++) {
-		void *p = mm_os_map_aligned(bytes, MM_SEG_SIZE);
+		void *p = mm_os_map_aligned(bytes, align);
 		if (!p)
 			return NULL;
 		/* Segment 0 would make a NULL pointer look like ours; addresses beyond the map cannot be
@@ -72,7 +72,7 @@ static mm_segment *os_segment(size_t bytes)
 	return NULL;
 }
 
-static void os_unmap_segment(mm_segment *s)
+void mm_segment_unmap(mm_segment *s)
 {
 	size_t bytes = s->mapped;
 	atomic_fetch_sub_explicit(&mm_stat_mapped, bytes, memory_order_relaxed);
@@ -80,8 +80,7 @@ static void os_unmap_segment(mm_segment *s)
 	mm_os_unmap(s, bytes);
 }
 
-/* Sets up a segment's header for a kind (the memory may hold an older header). */
-static void segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_heap *h)
+void mm_segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_heap *h)
 {
 	memset(s, 0, offsetof(mm_segment, pages));
 	s->cookie = (uintptr_t)s ^ mm_secret;
@@ -107,7 +106,6 @@ static void segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_heap *h
 
 /* A segment of MM_SEG_SIZE for a kind, from the cache or the OS, mapped in the segment map (not on
  * any of the heap's lists: arena.c keeps its own). */
-mm_segment *mm_segment_new_raw(unsigned kind, mm_heap *h);
 mm_segment *mm_segment_new_raw(unsigned kind, mm_heap *h)
 {
 	mm_global_lock();
@@ -119,9 +117,9 @@ mm_segment *mm_segment_new_raw(unsigned kind, mm_heap *h)
 			atomic_fetch_sub_explicit(&cache_dirty, 1, memory_order_relaxed);
 	}
 	mm_global_unlock();
-	if (!s && !(s = os_segment(MM_SEG_SIZE)))
+	if (!s && !(s = mm_segment_map(MM_SEG_SIZE, MM_SEG_SIZE)))
 		return NULL;
-	segment_init(s, kind, MM_SEG_SIZE, h);
+	mm_segment_init(s, kind, MM_SEG_SIZE, h);
 	mm_segmap_set(s, 1);
 	return s;
 }
@@ -174,7 +172,6 @@ static void slot_range(const mm_segment *s, unsigned i, uintptr_t *start, size_t
 /* A free page slot of the kind in one of h's segments, taken: the descriptor with its memory range
  * in start (and the bytes in *bytes). NULL if no memory. Segments with free slots stay at the
  * front of h's list, full ones at the back. */
-mm_page *mm_page_slot_alloc(mm_heap *h, unsigned kind, size_t *bytes);
 mm_page *mm_page_slot_alloc(mm_heap *h, unsigned kind, size_t *bytes)
 {
 	mm_segment *s = h->segments[kind];
@@ -198,7 +195,6 @@ mm_page *mm_page_slot_alloc(mm_heap *h, unsigned kind, size_t *bytes)
 }
 
 /* Gives a page slot back to its segment; an empty segment goes to the cache. */
-void mm_page_slot_free(mm_heap *h, mm_page *p);
 void mm_page_slot_free(mm_heap *h, mm_page *p)
 {
 	mm_segment *s = mm_segment_of((uintptr_t)p);
@@ -344,7 +340,7 @@ void mm_segment_release(mm_segment *s)
 	s->cookie = 0;
 	mm_segmap_set(s, 0); /* a stale pointer into it is not ours any more */
 	if (s->mapped != MM_SEG_SIZE) {
-		os_unmap_segment(s);
+		mm_segment_unmap(s);
 		return;
 	}
 	s->cached_at = mm_os_now_ms();
@@ -367,7 +363,6 @@ void mm_segment_release(mm_segment *s)
 }
 
 /* Puts a segment of an exiting thread on the abandoned list (its pages' owner already cleared). */
-void mm_segment_abandon(mm_segment *s);
 static size_t purge_segment(mm_segment *s);
 void mm_segment_abandon(mm_segment *s)
 {
@@ -449,7 +444,7 @@ void mm_segment_cache_trim(int level)
 	while (unmap) {
 		mm_segment *next = unmap->next;
 		unmap->mapped = MM_SEG_SIZE;
-		os_unmap_segment(unmap);
+		mm_segment_unmap(unmap);
 		unmap = next;
 	}
 }
@@ -494,12 +489,6 @@ void mm_purge_tick(mm_heap *h, int level)
 /* The global lock is held across a fork, so that the child finds the cache, the abandoned lists and
  * the heap list consistent; the child's one thread is the one that took it and releases it. Other
  * threads' heaps stay as they were in the child: their pages are not reused there. */
-void mm_fork_prepare(void);
-void mm_fork_parent(void);
-void mm_fork_child(void);
-void mm_large_fork_prepare(void);
-void mm_large_fork_parent(void);
-void mm_large_fork_child(void);
 void mm_fork_prepare(void)
 {
 	mm_large_fork_prepare();

@@ -12,9 +12,6 @@
 #include "malloc_internal.h"
 #include "os/os.h"
 
-typedef void (*mm_heap_visitor)(mm_heap *h, void *user);
-void mm_heaps_visit(mm_heap_visitor visit, void *user, size_t *count);
-
 static void add_queue(const mm_page_queue *q, mm_malloc_stats *out)
 {
 	for (const mm_page *p = q->first; p; p = p->next)
@@ -38,7 +35,6 @@ static void visit(mm_heap *h, void *user)
 /* The counts of heaps whose threads have exited. */
 static _Atomic uint64_t exited_class[MM_CLASSES], exited_arena_allocs, exited_huge_allocs;
 
-void mm_stats_heap_exit(mm_heap *h);
 void mm_stats_heap_exit(mm_heap *h)
 {
 	for (unsigned c = 0; c < MM_CLASSES; c++)
@@ -149,7 +145,6 @@ MM_MALLOC_API void mm_malloc_print_stats(void)
 	flush(&l);
 }
 
-void mm_stats_at_exit(void);
 void mm_stats_at_exit(void) { mm_malloc_print_stats(); }
 
 /* ---- Collect ------------------------------------------------------------------------------------------------- */
