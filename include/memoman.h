@@ -68,8 +68,12 @@ typedef struct mm_pool *mm_pool_t;
 
 /* The untyped handle names of the original memoman API and of TLSF 3.1. They convert to and from
  * mm_t and mm_pool_t implicitly in C; new code should use the typed names. */
+/* Also declared by memoman/tlsf.h; C99 does not allow the same typedef twice. */
+#ifndef MM_TLSF_HANDLES_DEFINED
+#define MM_TLSF_HANDLES_DEFINED
 typedef void *tlsf_t;
 typedef void *pool_t;
+#endif
 
 /* Called by mm_walk_pool() for every block: its payload, usable size, and whether it is in use. */
 typedef void (*mm_walker)(void *ptr, size_t size, int used, void *user);

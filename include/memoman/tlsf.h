@@ -33,8 +33,12 @@ extern "C" {
 
 /* tlsf_t: a TLSF structure. Can contain 1 to N pools. */
 /* pool_t: a block of memory that TLSF can manage. */
+/* Also declared by memoman.h; C99 does not allow the same typedef twice. */
+#ifndef MM_TLSF_HANDLES_DEFINED
+#define MM_TLSF_HANDLES_DEFINED
 typedef void *tlsf_t;
 typedef void *pool_t;
+#endif
 
 /* Create/destroy a memory pool. */
 tlsf_t tlsf_create(void *mem);
