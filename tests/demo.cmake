@@ -1,0 +1,1 @@
+# The demo as a user runs it (filled in with the demo).

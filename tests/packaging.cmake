@@ -1,0 +1,1 @@
+# Packaging and integration (filled in with the packaging work).
