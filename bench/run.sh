@@ -68,8 +68,8 @@ toggles() {
 	memoman) echo "--toggle-collect=mm_malloc --toggle-collect=mm_free --toggle-collect=mm_memalign" ;;
 	tlsf-api) echo "--toggle-collect=tlsf_malloc --toggle-collect=tlsf_free --toggle-collect=tlsf_memalign" ;;
 	glibc) echo "--toggle-collect=malloc --toggle-collect=free --toggle-collect=memalign" ;;
-	fixed) echo "--toggle-collect=mm_fixed_alloc --toggle-collect=mm_fixed_free" ;;
-	heap) echo "--toggle-collect=mm_heap_malloc --toggle-collect=mm_heap_free" ;;
+	fixed | fixed-unchecked) echo "--toggle-collect=mm_fixed_alloc --toggle-collect=mm_fixed_free" ;;
+	heap | heap-unchecked) echo "--toggle-collect=mm_heap_malloc --toggle-collect=mm_heap_free" ;;
 	tlsf) echo "--toggle-collect=mm_malloc --toggle-collect=mm_free" ;;
 	esac
 }
@@ -105,14 +105,14 @@ done
 echo
 echo "==== Fixed pools and the heap"
 echo "== Instructions per allocate+free pair (callgrind, inside the entry points)"
-printf "%-8s %-6s %12s %12s\n" workload alloc "checks on" "checks off"
+printf "%-8s %-15s %12s %12s\n" workload alloc "checks on" "checks off"
 for w in pair64 churn64 churn; do
 	pairs=$("$dir/bench_heap" --calls $w)
-	for a in fixed heap tlsf glibc; do
-		[ $w = churn ] && [ $a = fixed ] && continue
+	for a in fixed fixed-unchecked heap heap-unchecked tlsf glibc; do
+		[ $w = churn ] && case $a in fixed*) true ;; *) false ;; esac && continue
 		on=$(per "$(count bench_heap "$(toggles $a)" --one $w $a)" "$pairs")
 		off=$(per "$(count bench_heap_nocheck "$(toggles $a)" --one $w $a)" "$pairs")
-		printf "%-8s %-6s %12s %12s\n" $w $a "$on" "$off"
+		printf "%-8s %-15s %12s %12s\n" $w $a "$on" "$off"
 		echo "instr_per_pair,$w,$a,1,$on" >> "$hcsv"
 		echo "instr_per_pair,$w,$a,0,$off" >> "$hcsv"
 	done

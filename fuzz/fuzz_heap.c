@@ -157,6 +157,11 @@ static void op(state *st)
 		unsigned char *p = mm_heap_memalign(st->h, align, n);
 		if (p && (align & (align - 1)))
 			FINDING("memalign with a bad alignment served");
+		if (align & (align - 1)) { /* a bad argument: reported as such */
+			if (st->errors != errors_before + 1 || st->last != MM_ERR_BAD_ARGUMENT)
+				FINDING("memalign(%zu) not reported as a bad argument", align);
+			misuse = 1;
+		}
 		if (p)
 			take(st, k, p, n, align);
 		break;

@@ -139,6 +139,11 @@ static void op(state *st)
 		unsigned char *p = mm_memalign(st->mm, align, n);
 		if (p && (too_large(n) || (align & (align - 1)) || align > mm_block_size_max()))
 			FINDING("memalign(%zu, %zu) served", align, n);
+		if (align == 0 || (align & (align - 1))) { /* a bad argument: reported as such */
+			if (st->errors != errors_before + 1 || st->last != MM_ERR_BAD_ARGUMENT)
+				FINDING("memalign(%zu) not reported as a bad argument", align);
+			misuse = 1;
+		}
 		if (p) {
 			if (s->p)
 				mm_free(st->mm, s->p);

@@ -90,7 +90,14 @@ typedef enum mm_error {
 	                            not a pool of this instance */
 	MM_ERR_POOL_OVERLAP,     /* pool memory overlaps a pool already added (or the control) */
 	MM_ERR_POOL_LIMIT,       /* the instance already holds MM_MAX_POOLS pools */
-	MM_ERR_POOL_IN_USE       /* mm_remove_pool: a block of the pool is still allocated */
+	MM_ERR_POOL_IN_USE,      /* mm_remove_pool: a block of the pool is still allocated */
+	/* Why a constructor would fail (mm_create_error, mm_fixed_create_error, mm_heap_create_error,
+	 * mm_heap_preset_error), and a bad alignment given to a memalign: */
+	MM_ERR_BAD_ARGUMENT, /* NULL memory or configuration, an unknown flag or kind, a bad alignment
+	                            argument, or a range that wraps around the address space */
+	MM_ERR_MISALIGNED,   /* the memory given is not aligned as the constructor requires */
+	MM_ERR_TOO_SMALL,    /* the memory given is too small (for the control, one block, or cfg) */
+	MM_ERR_BAD_CONFIG    /* a heap configuration that mm_heap_size() rejects */
 } mm_error_t;
 
 /*
@@ -168,15 +175,24 @@ MM_ATTR_NODISCARD mm_t mm_create(void *mem);
 
 /*
  * Creates an instance in the first mm_size() bytes of mem and adds the rest as its first pool
- * (mm_get_pool() returns it). Same alignment rule as mm_create. Returns NULL if and only if mem is
- * NULL or misaligned, or the rest is too small for a pool (see mm_add_pool). O(1).
+ * (mm_get_pool() returns it). Same alignment rule as mm_create. Returns NULL if and only if
+ * mm_create_error(mem, bytes) says why: mem NULL or misaligned, or the rest too small for a pool
+ * (see mm_add_pool). O(1).
  */
 MM_ATTR_NODISCARD mm_t mm_create_with_pool(void *mem, size_t bytes);
 
 /*
+ * Why mm_create_with_pool(mem, bytes) fails, without touching mem: MM_OK (it succeeds),
+ * MM_ERR_BAD_ARGUMENT (mem NULL, or [mem, mem + bytes) wraps around the address space),
+ * MM_ERR_MISALIGNED (mem not aligned as mm_create requires), MM_ERR_TOO_SMALL (bytes below mm_size()
+ * plus the smallest pool). O(1).
+ */
+mm_error_t mm_create_error(const void *mem, size_t bytes);
+
+/*
  * Like mm_create_with_pool, for a buffer of any alignment: the instance is placed at the first
  * suitably aligned address inside [mem, mem + bytes). Returns NULL if and only if mem is NULL or the
- * buffer is too small for the instance and one pool. O(1).
+ * buffer is too small for the instance and one pool (those are the only reasons). O(1).
  */
 MM_ATTR_NODISCARD mm_t mm_init_in_place(void *mem, size_t bytes);
 
@@ -251,7 +267,8 @@ MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2) void *mm_malloc(mm_t mm, size_t bytes);
 
 /*
  * Allocates at least `bytes` bytes aligned to `align`, which must be a power of two (any power of
- * two; 0 is not one). An alignment up to mm_align_size() is mm_malloc.
+ * two; 0 is not one: that is reported to the error handler as MM_ERR_BAD_ARGUMENT, the pointer NULL).
+ * An alignment up to mm_align_size() is mm_malloc.
  * Returns NULL if and only if mm is NULL, align is not a power of two, bytes > mm_block_size_max(),
  * bytes + align + mm_block_size_min() exceeds the largest request (checked without wrap-around), or
  * no free block can hold bytes plus the worst-case alignment gap (as mm_malloc's search).

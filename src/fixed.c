@@ -38,8 +38,10 @@ static int arguments_ok(size_t align, unsigned flags)
 {
 	if (align & (align - 1))
 		return 0;
-	if (flags & ~(MM_FIXED_BITMAP | MM_FIXED_LOCKFREE))
+	if (flags & ~(MM_FIXED_BITMAP | MM_FIXED_LOCKFREE | MM_FIXED_UNCHECKED))
 		return 0;
+	if ((flags & MM_FIXED_BITMAP) && (flags & MM_FIXED_UNCHECKED))
+		return 0; /* checked and unchecked at once */
 	if ((flags & MM_FIXED_LOCKFREE) && !MM_LOCKFREE_OK)
 		return 0;
 	return 1;
@@ -67,6 +69,7 @@ size_t mm_fixed_size(size_t count, size_t block_size, size_t align, unsigned fla
 {
 	if (!arguments_ok(align, flags) || count == 0)
 		return 0;
+	flags = mm_fixed_mode(flags);
 	align = effective_align(align, flags);
 	size_t stride = fixed_stride(block_size, align, flags);
 	if (!stride || count > (SIZE_MAX / 2) / stride || count > SIZE_MAX / 64)
@@ -107,24 +110,20 @@ int mm_fixed_init(mm_fixed *p, void *blocks, size_t capacity, size_t stride, voi
 	if (p->bitmap)
 		memset(bitmap_mem, 0, mm_fixed_bitmap_bytes(capacity));
 	p->head = MM_LIST_END;
-	if (flags) {
+	if (flags & MM_FIXED_LOCKFREE) {
 		p->obs.observed |= MM_OBSERVE_MODE;
 		mm_fixed_gate(p); /* the list lives in `parked` for good */
 	}
 	return 1;
 }
 
-mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t align, unsigned flags)
+/* The largest capacity whose control, metadata and blocks fit in [m, m + bytes) (0: none); *blocks
+ * gets where the blocks start. A binary search (at most 64 steps), since the metadata's size and
+ * the alignment padding depend on the capacity. flags are a mode (mm_fixed_mode). */
+static size_t fixed_capacity(uintptr_t m, size_t bytes, size_t stride, size_t align, unsigned flags, uintptr_t *blocks)
 {
-	if (!mem || (mm_addr(mem) & (MM_FIXED_MEM_ALIGN - 1)) || !arguments_ok(align, flags))
-		return NULL;
-	align = effective_align(align, flags);
-	size_t stride = fixed_stride(block_size, align, flags);
-	uintptr_t m = mm_addr(mem);
-	if (!stride || bytes > UINTPTR_MAX - m || bytes < CONTROL_BYTES)
-		return NULL;
-	/* The largest capacity whose metadata and blocks fit: a binary search (at most 64 steps), since
-	 * the metadata's size and the alignment padding depend on the capacity. */
+	if (bytes < CONTROL_BYTES)
+		return 0;
 	uintptr_t end = m + bytes;
 	size_t lo = 0, hi = (bytes - CONTROL_BYTES) / stride + 1; /* fits(lo), !fits(hi) */
 #if SIZE_MAX > UINT32_MAX
@@ -139,10 +138,34 @@ mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t al
 		else
 			hi = mid;
 	}
-	size_t capacity = lo;
-	if (capacity == 0)
+	*blocks = mm_align_up_addr(m + CONTROL_BYTES + metadata_bytes(lo, flags), align);
+	return lo;
+}
+
+mm_error_t mm_fixed_create_error(const void *mem, size_t bytes, size_t block_size, size_t align, unsigned flags)
+{
+	if (!mem || !arguments_ok(align, flags))
+		return MM_ERR_BAD_ARGUMENT;
+	if (mm_addr(mem) & (MM_FIXED_MEM_ALIGN - 1))
+		return MM_ERR_MISALIGNED;
+	flags = mm_fixed_mode(flags);
+	align = effective_align(align, flags);
+	size_t stride = fixed_stride(block_size, align, flags);
+	if (!stride || bytes > UINTPTR_MAX - mm_addr(mem))
+		return MM_ERR_BAD_ARGUMENT;
+	uintptr_t blocks;
+	return fixed_capacity(mm_addr(mem), bytes, stride, align, flags, &blocks) ? MM_OK : MM_ERR_TOO_SMALL;
+}
+
+mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t align, unsigned flags)
+{
+	if (mm_fixed_create_error(mem, bytes, block_size, align, flags) != MM_OK)
 		return NULL;
-	uintptr_t blocks = mm_align_up_addr(m + CONTROL_BYTES + metadata_bytes(capacity, flags), align);
+	flags = mm_fixed_mode(flags);
+	align = effective_align(align, flags);
+	size_t stride = fixed_stride(block_size, align, flags);
+	uintptr_t m = mm_addr(mem), blocks;
+	size_t capacity = fixed_capacity(m, bytes, stride, align, flags, &blocks);
 	mm_fixed *p = (mm_fixed *)mem;
 	unsigned char *meta = (unsigned char *)mem + CONTROL_BYTES;
 	mm_fixed_init(p, (void *)blocks, capacity, stride, (flags & MM_FIXED_BITMAP) ? meta : NULL, flags);
@@ -186,23 +209,29 @@ static MM_NOINLINE void *fixed_alloc_slow(mm_fixed *p)
 	if (p->obs.observed)
 		return fixed_alloc_observed(p);
 	void *b = mm_fixed_carve(p);
-	if (b)
-		p->obs.allocs++;
-	else
+	if (!b) {
 		p->obs.failures++;
+		return NULL;
+	}
+	if (p->bitmap)
+		mm_fixed_mark(p, b);
+	p->obs.allocs++;
 	return b;
 }
 
 void *mm_fixed_alloc(mm_fixed_t p)
 {
-	/* Fast path: a pop. One test of `head` catches an empty list (MM_LIST_END) and an observed pool
-	 * (NULL: hooks, a lock, timing, the bitmap and lock-free modes). */
+	/* Fast path: a pop, and the block's bit set in the (default) bitmap mode. One test of `head`
+	 * catches an empty list (MM_LIST_END) and an observed pool (NULL: hooks, a lock, timing, the
+	 * lock-free mode): no lock, hook or timing test here. */
 	if (MM_UNLIKELY(!p))
 		return NULL;
 	void *b = p->head;
 	if (MM_UNLIKELY(mm_addr(b) <= mm_addr(MM_LIST_END)))
 		return fixed_alloc_slow(p);
 	p->head = *(void **)b;
+	if (p->bitmap)
+		mm_fixed_mark(p, b);
 	p->obs.allocs++;
 	return b;
 }
@@ -211,12 +240,20 @@ void mm_fixed_free(mm_fixed_t p, void *ptr)
 {
 	if (!ptr)
 		return;
-	/* Fast path: a push, no check of ptr (MM_FIXED_BITMAP checks). `head` is NULL only while the
-	 * pool is observed: the push's own load is the test. */
+	/* Fast path: in the (default) bitmap mode, the block's index (a multiply and a rotate) below the
+	 * carved count and its bit set, then cleared; then a push. `head` is NULL only while the pool is
+	 * observed: the push's own load is the test. */
 	void *next;
 	if (MM_UNLIKELY(!p || !(next = p->head))) {
 		fixed_free_observed(p, ptr);
 		return;
+	}
+	if (p->bitmap) {
+		size_t i = mm_fixed_index(p, mm_addr(ptr));
+		if (MM_UNLIKELY(i >= p->carved || !mm_fixed_unmark(p, i))) {
+			mm_fixed_refuse(p, ptr, &p->obs);
+			return;
+		}
 	}
 	*(void **)ptr = next;
 	p->head = ptr;
@@ -233,14 +270,6 @@ static mm_error_t not_a_block(const mm_fixed *p, const void *ptr)
 	uintptr_t a = mm_addr(ptr);
 	return a >= p->base && a < p->end ? MM_ERR_INTERIOR_POINTER : MM_ERR_INVALID_POINTER;
 }
-
-#if MM_HAVE_ATOMICS
-#define BIT_LOAD(w) atomic_load_explicit((w), memory_order_relaxed)
-#define BIT_STORE(w, v) atomic_store_explicit((w), (v), memory_order_relaxed)
-#else
-#define BIT_LOAD(w) (*(w))
-#define BIT_STORE(w, v) (*(w) = (v))
-#endif
 
 #if MM_HAVE_ATOMICS
 /* Pops the stack: a block, or NULL if it was empty when looked at. */
@@ -325,13 +354,21 @@ void *mm_fixed_alloc_core(mm_fixed *p)
 	return b;
 }
 
+void mm_fixed_refuse(const mm_fixed *p, const void *ptr, mm_observe *report_to)
+{
+	size_t i = mm_fixed_index(p, mm_addr(ptr));
+	mm_error_t e = i >= p->capacity       ? not_a_block(p, ptr)
+	               : i >= fixed_carved(p) ? MM_ERR_INVALID_POINTER /* never handed out */
+	                                      : MM_ERR_DOUBLE_FREE;
+	mm_observe_report(report_to, e, ptr);
+}
+
 int mm_fixed_free_core(mm_fixed *p, void *ptr, mm_observe *report_to)
 {
 	if (p->flags) { /* bitmap or lock-free: the index is known, so the pointer is checked */
 		size_t i = mm_fixed_index(p, mm_addr(ptr));
 		if (MM_UNLIKELY(i >= fixed_carved(p))) { /* not a block, or one never handed out */
-			mm_observe_report(report_to, i < p->capacity ? MM_ERR_INVALID_POINTER : not_a_block(p, ptr),
-			                  ptr);
+			mm_fixed_refuse(p, ptr, report_to);
 			return 0;
 		}
 		if (p->bitmap) {

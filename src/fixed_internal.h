@@ -7,7 +7,7 @@
 
 #include "observe.h"
 
-/* An extra observed bit: the pool is in bitmap or lock-free mode, handled off the fast path. */
+/* An extra observed bit: the pool is in lock-free mode, handled off the fast path. */
 #define MM_OBSERVE_MODE 8u
 
 #if MM_HAVE_ATOMICS
@@ -40,7 +40,7 @@ struct mm_fixed {
 	uintptr_t inv;
 	unsigned shift;
 	unsigned flags;
-	mm_bitmap_word *bitmap; /* MM_FIXED_BITMAP: bit i set while block i is live */
+	mm_bitmap_word *bitmap; /* MM_FIXED_BITMAP (the default): bit i set while block i is live */
 #if MM_HAVE_ATOMICS
 	/* MM_FIXED_LOCKFREE: top = (tag << 32) | (index + 1), 0 index part = empty; links[i] is the
 	 * index + 1 of the block below block i. The links live outside the blocks, so that a block's
@@ -92,6 +92,42 @@ MM_INLINE void *mm_fixed_carve(mm_fixed *p)
 	return (void *)(p->base + p->carved++ * p->stride);
 }
 
+#if MM_HAVE_ATOMICS
+#define BIT_LOAD(w) atomic_load_explicit((w), memory_order_relaxed)
+#define BIT_STORE(w, v) atomic_store_explicit((w), (v), memory_order_relaxed)
+#else
+#define BIT_LOAD(w) (*(w))
+#define BIT_STORE(w, v) (*(w) = (v))
+#endif
+
+/* The modes a creation's flags ask for: the bitmap (the checked default) unless MM_FIXED_UNCHECKED.
+ * The pool keeps the result: its `flags` never hold MM_FIXED_UNCHECKED. */
+MM_INLINE unsigned mm_fixed_mode(unsigned flags)
+{
+	return (flags & MM_FIXED_UNCHECKED) ? flags & ~MM_FIXED_UNCHECKED : flags | MM_FIXED_BITMAP;
+}
+
+/* Bitmap mode, one thread at a time: block b is live now. */
+MM_INLINE void mm_fixed_mark(mm_fixed *p, const void *b)
+{
+	size_t i = mm_fixed_index(p, mm_addr(b));
+	mm_bitmap_word *w = &p->bitmap[i / MM_BITMAP_BITS];
+	BIT_STORE(w, BIT_LOAD(w) | ((size_t)1 << (i % MM_BITMAP_BITS)));
+}
+
+/* Bitmap mode, one thread at a time: block i (below capacity) is free now. Returns 0, changing
+ * nothing, if it was not live: a double free. */
+MM_INLINE int mm_fixed_unmark(mm_fixed *p, size_t i)
+{
+	size_t bit = (size_t)1 << (i % MM_BITMAP_BITS);
+	mm_bitmap_word *w = &p->bitmap[i / MM_BITMAP_BITS];
+	size_t was = BIT_LOAD(w);
+	if (MM_UNLIKELY(!(was & bit)))
+		return 0;
+	BIT_STORE(w, was & ~bit);
+	return 1;
+}
+
 /* Bitmap mode: is the block at ptr (a block start below the carved count) live? */
 MM_INLINE int mm_fixed_is_live(const mm_fixed *p, const void *ptr)
 {
@@ -115,6 +151,10 @@ MM_INLINE size_t mm_fixed_bitmap_bytes(size_t capacity)
 {
 	return (capacity + MM_BITMAP_BITS - 1) / MM_BITMAP_BITS * sizeof(mm_bitmap_word);
 }
+
+/* Names and reports a pointer that a checked pool refuses: not a block, never handed out (index i
+ * at or above the carved count), or already free. Cold: the error path only. */
+void mm_fixed_refuse(const mm_fixed *p, const void *ptr, mm_observe *report_to);
 
 /* The mode-aware operations (bitmap, lock-free) without locking, timing or hooks; errors are
  * reported to `report_to`. Return 1 / the block on success. */

@@ -26,7 +26,7 @@ struct mm_heap {
 	mm_observe obs; /* first: errors, hooks, lock, timing; allocs and frees are the parts', failures
 	                   the heap's own plus the remainder's (the remainder is always the last resort) */
 	/* The fast paths' fields. fast_limit and fast_span are their gates: class_limit and class_span
-	 * while the heap is not observed, 0 while it is (hooks, a lock, timing, bitmap mode), so that the
+	 * while the heap is not observed, 0 while it is (hooks, a lock, timing), so that the
 	 * range tests the fast paths make anyway also send observed calls down the observed path. */
 	size_t fast_limit;
 	uintptr_t class_lo; /* the first class region */
@@ -36,7 +36,6 @@ struct mm_heap {
 	uint16_t aligned[sizeof(size_t) * CHAR_BIT]; /* bit i of aligned[k]: class i's blocks are aligned to 2^k */
 	uint32_t n_classes;
 	uint32_t fallback;
-	unsigned flags;
 	size_t max_class;   /* the largest class's block size (0 without classes) */
 	size_t class_limit; /* max_class + 1, or 0 without classes: requests below go to a class */
 	size_t class_span;  /* bytes from class_lo to the end of the last region */
@@ -60,8 +59,11 @@ typedef struct heap_layout {
 /* Fills *l for cfg, offsets from a buffer aligned to MM_ALIGN. 0 if cfg is invalid or too large. */
 static int layout(const mm_heap_config *cfg, heap_layout *l)
 {
-	if (!cfg || cfg->n_classes > MM_HEAP_MAX_CLASSES || (cfg->fallback & ~3u) || (cfg->flags & ~MM_FIXED_BITMAP))
+	const unsigned known = MM_FIXED_BITMAP | MM_FIXED_UNCHECKED;
+	if (!cfg || cfg->n_classes > MM_HEAP_MAX_CLASSES || (cfg->fallback & ~3u) || (cfg->flags & ~known) ||
+	    (cfg->flags & known) == known)
 		return 0;
+	const unsigned mode = mm_fixed_mode(cfg->flags);
 	memset(l, 0, sizeof(*l));
 	size_t bitmaps = 0, span = 0;
 	for (size_t i = 0; i < cfg->n_classes; i++) {
@@ -78,7 +80,7 @@ static int layout(const mm_heap_config *cfg, heap_layout *l)
 		if (l->region[i] > SIZE_MAX / 4 - span)
 			return 0;
 		span += l->region[i];
-		if (cfg->flags & MM_FIXED_BITMAP)
+		if (mode & MM_FIXED_BITMAP)
 			bitmaps += ALIGNED(mm_fixed_bitmap_bytes(count));
 	}
 	size_t max_class = cfg->n_classes ? l->stride[cfg->n_classes - 1] : 0;
@@ -131,21 +133,30 @@ static void forward_error(void *instance, mm_error_t error, const void *ptr, voi
 	mm_observe_report(&((mm_heap *)user)->obs, error, ptr);
 }
 
+mm_error_t mm_heap_create_error(const void *mem, size_t bytes, const mm_heap_config *cfg)
+{
+	heap_layout l;
+	if (!mem || !cfg || bytes > UINTPTR_MAX - mm_addr(mem))
+		return MM_ERR_BAD_ARGUMENT;
+	if (mm_addr(mem) & (MM_ALIGN - 1))
+		return MM_ERR_MISALIGNED;
+	if (!layout(cfg, &l))
+		return MM_ERR_BAD_CONFIG;
+	return bytes < l.total ? MM_ERR_TOO_SMALL : MM_OK;
+}
+
 mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg)
 {
 	heap_layout l;
-	if (!mem || (mm_addr(mem) & (MM_ALIGN - 1)) || !layout(cfg, &l) || bytes < l.total ||
-	    bytes > UINTPTR_MAX - mm_addr(mem))
+	if (mm_heap_create_error(mem, bytes, cfg) != MM_OK || !layout(cfg, &l))
 		return NULL;
+	const unsigned mode = mm_fixed_mode(cfg->flags);
 	unsigned char *base = (unsigned char *)mem;
 	mm_heap *h = (mm_heap *)mem;
 	memset(h, 0, sizeof(*h));
 	mm_observe_init(&h->obs, MM_KIND_HEAP);
 	h->n_classes = (uint32_t)cfg->n_classes;
 	h->fallback = cfg->fallback;
-	h->flags = cfg->flags;
-	if (h->flags)
-		h->obs.observed |= MM_OBSERVE_MODE; /* bitmap classes: off the fast path for good */
 	h->classes = (mm_fixed *)(void *)(base + l.classes_at);
 	h->max_class = cfg->n_classes ? l.stride[cfg->n_classes - 1] : 0;
 	h->class_limit = cfg->n_classes ? h->max_class + 1 : 0;
@@ -159,11 +170,11 @@ mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg)
 	uintptr_t region = lo;
 	for (size_t i = 0; i < cfg->n_classes; i++) {
 		void *bm = NULL;
-		if (cfg->flags & MM_FIXED_BITMAP) {
+		if (mode & MM_FIXED_BITMAP) {
 			bm = bitmap;
 			bitmap += ALIGNED(mm_fixed_bitmap_bytes(cfg->classes[i].count));
 		}
-		mm_fixed_init(&h->classes[i], (void *)region, cfg->classes[i].count, l.stride[i], bm, cfg->flags);
+		mm_fixed_init(&h->classes[i], (void *)region, cfg->classes[i].count, l.stride[i], bm, mode);
 		h->class_at[i] = &h->classes[i];
 		for (size_t k = 0; k < sizeof(h->aligned) / sizeof(h->aligned[0]); k++)
 			if (!((l.stride[i] | region) & (((uintptr_t)1 << k) - 1)))
@@ -222,9 +233,9 @@ void mm_heap_reset(mm_heap_t h)
 /* The class of a request below class_limit. */
 MM_INLINE size_t class_index(const mm_heap *h, size_t n) { return h->size_map[(n + MM_ALIGN - 1) >> MM_ALIGN_LOG2]; }
 
-/* Default mode: a block of class c (recycled, else never used), counted; or NULL, counted as the
- * class found exhausted. */
-MM_INLINE void *class_pop(mm_heap *h, size_t c)
+/* A block of class c (recycled, else never used), marked live in the checked mode, counted; or
+ * NULL, counted as the class found exhausted. */
+MM_INLINE void *class_take(mm_heap *h, size_t c)
 {
 	mm_fixed *p = h->class_at[c];
 	void *b = p->head;
@@ -236,17 +247,10 @@ MM_INLINE void *class_pop(mm_heap *h, size_t c)
 		p->obs.failures++;
 		return NULL;
 	}
+	if (p->bitmap)
+		mm_fixed_mark(p, b);
 	p->obs.allocs++;
 	return b;
-}
-
-/* Bitmap mode: the same through the pool's checked path (which counts the same way). */
-static MM_NOINLINE void *class_pop_bitmap(mm_heap *h, size_t c) { return mm_fixed_alloc_core(h->class_at[c]); }
-
-/* A block of class c, counted; or NULL, counted as the class found exhausted. */
-MM_INLINE void *class_take(mm_heap *h, size_t c)
-{
-	return MM_UNLIKELY(h->flags & MM_FIXED_BITMAP) ? class_pop_bitmap(h, c) : class_pop(h, c);
 }
 
 /* A request for the remainder; a heap without one counts the failure itself. */
@@ -307,12 +311,18 @@ MM_INLINE int class_pointer_ok(const mm_fixed *p, const void *ptr)
 #endif
 }
 
-/* Takes back a block of class c after class_pointer_ok. Returns 0 if the bitmap mode refused it. */
-static int class_put(mm_heap *h, size_t c, void *ptr)
+/* Takes back a block of class c after class_pointer_ok. The checked mode first clears the block's
+ * bit, refusing (reported, 0 returned) a block that is not live or, with MM_CHECKS 0, not a block. */
+MM_INLINE int class_put(mm_heap *h, size_t c, void *ptr)
 {
 	mm_fixed *p = h->class_at[c];
-	if (h->flags & MM_FIXED_BITMAP)
-		return mm_fixed_free_core(p, ptr, &h->obs);
+	if (p->bitmap) {
+		size_t i = mm_fixed_index(p, mm_addr(ptr));
+		if (MM_UNLIKELY(i >= p->carved || !mm_fixed_unmark(p, i))) {
+			mm_fixed_refuse(p, ptr, &h->obs);
+			return 0;
+		}
+	}
 	mm_list_push(&p->head, ptr);
 	p->obs.frees++;
 	return 1;
@@ -358,8 +368,10 @@ static void *calloc_core(mm_heap *h, size_t count, size_t size)
 
 static void *memalign_core(mm_heap *h, size_t align, size_t n)
 {
-	if (align == 0 || (align & (align - 1)))
+	if (MM_UNLIKELY(align == 0 || (align & (align - 1)))) {
+		mm_observe_report(&h->obs, MM_ERR_BAD_ARGUMENT, NULL);
 		return NULL;
+	}
 	if (align <= MM_ALIGN)
 		return malloc_core(h, n);
 	/* The smallest class that holds n and whose every block is so aligned, if it has room: O(1). */
@@ -387,7 +399,7 @@ static size_t checked_size(mm_heap *h, void *ptr, long *class_out)
 			class_bad_pointer(h, p, ptr);
 			return 0;
 		}
-		if ((h->flags & MM_FIXED_BITMAP) && !mm_fixed_is_live(p, ptr)) {
+		if (p->bitmap && !mm_fixed_is_live(p, ptr)) {
 			mm_observe_report(&h->obs, MM_ERR_DOUBLE_FREE, ptr); /* a block already freed */
 			return 0;
 		}
@@ -527,13 +539,16 @@ static MM_NOINLINE void *heap_malloc_slow(mm_heap *h, size_t n)
 void *mm_heap_malloc(mm_heap_t h, size_t n)
 {
 	/* Fast path: a request below the gate (the class limit, 0 while observed) pops its class's
-	 * recycled list; no lock, hook or timing test, no search. */
+	 * recycled list and, in the checked mode, sets the block's bit; no lock, hook or timing test, no
+	 * search. */
 	if (MM_LIKELY(h != NULL) && MM_LIKELY(n < h->fast_limit)) {
 		size_t c = class_index(h, n);
 		mm_fixed *p = h->class_at[c];
 		void *b = p->head;
 		if (MM_LIKELY(b != MM_LIST_END)) {
 			p->head = *(void **)b;
+			if (p->bitmap)
+				mm_fixed_mark(p, b);
 			p->obs.allocs++;
 			return b;
 		}
@@ -556,7 +571,8 @@ static MM_NOINLINE void heap_free_slow(mm_heap *h, void *ptr)
 void mm_heap_free(mm_heap_t h, void *ptr)
 {
 	/* Fast path: a pointer inside the gate (the class regions, none while observed) is checked
-	 * (MM_CHECKS >= 1: a block start the class has handed out) and pushed on its class's list. */
+	 * (MM_CHECKS >= 1: a block start the class has handed out; the checked mode: live) and pushed on
+	 * its class's list. */
 	if (MM_LIKELY(h != NULL)) {
 		uintptr_t off = mm_addr(ptr) - h->class_lo;
 		if (MM_LIKELY(off < h->fast_span)) {
@@ -566,8 +582,7 @@ void mm_heap_free(mm_heap_t h, void *ptr)
 				class_bad_pointer(h, p, ptr);
 				return;
 			}
-			mm_list_push(&p->head, ptr);
-			p->obs.frees++;
+			class_put(h, c, ptr);
 			return;
 		}
 	}

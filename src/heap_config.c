@@ -102,6 +102,14 @@ int mm_heap_preset(mm_heap_preset_kind kind, size_t buffer_bytes, mm_heap_config
 	return 1;
 }
 
+mm_error_t mm_heap_preset_error(mm_heap_preset_kind kind, size_t buffer_bytes)
+{
+	if ((unsigned)kind >= sizeof(presets) / sizeof(presets[0]) || presets[kind].n == 0)
+		return MM_ERR_BAD_ARGUMENT;
+	mm_heap_config c;
+	return mm_heap_preset(kind, buffer_bytes, &c) ? MM_OK : MM_ERR_TOO_SMALL;
+}
+
 /* Trims counts (then the remainder) until the configuration fits. 0 if it cannot. */
 static int fit_preset(mm_heap_config *cc, const preset *p, size_t buffer_bytes)
 {

@@ -34,6 +34,10 @@ const char *mm_error_string(mm_error_t error)
 	case MM_ERR_POOL_OVERLAP: return "pool overlaps another pool";
 	case MM_ERR_POOL_LIMIT: return "too many pools";
 	case MM_ERR_POOL_IN_USE: return "pool still in use";
+	case MM_ERR_BAD_ARGUMENT: return "bad argument";
+	case MM_ERR_MISALIGNED: return "memory misaligned";
+	case MM_ERR_TOO_SMALL: return "memory too small";
+	case MM_ERR_BAD_CONFIG: return "invalid heap configuration";
 	}
 	return "unknown error";
 }

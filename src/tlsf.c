@@ -370,9 +370,26 @@ mm_t mm_create(void *mem)
 	return c;
 }
 
+mm_error_t mm_create_error(const void *mem, size_t bytes)
+{
+	if (!mem)
+		return MM_ERR_BAD_ARGUMENT;
+	uintptr_t m = mm_addr(mem);
+	if (m & (_Alignof(mm_control) - 1))
+		return MM_ERR_MISALIGNED;
+	if (bytes > UINTPTR_MAX - m)
+		return MM_ERR_BAD_ARGUMENT;
+	/* The pool after the control: pool_add's size checks (its alignment follows from the control's). */
+	size_t rest = bytes - (bytes < mm_size() ? bytes : mm_size());
+	if (bytes < mm_size() || rest < MM_POOL_OVERHEAD + MM_MIN_STRIDE - MM_W ||
+	    !pool_layout_end(m + mm_size(), rest))
+		return MM_ERR_TOO_SMALL;
+	return MM_OK;
+}
+
 mm_t mm_create_with_pool(void *mem, size_t bytes)
 {
-	if (bytes < mm_size())
+	if (mm_create_error(mem, bytes) != MM_OK)
 		return NULL;
 	mm_t c = mm_create(mem);
 	if (c && pool_add(c, (char *)mem + mm_size(), bytes - mm_size()) != MM_OK) {
@@ -639,8 +656,10 @@ MM_INLINE void *malloc_core(mm_control *c, size_t bytes)
 
 static void *memalign_core(mm_control *c, size_t align, size_t bytes)
 {
-	if (align == 0 || (align & (align - 1)))
-		return NULL; /* a bad argument, not a failure to serve */
+	if (MM_UNLIKELY(align == 0 || (align & (align - 1)))) {
+		report(c, MM_ERR_BAD_ARGUMENT, NULL); /* a bad argument, not a failure to serve */
+		return NULL;
+	}
 	if (align <= MM_ALIGN)
 		return malloc_core(c, bytes);
 	/* The payload found is MM_ALIGN-aligned; the aligned address is at most align - MM_ALIGN past it,

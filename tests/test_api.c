@@ -156,11 +156,20 @@ static void test_memalign(void)
 {
 	mm_t mm = mm_create_with_pool(arena, sizeof(arena));
 	CHECK(mm_memalign(NULL, 64, 16) == NULL);
+	/* Not a power of two: NULL, and reported as a bad argument. */
+	recorded_errors r;
+	record_errors(mm, &r);
 	CHECK(mm_memalign(mm, opaque_size(0), 16) == NULL);
+	CHECK(take_error(&r) == MM_ERR_BAD_ARGUMENT);
 	CHECK(mm_memalign(mm, opaque_size(3), 16) == NULL);
+	CHECK(take_error(&r) == MM_ERR_BAD_ARGUMENT);
 	CHECK(mm_memalign(mm, opaque_size(48), 16) == NULL);
+	CHECK(take_error(&r) == MM_ERR_BAD_ARGUMENT);
 	CHECK(mm_memalign(mm, opaque_size(SIZE_MAX), 16) == NULL);
+	CHECK(take_error(&r) == MM_ERR_BAD_ARGUMENT);
 	CHECK(mm_memalign(mm, opaque_size(((size_t)1 << (sizeof(size_t) * 8 - 1)) + 1), 16) == NULL);
+	CHECK(take_error(&r) == MM_ERR_BAD_ARGUMENT);
+	mm_set_error_handler(mm, NULL, NULL);
 
 	void *keep[64];
 	size_t nkeep = 0;

@@ -5,17 +5,19 @@
  * Included by memoman.h; the observation functions there (mm_get_stats, mm_set_hooks, mm_set_lock,
  * mm_track_cycles, mm_set_error_handler, ...) take an mm_fixed_t as well.
  *
- * Modes, chosen at creation:
- *   default             single-threaded (or under mm_set_lock). A pointer that is not a live block
- *                       of the pool is undefined behaviour: the fast path checks nothing.
- *   MM_FIXED_BITMAP     one bit per block records which blocks are live: a double free, a foreign
+ * Modes, chosen at creation (the flags):
+ *   checked (default)   one bit per block records which blocks are live: a double free, a foreign
  *                       pointer, a block never handed out and a pointer that is not a block's start
  *                       are caught in O(1) and reported (MM_ERR_DOUBLE_FREE, MM_ERR_INVALID_POINTER
  *                       for the next two, MM_ERR_INTERIOR_POINTER) to the error handler, and refused.
+ *                       MM_FIXED_BITMAP names this mode explicitly; it costs a bit per block and a
+ *                       few instructions per call (bench/run.sh measures them).
+ *   MM_FIXED_UNCHECKED  the explicit opt-out: no bitmap, nothing checked on free; a pointer that is
+ *                       not a live block of the pool is undefined behaviour. The fastest mode.
  *   MM_FIXED_LOCKFREE   any number of threads may allocate and free at once, without a lock: a
  *                       Treiber stack of block indices with a 32-bit ABA tag. Foreign and interior
- *                       pointers are caught as with the bitmap (the block index is computed anyway);
- *                       add MM_FIXED_BITMAP to catch double frees too. Needs lock-free 64-bit atomics.
+ *                       pointers are always caught (the block index is computed anyway), double
+ *                       frees too unless MM_FIXED_UNCHECKED is added. Needs lock-free 64-bit atomics.
  *                       Hooks installed on such a pool run in every thread at once (they must be
  *                       thread-safe themselves), and the error record (mm_last_error) is not
  *                       synchronized: errors reported at the same time may overwrite each other.
@@ -32,14 +34,16 @@ extern "C" {
 
 typedef struct mm_fixed *mm_fixed_t;
 
-#define MM_FIXED_BITMAP 1u
-#define MM_FIXED_LOCKFREE 2u
+#define MM_FIXED_BITMAP 1u    /* checked: the default, named explicitly */
+#define MM_FIXED_LOCKFREE 2u  /* several threads without a lock */
+#define MM_FIXED_UNCHECKED 4u /* no bitmap, no check on free: the explicit opt-out */
 
 /*
  * Bytes of memory (aligned to mm_align_size()) that mm_fixed_create needs for `count` blocks of
  * `block_size` bytes aligned to `align` (0: mm_align_size()). 0 if the arguments are invalid: align
  * not a power of two, unknown flags, count 0, count above SIZE_MAX / 64, blocks taking more than
- * SIZE_MAX / 2 bytes, or (MM_FIXED_LOCKFREE) count 2^32 - 1 or more. O(1).
+ * SIZE_MAX / 2 bytes, MM_FIXED_BITMAP and MM_FIXED_UNCHECKED together, or (MM_FIXED_LOCKFREE)
+ * count 2^32 - 1 or more. O(1).
  */
 size_t mm_fixed_size(size_t count, size_t block_size, size_t align, unsigned flags);
 
@@ -49,25 +53,34 @@ size_t mm_fixed_size(size_t count, size_t block_size, size_t align, unsigned fla
  * default mode, which keeps its free list inside free blocks) rounded up to a multiple of align,
  * and aligned to align (0: mm_align_size(); below a pointer's alignment it is raised to it).
  * mem must be aligned to 8 bytes (the control holds 64-bit counters; mm_align_size() suffices).
- * Returns NULL if and only if mem is NULL or misaligned, align is not a power of two, flags has an
- * unknown bit (or MM_FIXED_LOCKFREE where 64-bit atomics are not lock-free), or not one block fits.
+ * Returns NULL if and only if mm_fixed_create_error() with the same arguments says why.
  * O(1): blocks are handed out from a bump pointer the first time, so nothing is threaded at creation.
  */
 mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t align, unsigned flags);
+
+/*
+ * Why mm_fixed_create with these arguments fails, without creating anything: MM_OK (it succeeds),
+ * MM_ERR_BAD_ARGUMENT (mem NULL, align not a power of two, an unknown flag, MM_FIXED_BITMAP with
+ * MM_FIXED_UNCHECKED, MM_FIXED_LOCKFREE where 64-bit atomics are not lock-free, a block size that
+ * overflows once aligned, or a range that wraps around the address space), MM_ERR_MISALIGNED (mem not
+ * aligned to 8), MM_ERR_TOO_SMALL (not one block fits after the control and metadata). O(1).
+ */
+mm_error_t mm_fixed_create_error(const void *mem, size_t bytes, size_t block_size, size_t align, unsigned flags);
 
 /* Ends the pool; the memory is the caller's again. O(1). */
 void mm_fixed_destroy(mm_fixed_t pool);
 
 /*
  * A free block (block size bytes, aligned), or NULL when all are in use or pool is NULL.
- * Not zero-filled. O(1): a pop, or the bump pointer. Default mode, unobserved: 9 instructions for a
- * recycled block, 20 for an allocate+free pair (x86-64, gcc -O2; bench/run.sh measures them).
+ * Not zero-filled. O(1): a pop, or the bump pointer, and a bit set in the checked mode
+ * (bench/run.sh counts the instructions of each mode).
  */
 void *mm_fixed_alloc(mm_fixed_t pool);
 
 /*
- * Gives back a block of this pool. NULL is ignored. What is checked depends on the mode (above);
- * in the default mode anything but a live block of this pool is undefined behaviour. O(1).
+ * Gives back a block of this pool. NULL is ignored. What is checked depends on the mode (above): in
+ * the default (checked) mode a pointer that is not a live block of the pool is reported and refused;
+ * with MM_FIXED_UNCHECKED it is undefined behaviour. O(1).
  */
 void mm_fixed_free(mm_fixed_t pool, void *ptr);
 
@@ -80,13 +93,13 @@ int mm_fixed_owns(mm_fixed_t pool, const void *ptr);
 
 /*
  * Makes every block free again at once (earlier pointers become invalid). O(1), plus clearing the
- * bitmap (capacity / 8 bytes) in bitmap mode. Not safe while other threads use a lock-free pool.
+ * bitmap (capacity / 8 bytes) in the checked mode. Not safe while other threads use a lock-free pool.
  */
 void mm_fixed_reset(mm_fixed_t pool);
 
 /*
  * Checks the pool's invariants: the free list holds distinct, never-live blocks of the pool, its
- * length matches the counters, and (bitmap mode) the bitmap agrees. 1 if valid, 0 if not or NULL.
+ * length matches the counters, and (checked mode) the bitmap agrees. 1 if valid, 0 if not or NULL.
  * O(capacity). Not safe while other threads use a lock-free pool.
  */
 int mm_fixed_validate(mm_fixed_t pool);

@@ -43,7 +43,9 @@ typedef struct mm_heap_config {
 	                     (0: no remainder); mm_heap_create gives it whatever the buffer has left
 	                     beyond mm_heap_size() as well */
 	unsigned fallback; /* MM_HEAP_FALLBACK_* */
-	unsigned flags;    /* MM_FIXED_BITMAP: the classes catch double and foreign frees in O(1) */
+	unsigned flags;    /* 0 (or MM_FIXED_BITMAP): the checked default, every class keeps a bit per block
+	                      and catches double, foreign and interior frees in O(1); MM_FIXED_UNCHECKED:
+	                      the explicit opt-out (no bitmap; a class block freed twice is then undefined) */
 } mm_heap_config;
 
 /* ---- Creation and sizing ------------------------------------------------------------------------ */
@@ -51,19 +53,28 @@ typedef struct mm_heap_config {
 /*
  * Bytes of buffer (aligned to mm_align_size()) that mm_heap_create needs for cfg: the heap's
  * control, its maps, the classes' blocks and, if cfg->remainder > 0, a TLSF instance whose pool
- * can serve a single request of cfg->remainder bytes. 0 if cfg is invalid: more than
- * MM_HEAP_MAX_CLASSES classes, sizes not strictly increasing, a class with size or count 0, unknown
- * fallback or flag bits, or a total that does not fit in size_t. O(classes).
+ * can serve a single request of cfg->remainder bytes; with the checked default, each class's bitmap.
+ * 0 if cfg is invalid: more than MM_HEAP_MAX_CLASSES classes, sizes not strictly increasing, a class
+ * with size or count 0, unknown fallback or flag bits (or MM_FIXED_BITMAP with MM_FIXED_UNCHECKED),
+ * or a total that does not fit in size_t. O(classes).
  */
 size_t mm_heap_size(const mm_heap_config *cfg);
 
 /*
  * Creates a heap in [mem, mem + bytes) for cfg; the remainder gets what the buffer has left.
- * mem must be aligned to mm_align_size(). Returns NULL if and only if mem is NULL or misaligned, cfg
- * is NULL or invalid (see mm_heap_size), or bytes < mm_heap_size(cfg). O(classes + size of the
- * largest class / mm_align_size()): the maps are filled once.
+ * mem must be aligned to mm_align_size(). Returns NULL if and only if mm_heap_create_error() with
+ * the same arguments says why. O(classes + size of the largest class / mm_align_size()): the maps are
+ * filled once.
  */
 mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg);
+
+/*
+ * Why mm_heap_create(mem, bytes, cfg) fails, without touching mem: MM_OK (it succeeds),
+ * MM_ERR_BAD_ARGUMENT (mem or cfg NULL, or the range wraps around the address space),
+ * MM_ERR_MISALIGNED (mem not aligned to mm_align_size()), MM_ERR_BAD_CONFIG (cfg invalid: see
+ * mm_heap_size), MM_ERR_TOO_SMALL (bytes < mm_heap_size(cfg)). O(classes).
+ */
+mm_error_t mm_heap_create_error(const void *mem, size_t bytes, const mm_heap_config *cfg);
 
 /* Ends the heap; the buffer is the caller's again. O(1). */
 void mm_heap_destroy(mm_heap_t heap);
@@ -91,8 +102,8 @@ MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2, 3) void *mm_heap_calloc(mm_heap_t heap, siz
  * At least `bytes` bytes aligned to `align` (a power of two). An align of mm_align_size() or less is
  * mm_heap_malloc (its class and fallback). A larger one: from the smallest class whose blocks hold
  * `bytes` and are all so aligned, if it has a free block; else from the remainder (mm_memalign),
- * whatever the fallback setting. NULL if align is not a power of two or nothing fits. O(1): one
- * class, then one TLSF memalign.
+ * whatever the fallback setting. NULL if align is not a power of two (reported as
+ * MM_ERR_BAD_ARGUMENT) or nothing fits. O(1): one class, then one TLSF memalign.
  */
 MM_ATTR_MALLOC MM_ATTR_ALLOC_ALIGN(2)
     MM_ATTR_ALLOC_SIZE(3) void *mm_heap_memalign(mm_heap_t heap, size_t align, size_t bytes);
@@ -108,10 +119,11 @@ MM_ATTR_MALLOC MM_ATTR_ALLOC_ALIGN(2)
 MM_ATTR_NODISCARD MM_ATTR_ALLOC_SIZE(3) void *mm_heap_realloc(mm_heap_t heap, void *ptr, size_t size);
 
 /*
- * Gives a block back. NULL is ignored. With MM_CHECKS >= 1 a pointer that is not a block handed out
- * by a class (outside the classes, inside a block, never handed out) is reported
- * (MM_ERR_INVALID_POINTER, MM_ERR_INTERIOR_POINTER) and refused; a class block freed twice is caught
- * only with MM_FIXED_BITMAP (MM_ERR_DOUBLE_FREE); remainder blocks get mm_free's checks. O(1).
+ * Gives a block back. NULL is ignored. A pointer that is not a live block handed out by a class
+ * (outside the classes, inside a block, never handed out, already free) is reported
+ * (MM_ERR_INVALID_POINTER, MM_ERR_INTERIOR_POINTER, MM_ERR_DOUBLE_FREE) and refused; with
+ * MM_FIXED_UNCHECKED a class block freed twice is not caught (the others still are with
+ * MM_CHECKS >= 1); remainder blocks get mm_free's checks. O(1).
  */
 void mm_heap_free(mm_heap_t heap, void *ptr);
 
@@ -162,10 +174,15 @@ typedef enum mm_heap_preset_kind {
 
 /*
  * Fills *out with the preset's classes, with counts scaled so that mm_heap_size(out) fits in
- * buffer_bytes. README ("Presets") gives each preset's reasoning. Returns 1, or 0 if the kind is
- * unknown or buffer_bytes is too small for one block of every class.
+ * buffer_bytes, in the checked default mode (flags 0: the bitmaps are counted in). docs/realtime.md
+ * gives each preset's reasoning. Returns 1, or 0 if out is NULL, the kind is unknown or buffer_bytes
+ * is too small for one block of every class (mm_heap_preset_error says which).
  */
 int mm_heap_preset(mm_heap_preset_kind kind, size_t buffer_bytes, mm_heap_config *out);
+
+/* Why mm_heap_preset(kind, buffer_bytes, &cfg) fails: MM_OK (it succeeds), MM_ERR_BAD_ARGUMENT (an
+ * unknown kind), MM_ERR_TOO_SMALL (buffer_bytes below the preset's smallest heap). */
+mm_error_t mm_heap_preset_error(mm_heap_preset_kind kind, size_t buffer_bytes);
 
 /* "At most count live blocks of at most size bytes", one line of a workload. */
 typedef struct mm_heap_workload {
