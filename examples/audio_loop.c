@@ -1,6 +1,6 @@
 /*
  * audio_loop.c - the demo (`make demo`): a simulated real-time audio loop on a memoman heap (the
- * audio preset over an arena touched before the loop starts) and on the system malloc, under the
+ * audio preset over a buffer touched before the loop starts) and on the system malloc, under the
  * same background load, with every allocation, free and callback measured the same way for both.
  *
  * Each callback (48 kHz, 256 frames: a 5.33 ms period) allocates input and output buffers, a
@@ -10,7 +10,7 @@
  * frees what it allocated. The callbacks run back to back, not paced to the period: 20,000 periods
  * take well under a second. Meanwhile two background threads allocate with malloc and write to what
  * they get, during both runs. Everything is measured from the first callback on: the memoman heap's
- * page faults were taken at set-up, when its arena was touched; malloc takes its own inside the
+ * page faults were taken at set-up, when its buffer was touched; malloc takes its own inside the
  * callbacks, the first times it needs memory.
  *
  * It prints two kinds of figures. The allocator's: page faults the audio thread took inside the
@@ -21,7 +21,7 @@
  * much as the allocator does.
  *
  * Real-time priority (SCHED_FIFO for the audio thread only) and memory locking (mlock of the heap's
- * arena, never mlockall) are attempted, reported, and optional; neither failing is fatal. --verbose
+ * buffer, never mlockall) are attempted, reported, and optional; neither failing is fatal. --verbose
  * adds the heap's own account (mm_print) after one more round with its cycle tracking on.
  *
  *   audio_loop [--no-rt] [--no-lock] [--verbose] [periods [svg path]]
@@ -55,11 +55,11 @@
 #define FRAMES 256
 #define MAX_VOICES 32
 #define DELAY_MIN (64 << 10)
-#define ARENA_BYTES (4 << 20)
+#define BUFFER_BYTES (4 << 20)
 #define RT_PRIORITY 80
 #define BACKGROUND_THREADS 2
 
-static _Alignas(64) unsigned char arena[ARENA_BYTES];
+static _Alignas(64) unsigned char buffer[BUFFER_BYTES];
 
 /* ---- The two allocators behind one interface -------------------------------------------------- */
 
@@ -592,20 +592,20 @@ int main(int argc, char **argv)
 	int rounds = 10, per_round = periods / rounds;
 	periods = per_round * rounds;
 
-	/* Set-up, before anything real-time: the timer, the heap over an arena touched page by page. */
+	/* Set-up, before anything real-time: the timer, the heap over a buffer touched page by page. */
 	double per_ns = counts_per_ns();
 	ns_per_count = 1 / per_ns;
 	uint64_t period_counts = (uint64_t)(1e9 * FRAMES / RATE * per_ns);
 	struct rusage r0, r1;
 	getrusage(RUSAGE_THREAD, &r0);
-	memset(arena, 0, sizeof(arena));
+	memset(buffer, 0, sizeof(buffer));
 	memset(tallies, 0, sizeof(tallies));
 	getrusage(RUSAGE_THREAD, &r1);
 	long setup_faults = r1.ru_minflt - r0.ru_minflt;
 	mm_heap_config cfg;
 	mm_heap_t heap = NULL;
-	if (mm_heap_preset(MM_HEAP_PRESET_AUDIO, sizeof(arena), &cfg))
-		heap = mm_heap_create(arena, sizeof(arena), &cfg);
+	if (mm_heap_preset(MM_HEAP_PRESET_AUDIO, sizeof(buffer), &cfg))
+		heap = mm_heap_create(buffer, sizeof(buffer), &cfg);
 	if (!heap) {
 		fprintf(stderr, "audio_loop: cannot create the heap from the audio preset\n");
 		return 1;
@@ -650,8 +650,8 @@ int main(int argc, char **argv)
 	}
 	if (!use_lock)
 		snprintf(lock_text, sizeof(lock_text), "off (--no-lock)");
-	else if ((lock_ok = mlock(arena, sizeof(arena)) == 0))
-		snprintf(lock_text, sizeof(lock_text), "the heap's %d MiB arena locked (mlock)", ARENA_BYTES >> 20);
+	else if ((lock_ok = mlock(buffer, sizeof(buffer)) == 0))
+		snprintf(lock_text, sizeof(lock_text), "the heap's %d MiB buffer locked (mlock)", BUFFER_BYTES >> 20);
 	else {
 		int e = errno;
 		struct rlimit rl;
@@ -707,9 +707,9 @@ int main(int argc, char **argv)
 		snprintf(bg_text, sizeof(bg_text), "%d of %d threads (pthread_create: %s)", n_bg, BACKGROUND_THREADS,
 		         strerror(bg_err));
 	printf("memoman demo: a simulated audio callback (48 kHz, %d frames: a %.2f ms period) on a memoman heap\n"
-	       "(the audio preset over a %d MiB arena whose %ld page faults were taken at set-up) and on the system\n"
+	       "(the audio preset over a %d MiB buffer whose %ld page faults were taken at set-up) and on the system\n"
 	       "malloc: %d periods each, from the first callback on, in alternating rounds of %d, back to back.\n",
-	       FRAMES, 1e3 * FRAMES / RATE, ARENA_BYTES >> 20, setup_faults, periods, per_round);
+	       FRAMES, 1e3 * FRAMES / RATE, BUFFER_BYTES >> 20, setup_faults, periods, per_round);
 	printf("  background load:    %s, during both runs\n", bg_text);
 	printf("  real-time priority: %s\n", rt_text);
 	printf("  memory locking:     %s\n", lock_text);
@@ -772,7 +772,7 @@ int main(int argc, char **argv)
 	}
 	const char *svg_path = svg ? svg : "audio_latency.svg";
 	char conditions[256];
-	snprintf(conditions, sizeof(conditions), "audio thread: %s; arena %s; background: %d threads using malloc",
+	snprintf(conditions, sizeof(conditions), "audio thread: %s; buffer %s; background: %d threads using malloc",
 	         rt_ok ? "SCHED_FIFO" : "ordinary priority", lock_ok ? "locked" : "not locked", n_bg);
 	if (write_svg(svg_path, tallies, periods, conditions))
 		printf("Histograms: %s\n", svg_path);

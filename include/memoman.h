@@ -3,7 +3,7 @@
  *
  * The TLSF core (mm_*): a two-level segregated-fit allocator. Every allocation, free, aligned
  * allocation and in-place reallocation costs a bounded number of steps: two bitmap scans, at most
- * two free-list unlinks and one insert. The bound does not depend on the heap size, the number of
+ * two free-list unlinks and one insert. The bound does not depend on the pools' sizes, the number of
  * blocks or the number of pools. libmemoman makes no system calls and keeps no global state: an
  * instance lives in memory the caller gives it, and so do its pools.
  *
@@ -27,7 +27,7 @@
  * distinct instances are independent.
  *
  * Errors: an invalid pointer, a double free, a corrupted header or a bad pool is reported to the
- * instance's error handler (mm_set_error_handler) and the operation is refused: the heap stays
+ * instance's error handler (mm_set_error_handler) and the operation is refused: the instance stays
  * valid. Which pointer errors are caught depends on MM_CHECKS (memoman/config.h).
  */
 #ifndef MEMOMAN_H
@@ -85,7 +85,7 @@ typedef enum mm_error {
 	MM_ERR_INTERIOR_POINTER, /* inside a pool but not the start of a block */
 	MM_ERR_DOUBLE_FREE,      /* the block (or the memory around the pointer) is already free */
 	MM_ERR_CORRUPTED_HEADER, /* a block header fails its consistency checks: an overflow from the
-	                            block before it, a stray write, or a heap that fails mm_validate */
+	                            block before it, a stray write, or an instance that fails mm_validate */
 	MM_ERR_BAD_POOL,         /* pool memory is NULL, not aligned to sizeof(size_t), too small, or
 	                            not a pool of this instance */
 	MM_ERR_POOL_OVERLAP,     /* pool memory overlaps a pool already added (or the control) */
@@ -104,8 +104,8 @@ typedef enum mm_error {
  * An error handler: receives the instance that found the problem (an mm_t, mm_fixed_t or mm_heap_t),
  * what went wrong, and the pointer involved: the pointer given to the failing call (mm_free,
  * mm_realloc, mm_add_pool, ...), or, for a failed periodic validation (MM_CHECKS == 2), the payload
- * of the first block found inconsistent. It may return (the operation is then refused and the heap
- * left as it was) or not return (abort, longjmp: the heap stays consistent, but a periodic
+ * of the first block found inconsistent. It may return (the operation is then refused and the
+ * instance left as it was) or not return (abort, longjmp: the instance stays consistent, but a periodic
  * validation that fails after mm_realloc moved a block loses the new block). It must not call into
  * the same instance.
  */
@@ -347,7 +347,7 @@ void mm_walk_pool(mm_pool_t pool, mm_walker walker, void *user);
  * Per free list: the bitmaps agree with which lists are empty; every member is a free block of the
  * class of its list, inside a pool; every back-link points at its predecessor; no list has a cycle;
  * and the lists hold exactly the free blocks the pool walk found, each once.
- * O(blocks + free-list classes). Does not modify the heap and does not call the error handler.
+ * O(blocks + free-list classes). Does not modify the instance and does not call the error handler.
  */
 int mm_validate(mm_t mm);
 
