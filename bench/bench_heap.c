@@ -8,7 +8,9 @@
  *   churn     as churn64 with sizes 16..1024 uniform (no fixed pool: it has one size)
  * Allocators: fixed (mm_fixed_*, 64-byte blocks, default mode), heap (mm_heap_*, classes 32, 64,
  * 128, 256, 512 and 1024 B of 2,000 blocks each, remainder, fallback larger then remainder), tlsf
- * (the TLSF core, mm_malloc/mm_free) and glibc (malloc/free).
+ * (the TLSF core, mm_malloc/mm_free) and glibc (malloc/free); when built in (bench/README.md), tlsf31
+ * (TLSF 3.1, -DBENCH_CONTE) and o1heap (o1heapAllocate/o1heapFree, -DBENCH_O1HEAP), each over the
+ * same arena.
  *
  * Modes:
  *   bench_heap [reps]          cycles per call, noise-filtered: every call of the trace is timed on
@@ -21,6 +23,9 @@
  *   bench_heap --probe P [n]   repeat worst path P n times (for callgrind; see probes[])
  *   bench_heap --probes [reps] noise-filtered cycles of every worst path (fastest of reps)
  *   bench_heap --probe-names   the worst paths' names; --probe-what P: what path P does
+ *   bench_heap --has A         exit status 0 if allocator A is built in
+ *   bench_heap --memory W A    the smallest arena (to 64 bytes) with which allocator A serves workload
+ *                              W without a failure (not for heap, whose arena its configuration sets)
  */
 #define _GNU_SOURCE
 #include <malloc.h>
@@ -31,6 +36,16 @@
 
 #include "bench_common.h"
 #include "memoman.h"
+
+#ifdef BENCH_O1HEAP
+#include "o1heap.h"
+#endif
+#ifdef BENCH_CONTE
+/* TLSF 3.1 compiled with its symbols renamed (-Dtlsf_malloc=conte_tlsf_malloc ...). */
+void *conte_tlsf_create_with_pool(void *mem, size_t bytes);
+void *conte_tlsf_malloc(void *t, size_t bytes);
+void conte_tlsf_free(void *t, void *ptr);
+#endif
 
 #define NOINLINE __attribute__((noinline))
 
@@ -92,6 +107,7 @@ static const trace *find_trace(const char *name)
 
 #define ARENA_BYTES (16u << 20)
 static _Alignas(4096) unsigned char arena[ARENA_BYTES];
+static size_t arena_bytes = ARENA_BYTES; /* how much of it an instance gets */
 
 typedef struct allocator {
 	const char *name;
@@ -101,9 +117,9 @@ typedef struct allocator {
 } allocator;
 
 static mm_fixed_t fixed;
-static void fixed_init(void) { fixed = mm_fixed_create(arena, sizeof(arena), 64, 0, 0); }
+static void fixed_init(void) { fixed = mm_fixed_create(arena, arena_bytes, 64, 0, 0); }
 /* The explicit opt-out: no bitmap, nothing checked on free. */
-static void fixed_unchecked_init(void) { fixed = mm_fixed_create(arena, sizeof(arena), 64, 0, MM_FIXED_UNCHECKED); }
+static void fixed_unchecked_init(void) { fixed = mm_fixed_create(arena, arena_bytes, 64, 0, MM_FIXED_UNCHECKED); }
 static void *fixed_alloc(size_t n)
 {
 	(void)n;
@@ -125,22 +141,36 @@ static void heap_init(void)
 {
 	mm_heap_config cfg;
 	heap_config(&cfg, 2000);
-	heap = mm_heap_create(arena, sizeof(arena), &cfg);
+	heap = mm_heap_create(arena, arena_bytes, &cfg);
 }
 static void heap_unchecked_init(void)
 {
 	mm_heap_config cfg;
 	heap_config(&cfg, 2000);
 	cfg.flags = MM_FIXED_UNCHECKED;
-	heap = mm_heap_create(arena, sizeof(arena), &cfg);
+	heap = mm_heap_create(arena, arena_bytes, &cfg);
 }
 static void *heap_alloc(size_t n) { return mm_heap_malloc(heap, n); }
 static void heap_free(void *p) { mm_heap_free(heap, p); }
 
 static mm_t core;
-static void core_init(void) { core = mm_create_with_pool(arena, sizeof(arena)); }
+static void core_init(void) { core = mm_create_with_pool(arena, arena_bytes); }
 static void *core_alloc(size_t n) { return mm_malloc(core, n); }
 static void core_free(void *p) { mm_free(core, p); }
+
+#ifdef BENCH_CONTE
+static void *conte;
+static void conte_init(void) { conte = conte_tlsf_create_with_pool(arena, arena_bytes); }
+static void *conte_alloc(size_t n) { return conte_tlsf_malloc(conte, n); }
+static void conte_free(void *p) { conte_tlsf_free(conte, p); }
+#endif
+
+#ifdef BENCH_O1HEAP
+static O1HeapInstance *o1;
+static void o1_init(void) { o1 = o1heapInit(arena, arena_bytes); }
+static void *o1_alloc(size_t n) { return o1heapAllocate(o1, n); }
+static void o1_free(void *p) { o1heapFree(o1, p); }
+#endif
 
 static void glibc_init(void) {}
 static void *glibc_alloc(size_t n) { return malloc(n); }
@@ -152,6 +182,12 @@ static const allocator allocators[] = {
     {"fixed-unchecked", fixed_unchecked_init, fixed_alloc, fixed_free},
     {"heap-unchecked", heap_unchecked_init, heap_alloc, heap_free},
     {"tlsf", core_init, core_alloc, core_free},
+#ifdef BENCH_CONTE
+    {"tlsf31", conte_init, conte_alloc, conte_free},
+#endif
+#ifdef BENCH_O1HEAP
+    {"o1heap", o1_init, o1_alloc, o1_free},
+#endif
     {"glibc", glibc_init, glibc_alloc, glibc_free},
 };
 #define N_ALLOCATORS (sizeof(allocators) / sizeof(allocators[0]))
@@ -468,12 +504,50 @@ static void probe_cycles(int reps)
 	}
 }
 
+/* The smallest arena that serves the whole trace, by bisection (as bench_tlsf's memory mode). */
+static void memory(const trace *t, const allocator *a)
+{
+	size_t lo = 0, hi = ARENA_BYTES;
+	a->init();
+	if (replay(t, a) != 0) {
+		printf("%-8s %-15s %12s\n", t->name, a->name, "(failures with the whole arena!)");
+		return;
+	}
+	while (hi - lo > 64) {
+		arena_bytes = (lo + hi) / 2;
+		a->init();
+		if (replay(t, a) == 0)
+			hi = arena_bytes;
+		else
+			lo = arena_bytes;
+	}
+	arena_bytes = ARENA_BYTES;
+	printf("%-8s %-15s %12zu\n", t->name, a->name, hi);
+}
+
 int main(int argc, char **argv)
 {
 	make_trace(&traces[0], "pair64", 64, 200000, 64, 64, 1, 1);
 	make_trace(&traces[1], "churn64", 1000, 200000, 64, 64, 0, 2);
 	make_trace(&traces[2], "churn", 1000, 200000, 16, 1024, 0, 3);
 	slots = calloc(1001, sizeof(void *));
+	if (argc >= 3 && strcmp(argv[1], "--has") == 0) {
+		for (size_t i = 0; i < N_ALLOCATORS; i++)
+			if (strcmp(allocators[i].name, argv[2]) == 0)
+				return 0;
+		return 1;
+	}
+	if (argc >= 4 && strcmp(argv[1], "--memory") == 0) {
+		const trace *t = find_trace(argv[2]);
+		const allocator *a = find_allocator(argv[3]);
+		if (strcmp(a->name, "glibc") == 0 || strncmp(a->name, "heap", 4) == 0 ||
+		    (!t->fixed_ok && strncmp(a->name, "fixed", 5) == 0)) {
+			fprintf(stderr, "--memory: not for %s on %s\n", a->name, t->name);
+			return 3;
+		}
+		memory(t, a);
+		return 0;
+	}
 	if (argc >= 4 && strcmp(argv[1], "--one") == 0) {
 		const trace *t = find_trace(argv[2]);
 		const allocator *a = find_allocator(argv[3]);

@@ -6,8 +6,10 @@
  *   medium    sizes 16..65536 uniform, 2,000 live blocks, 100,000 replacements
  *   memalign  as small, but half of the allocations are memalign(2^5..2^12)
  * Allocators: memoman (mm_*), tlsf-api (memoman through memoman/tlsf.h), glibc (malloc/free/
- * memalign), and tlsf31 (TLSF 3.1, only when built with -DBENCH_CONTE against its source with its
- * functions renamed conte_tlsf_*; see bench/README.md).
+ * memalign), tlsf31 (TLSF 3.1, only when built with -DBENCH_CONTE against its source with its
+ * functions renamed conte_tlsf_*) and o1heap (o1heapInit/o1heapAllocate/o1heapFree, only when built
+ * with -DBENCH_O1HEAP against its source; it has no memalign, so it sits out the memalign workload).
+ * See bench/README.md: CMake's TLSF31_DIR and O1HEAP_DIR build both in.
  *
  * Modes:
  *   bench_tlsf                           timing: ns per call, median of 5 replays, allocators
@@ -17,6 +19,7 @@
  *   bench_tlsf --memory W A              memory for workload W: the smallest pool that serves it and
  *                                        the highest byte used (glibc: its peak footprint)
  *   bench_tlsf --calls W                 print the number of calls in workload W
+ *   bench_tlsf --has A                   exit status 0 if allocator A is built in
  */
 #define _GNU_SOURCE
 #include <malloc.h>
@@ -39,6 +42,10 @@ void conte_tlsf_free(void *t, void *ptr);
 size_t conte_tlsf_block_size(void *ptr);
 #endif
 
+#ifdef BENCH_O1HEAP
+#include "o1heap.h"
+#endif
+
 #define NOINLINE __attribute__((noinline))
 
 /* ---- Traces ------------------------------------------------------------------------------------- */
@@ -54,6 +61,7 @@ typedef struct trace {
 	op *ops;
 	size_t n_ops, n_calls, live;
 	size_t pool_bytes; /* large enough for every allocator */
+	int aligned;       /* some allocations are memalign */
 } trace;
 
 static void make_trace(trace *t, const char *name, size_t live, size_t replacements, uint32_t max_size,
@@ -62,6 +70,7 @@ static void make_trace(trace *t, const char *name, size_t live, size_t replaceme
 	rng_state = seed;
 	t->name = name;
 	t->live = live;
+	t->aligned = aligned_half;
 	t->n_ops = 2 * live + 2 * replacements;
 	t->ops = calloc(t->n_ops, sizeof(op));
 	size_t n = 0;
@@ -95,9 +104,9 @@ typedef struct allocator {
 	const char *name;
 	void (*init)(void *mem, size_t bytes); /* a fresh heap over mem (unused by glibc) */
 	void *(*malloc_)(size_t n);
-	void *(*memalign_)(size_t align, size_t n);
+	void *(*memalign_)(size_t align, size_t n); /* NULL: the allocator has none */
 	void (*free_)(void *p);
-	size_t (*usable)(void *p);
+	size_t (*usable)(void *p); /* NULL: unknown, the request's size is counted */
 } allocator;
 
 static mm_t mm;
@@ -130,11 +139,22 @@ static void *ct_memalign_(size_t a, size_t n) { return conte_tlsf_memalign(ct, a
 static void ct_free_(void *p) { conte_tlsf_free(ct, p); }
 #endif
 
+#ifdef BENCH_O1HEAP
+/* o1heap: every block a power of two (header included), aligned to O1HEAP_ALIGNMENT; no memalign. */
+static O1HeapInstance *oh;
+static void oh_init(void *mem, size_t bytes) { oh = o1heapInit(mem, bytes); }
+static void *oh_malloc_(size_t n) { return o1heapAllocate(oh, n); }
+static void oh_free_(void *p) { o1heapFree(oh, p); }
+#endif
+
 static const allocator allocators[] = {
     {"memoman", mm_init, mm_malloc_, mm_memalign_, mm_free_, mm_block_size},
     {"tlsf-api", tl_init, tl_malloc_, tl_memalign_, tl_free_, tlsf_block_size},
 #ifdef BENCH_CONTE
     {"tlsf31", ct_init, ct_malloc_, ct_memalign_, ct_free_, conte_tlsf_block_size},
+#endif
+#ifdef BENCH_O1HEAP
+    {"o1heap", oh_init, oh_malloc_, NULL, oh_free_, NULL},
 #endif
     {"glibc", glibc_init, glibc_malloc_, glibc_memalign_, glibc_free_, glibc_usable},
 };
@@ -165,8 +185,9 @@ static size_t replay(const trace *t, const allocator *a, uintptr_t *high)
 		void *p = o->align ? a->memalign_(o->align, o->size) : a->malloc_(o->size);
 		slots[o->slot] = p;
 		failed += p == NULL;
-		if (high && p && (uintptr_t)p + a->usable(p) > *high)
-			*high = (uintptr_t)p + a->usable(p);
+		size_t used = p && high ? (a->usable ? a->usable(p) : o->size) : 0;
+		if (high && p && (uintptr_t)p + used > *high)
+			*high = (uintptr_t)p + used;
 	}
 	return failed;
 }
@@ -217,6 +238,8 @@ static void timing(int reps)
 				size_t i =
 				    (k + (size_t)r) % N_ALLOCATORS; /* a different allocator goes first each round */
 				const allocator *a = &allocators[i];
+				if (t->aligned && !a->memalign_)
+					continue;
 				a->init(pool, pool_size);
 				double t0 = now_ns();
 				failed[i] += replay(t, a, NULL);
@@ -224,6 +247,10 @@ static void timing(int reps)
 			}
 		}
 		for (size_t i = 0; i < N_ALLOCATORS; i++) {
+			if (t->aligned && !allocators[i].memalign_) {
+				printf("%-9s %-9s %10s %9s\n", t->name, allocators[i].name, "n/a", "-");
+				continue;
+			}
 			qsort(ns[i], (size_t)reps, sizeof(double), cmp_double);
 			printf("%-9s %-9s %10.1f %9zu\n", t->name, allocators[i].name, ns[i][reps / 2],
 			       failed[i] / (size_t)reps);
@@ -241,7 +268,10 @@ static void memory_pool(const trace *t, const allocator *a)
 	a->init(pool, pool_size);
 	size_t failed = replay(t, a, &high);
 	size_t extent = (size_t)(high - (uintptr_t)pool);
-	size_t lo = 0, hi = extent + 65536;
+	size_t lo = 0, hi = extent + 65536 < pool_size ? extent + 65536 : pool_size;
+	a->init(pool, hi);
+	if (replay(t, a, NULL) != 0) /* the highest byte requested is not the highest byte held */
+		hi = pool_size;
 	while (hi - lo > 1024) {
 		size_t mid = (lo + hi) / 2;
 		a->init(pool, mid);
@@ -286,6 +316,10 @@ static NOINLINE void *probe_gap(const allocator *a) { return a->memalign_(4096, 
 static void probe(const char *which, const allocator *a, int n)
 {
 	static _Alignas(4096) unsigned char mem[1 << 20];
+	if (strcmp(which, "gap") == 0 && !a->memalign_) {
+		fprintf(stderr, "%s has no memalign: no gap path\n", a->name);
+		exit(3);
+	}
 	for (int i = 0; i < n; i++) {
 		a->init(mem, sizeof(mem));
 		if (strcmp(which, "split") == 0) {
@@ -313,6 +347,17 @@ int main(int argc, char **argv)
 {
 	const char *seed = getenv("BENCH_SEED");
 	make_traces(seed ? strtoull(seed, NULL, 0) : 0);
+	if (argc >= 3 && strcmp(argv[1], "--has") == 0) {
+		for (size_t i = 0; i < N_ALLOCATORS; i++)
+			if (strcmp(allocators[i].name, argv[2]) == 0)
+				return 0;
+		return 1;
+	}
+	if (argc >= 4 && (strcmp(argv[1], "--one") == 0 || strcmp(argv[1], "--memory") == 0) &&
+	    find_trace(argv[2])->aligned && strcmp(argv[3], "glibc") != 0 && !find_allocator(argv[3])->memalign_) {
+		fprintf(stderr, "%s has no memalign: workload %s does not apply\n", argv[3], argv[2]);
+		return 3;
+	}
 	if (argc >= 4 && strcmp(argv[1], "--one") == 0) {
 		const trace *t = find_trace(argv[2]);
 		const allocator *a = find_allocator(argv[3]);

@@ -1,10 +1,15 @@
 #!/bin/sh
 # make bench: the TLSF core, fixed pools and the composed heap against glibc, in one run. Prints
 # tables and writes <build>/bench/tlsf.csv and <build>/bench/heap.csv. Instruction counts need
-# valgrind (apt-get install valgrind). See bench/README.md.
+# valgrind (apt-get install valgrind). TLSF 3.1 and o1heap are measured beside them when the build was
+# configured with TLSF31_DIR / O1HEAP_DIR (their rows say "not given" otherwise). See bench/README.md.
 # Usage: bench/run.sh <cmake build folder>
 set -eu
 dir=$1/bench
+# peers: the optional allocators; has <binary> <allocator>: built in?
+peers="tlsf31 o1heap"
+has() { "$dir/$1" --has "$2"; }
+notgiven() { case $1 in tlsf31) echo "not given (TLSF31_DIR)" ;; o1heap) echo "not given (O1HEAP_DIR)" ;; esac; }
 csv=$dir/tlsf.csv
 hcsv=$dir/heap.csv
 echo "kind,workload,allocator,checks,value" > "$csv"
@@ -24,11 +29,17 @@ echo "== Memory: memoman's smallest pool that serves the whole trace (and its hi
 echo "   glibc's peak footprint from the OS during the same trace (each in a fresh process)"
 printf "%-9s %-9s %14s %14s\n" workload allocator bytes "highest byte"
 for w in small medium memalign; do
-	for a in memoman glibc; do
-		"$dir/bench_tlsf" --memory $w $a | tee -a "$dir/memory.txt"
+	for a in memoman $peers glibc; do
+		if ! has bench_tlsf "$a"; then
+			printf "%-9s %-9s %s\n" $w "$a" "$(notgiven "$a")"
+		elif [ $w = memalign ] && [ "$a" = o1heap ]; then
+			printf "%-9s %-9s %14s\n" $w "$a" "n/a (no memalign)"
+		else
+			"$dir/bench_tlsf" --memory $w "$a" | tee -a "$dir/memory.txt"
+		fi
 	done
 done
-awk '{print "memory," $1 "," $2 ",1," $3}' "$dir/memory.txt" >> "$csv"
+awk '{c = $2 == "tlsf31" || $2 == "o1heap" ? "-" : 1; print "memory," $1 "," $2 "," c "," $3}' "$dir/memory.txt" >> "$csv"
 rm -f "$dir/memory.txt"
 
 echo
@@ -45,6 +56,22 @@ echo "== Worst paths, cycles (fastest of 1000 repetitions)"
 "$dir/bench_heap" --probes 1000 | tee "$dir/heap_probes.txt"
 tail -n +2 "$dir/heap_probes.txt" | awk '{print "worst_path_cycles," $1 ",-,1," $2}' >> "$hcsv"
 rm -f "$dir/heap_time.txt" "$dir/heap_probes.txt"
+echo
+echo "== Memory: the smallest arena (to 64 bytes) that serves the whole trace (not for heap: its"
+echo "   configuration sets its arena)"
+printf "%-8s %-15s %12s\n" workload alloc bytes
+for w in pair64 churn64 churn; do
+	for a in fixed fixed-unchecked tlsf $peers; do
+		[ $w = churn ] && case $a in fixed*) true ;; *) false ;; esac && continue
+		if ! has bench_heap "$a"; then
+			printf "%-8s %-15s %12s\n" $w "$a" "$(notgiven "$a")"
+			continue
+		fi
+		"$dir/bench_heap" --memory $w "$a" | tee -a "$dir/heap_memory.txt"
+	done
+done
+awk '{print "arena_bytes," $1 "," $2 ",1," $3}' "$dir/heap_memory.txt" >> "$hcsv"
+rm -f "$dir/heap_memory.txt"
 
 if ! command -v valgrind >/dev/null 2>&1; then
 	echo
@@ -71,6 +98,8 @@ toggles() {
 	fixed | fixed-unchecked) echo "--toggle-collect=mm_fixed_alloc --toggle-collect=mm_fixed_free" ;;
 	heap | heap-unchecked) echo "--toggle-collect=mm_heap_malloc --toggle-collect=mm_heap_free" ;;
 	tlsf) echo "--toggle-collect=mm_malloc --toggle-collect=mm_free" ;;
+	tlsf31) echo "--toggle-collect=conte_tlsf_malloc --toggle-collect=conte_tlsf_free --toggle-collect=conte_tlsf_memalign" ;;
+	o1heap) echo "--toggle-collect=o1heapAllocate --toggle-collect=o1heapFree" ;;
 	esac
 }
 
@@ -80,10 +109,19 @@ echo "== Instructions per call (valgrind --tool=callgrind, inside the allocator'
 printf "%-9s %-9s %8s %12s\n" workload allocator checks instr/call
 for w in small medium memalign; do
 	calls=$("$dir/bench_tlsf" --calls $w)
-	for a in memoman tlsf-api glibc; do
-		v=$(per "$(count bench_tlsf "$(toggles $a)" --one $w $a)" "$calls")
-		printf "%-9s %-9s %8s %12s\n" $w $a 1 "$v"
-		echo "instr_per_call,$w,$a,1,$v" >> "$csv"
+	for a in memoman tlsf-api $peers glibc; do
+		if ! has bench_tlsf "$a"; then
+			printf "%-9s %-9s %8s %12s\n" $w "$a" - "$(notgiven "$a")"
+			continue
+		elif [ $w = memalign ] && [ "$a" = o1heap ]; then
+			printf "%-9s %-9s %8s %12s\n" $w "$a" - "n/a (no memalign)"
+			continue
+		fi
+		v=$(per "$(count bench_tlsf "$(toggles "$a")" --one $w "$a")" "$calls")
+		checks=1 # MM_CHECKS concerns memoman's code only
+		case $a in tlsf31 | o1heap) checks=- ;; esac
+		printf "%-9s %-9s %8s %12s\n" $w "$a" $checks "$v"
+		echo "instr_per_call,$w,$a,$checks,$v" >> "$csv"
 	done
 	v=$(per "$(count bench_tlsf_nocheck "$(toggles memoman)" --one $w memoman)" "$calls")
 	printf "%-9s %-9s %8s %12s\n" $w memoman 0 "$v"
@@ -100,6 +138,18 @@ for p in split merge gap; do
 		printf "%-6s %-9s %8s %12s\n" $p memoman "$checks" "$val"
 		echo "worst_path,$p,memoman,$checks,$val" >> "$csv"
 	done
+	# The peers on the same set-ups (o1heap has no memalign, hence no gap path).
+	for a in $peers; do
+		if ! has bench_tlsf "$a"; then
+			printf "%-6s %-9s %8s %12s\n" $p "$a" - "$(notgiven "$a")"
+		elif [ $p = gap ] && [ "$a" = o1heap ]; then
+			printf "%-6s %-9s %8s %12s\n" $p "$a" - "n/a (no memalign)"
+		else
+			val=$(per "$(count bench_tlsf "--toggle-collect=probe_$p*" --probe $p "$a" 1000)" 1000)
+			printf "%-6s %-9s %8s %12s\n" $p "$a" - "$val"
+			echo "worst_path,$p,$a,-,$val" >> "$csv"
+		fi
+	done
 done
 
 echo
@@ -115,6 +165,15 @@ for w in pair64 churn64 churn; do
 		printf "%-8s %-15s %12s %12s\n" $w $a "$on" "$off"
 		echo "instr_per_pair,$w,$a,1,$on" >> "$hcsv"
 		echo "instr_per_pair,$w,$a,0,$off" >> "$hcsv"
+	done
+	for a in $peers; do # not memoman's code: MM_CHECKS does not apply
+		if ! has bench_heap "$a"; then
+			printf "%-8s %-15s %12s\n" $w "$a" "$(notgiven "$a")"
+			continue
+		fi
+		v=$(per "$(count bench_heap "$(toggles "$a")" --one $w "$a")" "$pairs")
+		printf "%-8s %-15s %12s %12s\n" $w "$a" "$v" -
+		echo "instr_per_pair,$w,$a,-,$v" >> "$hcsv"
 	done
 done
 
