@@ -1,6 +1,7 @@
 # memoman - a thin wrapper around CMake. Every target configures its own build folder under build/.
 #
-#   make demo        build and run the demo (examples/audio_loop.c); writes build/audio_latency.svg
+#   make demo        compile and run the demo (examples/audio_loop.c, seconds); DEMO_ARGS="--no-rt --no-lock"
+#                    to skip its attempts at SCHED_FIFO and mlock; writes build/demo/audio_latency.svg
 #   make test        build and run the tests (release build)
 #   make test-asan   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-32     the tests built with -m32 (needs gcc-multilib)
@@ -12,8 +13,13 @@
 #   make fuzz        the libFuzzer targets (needs clang, libclang-rt-14-dev): corpus replay + 60 s each
 #   make bench       the benchmarks (bench/README.md); valgrind adds instruction counts
 #   make lint        clang-format check and clang-tidy's bug-prone and analyzer checks
+#   make docs        the API reference from the public headers (Doxygen; warnings are errors) in
+#                    BUILD/docs/html/index.html
 #   make check-all   everything CI runs
-#   make install     cmake --install into PREFIX (default /usr/local)
+#   make install     build build/release (BUILD/release) and cmake --install it into PREFIX (default
+#                    /usr/local): headers, libraries, pkg-config files, CMake package, amalgamation
+#   make amalgamation  libmemoman as two drop-in files, tlsf.c + tlsf.h (and memoman.h for the mm_*
+#                    API), made from the current sources by scripts/amalgamate.sh into BUILD/amalgamation
 
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -42,16 +48,18 @@ TIDY_SOURCES = $(wildcard src/*.c src/malloc/*.c src/malloc/os/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
-.PHONY: all demo test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz bench lint check-all install clean
+.PHONY: all demo test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz bench lint docs check-all install amalgamation clean
 
 all:
 	@mkdir -p $(BUILD)
 	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
 
 demo:
-	@mkdir -p $(BUILD)
-	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
-	@$(BUILD)/release/examples/audio_loop 20000 $(BUILD)/audio_latency.svg
+	@mkdir -p $(BUILD)/demo
+	@echo "demo: $(CC) examples/audio_loop.c and libmemoman's six sources -> $(BUILD)/demo/audio_loop"
+	@$(CC) -std=c11 -O2 -pthread -DMM_CYCLES=1 -Iinclude -o $(BUILD)/demo/audio_loop examples/audio_loop.c src/tlsf.c \
+		src/tlsf_compat.c src/observe.c src/fixed.c src/heap.c src/heap_config.c -lm
+	@$(BUILD)/demo/audio_loop $(DEMO_ARGS) 20000 $(BUILD)/demo/audio_latency.svg
 
 test:
 	@mkdir -p $(BUILD)
@@ -107,12 +115,22 @@ lint:
 		-D_GNU_SOURCE >/dev/null 2>&1
 	@echo "lint: clean"
 
-check-all: lint test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz
+docs:
+	@command -v doxygen >/dev/null || { echo "make docs needs doxygen (apt-get install doxygen)"; exit 1; }
+	@rm -rf $(BUILD)/docs && mkdir -p $(BUILD)/docs
+	@MEMOMAN_DOCS_OUT=$(BUILD)/docs doxygen docs/Doxyfile
+	@echo "docs: $(BUILD)/docs/html/index.html"
+
+check-all: lint docs test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz
 
 install:
 	@mkdir -p $(BUILD)
 	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
 	$(CMAKE) --install $(BUILD)/release --prefix $(PREFIX)
+
+amalgamation:
+	@sh scripts/amalgamate.sh $(BUILD)/amalgamation .
+	@echo "amalgamation: $(BUILD)/amalgamation/tlsf.c tlsf.h memoman.h"
 
 clean:
 	rm -rf $(BUILD)

@@ -4,8 +4,8 @@
  *
  * A request goes to the smallest class whose blocks hold it; larger requests go to the remainder.
  * When a class is exhausted the request falls back, as configured, to the next class and/or to the
- * remainder. Class allocation and free are a pop and a push (38 instructions for the pair with the
- * default checks, x86-64, gcc -O2; bench/run.sh measures it); the remainder is the TLSF core
+ * remainder. Class allocation and free are a pop and a push, plus a bit set and cleared in the
+ * checked default (bench/run.sh counts the instructions of both modes); the remainder is the TLSF core
  * (memoman.h). Everything stays inside the buffer, O(1) per call: no operation looks at more than
  * two classes.
  *
