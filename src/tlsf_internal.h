@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../include/memoman.h"
+#include "bits.h"
 #include "common.h"
 #include "observe.h"
 
@@ -172,112 +173,7 @@ void mm_tlsf_free(mm_control *c, void *ptr);
 /* The usable size of a live block after the checks of mm_free (0, reported, if it is not one). */
 size_t mm_tlsf_checked_size(mm_control *c, const void *ptr);
 
-/* ---- Bit scans ---------------------------------------------------------------------------------- */
-
-/* Index of the highest set bit of x; x must not be 0. */
-MM_INLINE unsigned mm_fls_size(size_t x)
-{
-#if MM_USE_BUILTIN_BITSCAN
-	/* Written as an xor so that x86's bsr, which yields the index directly, needs no correction. */
-#if SIZE_MAX > 0xFFFFFFFFu
-	return 63u ^ (unsigned)__builtin_clzll((unsigned long long)x);
-#else
-	return 31u ^ (unsigned)__builtin_clz((unsigned)x);
-#endif
-#else
-	unsigned r = 0;
-#if SIZE_MAX > 0xFFFFFFFFu
-	if (x >> 32) {
-		x >>= 32;
-		r += 32;
-	}
-#endif
-	if (x >> 16) {
-		x >>= 16;
-		r += 16;
-	}
-	if (x >> 8) {
-		x >>= 8;
-		r += 8;
-	}
-	if (x >> 4) {
-		x >>= 4;
-		r += 4;
-	}
-	if (x >> 2) {
-		x >>= 2;
-		r += 2;
-	}
-	if (x >> 1) {
-		r += 1;
-	}
-	return r;
-#endif
-}
-
-/* Index of the lowest set bit of x; x must not be 0. */
-MM_INLINE unsigned mm_ffs64(uint64_t x)
-{
-#if MM_USE_BUILTIN_BITSCAN
-	return (unsigned)__builtin_ctzll(x);
-#else
-	unsigned r = 0;
-	if (!(x & 0xFFFFFFFFu)) {
-		x >>= 32;
-		r += 32;
-	}
-	if (!(x & 0xFFFFu)) {
-		x >>= 16;
-		r += 16;
-	}
-	if (!(x & 0xFFu)) {
-		x >>= 8;
-		r += 8;
-	}
-	if (!(x & 0xFu)) {
-		x >>= 4;
-		r += 4;
-	}
-	if (!(x & 0x3u)) {
-		x >>= 2;
-		r += 2;
-	}
-	if (!(x & 0x1u)) {
-		r += 1;
-	}
-	return r;
-#endif
-}
-
-/* Index of the lowest set bit of x; x must not be 0. */
-MM_INLINE unsigned mm_ffs32(uint32_t x)
-{
-#if MM_USE_BUILTIN_BITSCAN
-	return (unsigned)__builtin_ctz(x);
-#else
-	unsigned r = 0;
-	if (!(x & 0xFFFFu)) {
-		x >>= 16;
-		r += 16;
-	}
-	if (!(x & 0xFFu)) {
-		x >>= 8;
-		r += 8;
-	}
-	if (!(x & 0xFu)) {
-		x >>= 4;
-		r += 4;
-	}
-	if (!(x & 0x3u)) {
-		x >>= 2;
-		r += 2;
-	}
-	if (!(x & 0x1u)) {
-		r += 1;
-	}
-	return r;
-#endif
-}
+/* ---- Bit scans (mm_fls_size, mm_ffs64, mm_ffs32: bits.h) ------------------------------------------ */
 
 /* Lowest and highest set bit of a second-level bitmap. */
 #if MM_SL_INDEX_COUNT_LOG2 <= 5

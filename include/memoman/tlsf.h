@@ -21,6 +21,10 @@
  *
  * Each function is the memoman function of the same name (tlsf_malloc is mm_malloc, ...); the
  * contracts are in memoman.h. tlsf_t and pool_t are memoman's mm_t and mm_pool_t, untyped.
+ *
+ * Under TLSF 3.1's own name, `#include "tlsf.h"`: include/memoman-tlsf/tlsf.h forwards here, from a
+ * folder that holds nothing else (pkg-config memoman-tlsf and CMake's memoman::tlsf put it on the
+ * include path); `make amalgamation` writes this header as tlsf.h beside a one-file tlsf.c.
  */
 #ifndef MEMOMAN_TLSF_H
 #define MEMOMAN_TLSF_H

@@ -33,7 +33,7 @@
 #include "malloc_internal.h"
 #include "os/os.h"
 
-#define MM_API MM_MALLOC_API
+#define MM_API MEMOMAN_MALLOC_API
 
 #if MM_DEBUG
 void mm_page_check(const mm_page *p);
@@ -48,7 +48,7 @@ void mm_page_check(const mm_page *p);
 
 static int errors_go_on = -1; /* MEMOMAN_ERRORS=report; read on the first error */
 
-void mm_malloc_error(const char *what, const void *p)
+void mm_report_misuse(const char *what, const void *p)
 {
 	char buf[160];
 	size_t n = 0;
@@ -82,33 +82,33 @@ void mm_malloc_error(const char *what, const void *p)
 /* ---- Allocation ---------------------------------------------------------------------------------------- */
 
 /* A class block from the class's current page, or the class's slow path. */
-MM_INLINE void *class_alloc(mm_heap *h, unsigned c)
+MM_INLINE void *class_alloc(mm_tcache *tc, unsigned c)
 {
-	mm_page *p = h->queues[c].first;
+	mm_page *p = tc->queues[c].first;
 	mm_cblock *b = p ? p->free : NULL;
 	if (MM_LIKELY(b != NULL)) {
 		p->free = b->next;
 		p->used++;
-		mm_relaxed_add(&p->allocs, 1);
+		mm_relaxed_add(&tc->class_allocs[c], 1);
 		b->cookie = 0;
 		return b;
 	}
-	return mm_class_alloc_slow(h, c);
+	return mm_class_alloc_slow(tc, c);
 }
 
-/* Any request: classes, the arena, or a mapping of its own. NULL (errno untouched) if none. */
+/* Any request: classes, the zone, or a mapping of its own. NULL (errno untouched) if none. */
 static void *alloc_any(size_t n, size_t align, int *zeroed)
 {
 	if (zeroed)
 		*zeroed = 0;
 	if (MM_UNLIKELY(n > PTRDIFF_MAX))
 		return NULL;
-	mm_heap *h = mm_heap_get();
-	if (MM_UNLIKELY(!h))
+	mm_tcache *tc = mm_tcache_get();
+	if (MM_UNLIKELY(!tc))
 		return NULL;
-	if (align <= MM_ALIGN) {
+	if (align <= MM_MIN_ALIGN) {
 		if (n <= MM_CLASS_MAX)
-			return class_alloc(h, mm_class_of(n));
+			return class_alloc(tc, mm_class_of(n));
 	} else if (align <= 4096 && n <= MM_CLASS_MAX && align <= MM_CLASS_MAX) {
 		/* A class whose blocks are all so aligned: pages start on 4 KiB boundaries, so a class
 		 * whose size is a multiple of align has every block aligned. */
@@ -116,23 +116,23 @@ static void *alloc_any(size_t n, size_t align, int *zeroed)
 		while (c < MM_CLASSES && mm_class_size(c) % align)
 			c++;
 		if (c < MM_CLASSES)
-			return class_alloc(h, c);
+			return class_alloc(tc, c);
 	}
-	if (n <= MM_ARENA_MAX && align <= MM_ARENA_MAX / 4) {
-		void *p = mm_arena_malloc(h, n, align > MM_ALIGN ? align : 0);
+	if (n <= MM_ZONE_MAX && align <= MM_ZONE_MAX / 4) {
+		void *p = mm_zone_malloc(tc, n, align > MM_MIN_ALIGN ? align : 0);
 		if (p)
 			return p;
 	}
-	if (n <= MM_LARGE_MAX && align <= MM_ARENA_MAX) {
+	if (n <= MM_LARGE_MAX && align <= MM_ZONE_MAX) {
 		void *p = mm_large_malloc(n, align);
 		if (p) {
-			mm_relaxed_add(&h->huge_allocs, 1);
+			mm_relaxed_add(&tc->large_allocs, 1);
 			return p;
 		}
 	}
 	void *p = mm_huge_malloc(n, align, zeroed);
 	if (p)
-		mm_relaxed_add(&h->huge_allocs, 1);
+		mm_relaxed_add(&tc->huge_allocs, 1);
 	return p;
 }
 
@@ -147,17 +147,17 @@ static MM_NOINLINE void *malloc_slow(size_t n)
 MM_API void *MM_NAME(malloc)(size_t n)
 {
 	/* Fast path: the current page of the request's class, through the 16-byte-step table. A thread
-	 * not set up yet has the empty heap, whose table points at an empty page: it falls through. */
-	mm_heap *h = mm_tl_heap;
+	 * not set up yet has the empty thread cache, whose table points at an empty page: it falls through. */
+	mm_tcache *tc = mm_tl_tcache;
 	if (MM_LIKELY(n <= MM_SMALL_MAX)) {
-		mm_page *p = h->direct[(n + 15) >> 4];
+		mm_page *p = tc->direct[(n + 15) >> 4];
 		mm_cblock *b = p->free;
 		if (MM_LIKELY(b != NULL)) {
 			MM_PAGE_CHECK(p);
 			MM_ASSERT(p->bsize >= n && p->cls == mm_class_of(n));
 			p->free = b->next;
 			p->used++;
-			mm_relaxed_add(&p->allocs, 1);
+			mm_relaxed_add(&tc->class_allocs[p->cls], 1); /* a plain add to the thread's own counter */
 			b->cookie = 0;
 			return b;
 		}
@@ -205,21 +205,21 @@ static MM_NOINLINE void free_unknown(void *ptr)
 			return;
 		}
 	}
-	mm_malloc_error("free(): invalid pointer", ptr);
+	mm_report_misuse("free(): invalid pointer", ptr);
 }
 
 /* In a segment of ours but not a class block: a medium or huge block, or a bad pointer. */
 static MM_NOINLINE void free_other(mm_segment *s, void *ptr)
 {
 	switch (s->kind) {
-	case MM_SEG_ARENA: mm_arena_free(s, ptr); return;
+	case MM_SEG_ZONE: mm_zone_free(s, ptr); return;
 	case MM_SEG_LARGE: mm_large_free(ptr); return;
 	case MM_SEG_HUGE: mm_huge_free(s, ptr); return;
-	default: mm_malloc_error("free(): invalid pointer", ptr); return;
+	default: mm_report_misuse("free(): invalid pointer", ptr); return;
 	}
 }
 
-static MM_NOINLINE MM_COLD void double_free(void *ptr) { mm_malloc_error("free(): double free", ptr); }
+static MM_NOINLINE MM_COLD void double_free(void *ptr) { mm_report_misuse("free(): double free", ptr); }
 
 MM_API void MM_NAME(free)(void *ptr)
 {
@@ -241,13 +241,14 @@ MM_API void MM_NAME(free)(void *ptr)
 		return;
 	}
 	b->cookie = cookie;
-	mm_heap *h = mm_tl_heap;
-	if (MM_LIKELY(atomic_load_explicit(&p->heap, memory_order_relaxed) == h)) {
+	mm_tcache *tc = mm_tl_tcache;
+	if (MM_LIKELY(atomic_load_explicit(&p->tcache, memory_order_relaxed) == tc)) {
 		b->next = p->free;
 		p->free = b;
+		mm_relaxed_add(&tc->class_frees[p->cls], 1); /* a plain add to the thread's own counter */
 		MM_PAGE_CHECK(p);
 		if (MM_UNLIKELY(--p->used == 0 || p->in_full))
-			mm_page_freed(h, p); /* now empty, or back from the full list */
+			mm_page_freed(tc, p); /* now empty, or back from the full list */
 		return;
 	}
 	mm_remote_free(p, b);
@@ -286,7 +287,7 @@ static size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
 				return s->huge_size;
 			}
 		}
-		mm_malloc_error(who, ptr);
+		mm_report_misuse(who, ptr);
 		return 0;
 	}
 	mm_segment *s = mm_segment_of(a);
@@ -294,18 +295,18 @@ static size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
 	mm_page *p = mm_page_of(s, a);
 	if (mm_block_index(p, a) < mm_page_capacity(p)) {
 		if (((mm_cblock *)ptr)->cookie == (a ^ mm_secret)) {
-			mm_malloc_error(who, ptr); /* a block that is free */
+			mm_report_misuse(who, ptr); /* a block that is free */
 			return 0;
 		}
 		return p->bsize;
 	}
-	if (s->kind == MM_SEG_ARENA)
-		return mm_arena_usable(s, ptr, who);
+	if (s->kind == MM_SEG_ZONE)
+		return mm_zone_usable(s, ptr, who);
 	if (s->kind == MM_SEG_HUGE)
 		return mm_huge_usable(s, ptr);
 	if (s->kind == MM_SEG_LARGE)
 		return mm_large_usable(ptr);
-	mm_malloc_error(who, ptr);
+	mm_report_misuse(who, ptr);
 	return 0;
 }
 
@@ -343,12 +344,12 @@ MM_API void *MM_NAME(realloc)(void *ptr, size_t n)
 	size_t want = n;
 	if (n > usable && n - usable < usable / 4 && usable + usable / 4 <= PTRDIFF_MAX)
 		want = usable + usable / 4;
-	if (s->kind == MM_SEG_ARENA) {
-		void *q = mm_arena_realloc(mm_heap_get(), s, ptr, want);
+	if (s->kind == MM_SEG_ZONE) {
+		void *q = mm_zone_realloc(mm_tcache_get(), s, ptr, want);
 		if (q)
 			return q;
 	} else if (s->kind == MM_SEG_LARGE) {
-		if (want > MM_ARENA_MAX && want <= MM_LARGE_MAX) {
+		if (want > MM_ZONE_MAX && want <= MM_LARGE_MAX) {
 			void *q = mm_large_realloc(ptr, want);
 			if (q)
 				return q;
@@ -442,10 +443,10 @@ MM_API void *MM_NAME(pvalloc)(size_t n)
 MM_API int MM_NAME(malloc_trim)(size_t pad)
 {
 	(void)pad;
-	return mm_malloc_collect() > 0;
+	return memoman_malloc_collect() > 0;
 }
 
-MM_API void MM_NAME(malloc_stats)(void) { mm_malloc_print_stats(); }
+MM_API void MM_NAME(malloc_stats)(void) { memoman_malloc_print_stats(0); }
 
 MM_API int MM_NAME(mallopt)(int param, int value)
 {
@@ -456,14 +457,14 @@ MM_API int MM_NAME(mallopt)(int param, int value)
 
 MM_API struct mallinfo2 MM_NAME(mallinfo2)(void)
 {
-	mm_malloc_stats st;
-	mm_malloc_get_stats(&st);
+	memoman_malloc_stats st;
+	memoman_malloc_get_stats(&st);
 	struct mallinfo2 mi;
 	memset(&mi, 0, sizeof(mi));
 	mi.arena = st.mapped;
-	mi.uordblks = st.in_use;
-	mi.fordblks = st.mapped > st.in_use ? st.mapped - st.in_use : 0;
-	mi.usmblks = st.peak_in_use;
+	mi.uordblks = st.live;
+	mi.fordblks = st.mapped > st.live ? st.mapped - st.live : 0;
+	mi.usmblks = st.mapped_peak;
 	return mi;
 }
 

@@ -1,6 +1,7 @@
 /*
- * huge.c - blocks above MM_ARENA_MAX (or with alignments the arenas do not serve): a mapping each,
- * starting with a segment header, and a cache of recently freed mappings.
+ * huge.c - huge blocks: above MM_LARGE_MAX (or when the zones and the large region cannot serve a
+ * request or its alignment), a mapping each, starting with a segment header, and a cache of
+ * recently freed mappings.
  *
  * Mapping sizes are rounded up to four steps per power of two, so that a freed mapping fits many
  * later requests: a program that allocates and frees blocks of 5 to 25 MiB over and over reuses
@@ -69,8 +70,8 @@ static mm_segment *cache_take(size_t mapped)
 
 void *mm_huge_malloc(size_t n, size_t align, int *zeroed)
 {
-	if (align < MM_ALIGN)
-		align = MM_ALIGN;
+	if (align < MM_MIN_ALIGN)
+		align = MM_MIN_ALIGN;
 	int beyond = align >= MM_SEG_SIZE; /* the block one segment or more into the mapping */
 	size_t offset = beyond ? align : (MM_SEG_HEADER + align - 1) & ~(align - 1);
 	size_t mapped = mapping_size(n, offset);
@@ -81,6 +82,7 @@ void *mm_huge_malloc(size_t n, size_t align, int *zeroed)
 		*zeroed = s == NULL; /* a fresh mapping reads as zero; a cached one does not */
 	if (s) {
 		mapped = s->mapped;
+		mm_stat_purged_add(-(int64_t)s->purged_bytes); /* a tail purged by realloc: in use again */
 	} else {
 		s = mm_segment_map(mapped, beyond ? align : MM_SEG_SIZE);
 		if (!s)
@@ -94,7 +96,7 @@ void *mm_huge_malloc(size_t n, size_t align, int *zeroed)
 			/* Leave the mapping's start as the only header: unmap the unused segments before it. */
 			size_t skip = (size_t)((uintptr_t)h - (uintptr_t)s);
 			mm_os_unmap(s, skip);
-			atomic_fetch_sub_explicit(&mm_stat_mapped, skip, memory_order_relaxed);
+			mm_stat_mapped_add(-(int64_t)skip);
 			mapped -= skip;
 			offset -= skip;
 			s = h;
@@ -103,7 +105,7 @@ void *mm_huge_malloc(size_t n, size_t align, int *zeroed)
 	void *block = (unsigned char *)s + offset;
 	header_init(s, mapped, block, mapped - offset);
 	mm_segmap_set(s, 1);
-	mm_stat_in_use_add((int64_t)mapped);
+	atomic_fetch_add_explicit(&mm_stat_huge_bytes, s->huge_size, memory_order_relaxed);
 	return block;
 }
 
@@ -116,10 +118,10 @@ static int huge_block_ok(const mm_segment *s, const void *p)
 void mm_huge_free(mm_segment *s, void *p)
 {
 	if (!huge_block_ok(s, p)) {
-		mm_malloc_error("free(): invalid pointer", p);
+		mm_report_misuse("free(): invalid pointer", p);
 		return;
 	}
-	mm_stat_in_use_add(-(int64_t)s->mapped);
+	atomic_fetch_sub_explicit(&mm_stat_huge_bytes, s->huge_size, memory_order_relaxed);
 	mm_segmap_set(s, 0);
 	s->cookie = 0;
 	/* Keep it for reuse if it is a plain one (block right after the header) and the cache has room. */
@@ -142,7 +144,7 @@ void mm_huge_free(mm_segment *s, void *p)
 size_t mm_huge_usable(mm_segment *s, const void *p)
 {
 	if (!huge_block_ok(s, p)) {
-		mm_malloc_error("malloc_usable_size(): invalid pointer", p);
+		mm_report_misuse("malloc_usable_size(): invalid pointer", p);
 		return 0;
 	}
 	return s->huge_size;
@@ -151,30 +153,38 @@ size_t mm_huge_usable(mm_segment *s, const void *p)
 void *mm_huge_realloc(mm_segment *s, void *p, size_t n)
 {
 	if (!huge_block_ok(s, p)) {
-		mm_malloc_error("realloc(): invalid pointer", p);
+		mm_report_misuse("realloc(): invalid pointer", p);
 		return NULL;
 	}
 	size_t offset = (size_t)((uintptr_t)p - (uintptr_t)s);
+	size_t page = mm_os_page_size();
+	uintptr_t lo = ((uintptr_t)p + n + page - 1) & ~(uintptr_t)(page - 1); /* the end of what is asked */
+	uintptr_t hi = (uintptr_t)s + s->mapped;
 	if (n <= s->huge_size) {
-		/* Shrinking: give the tail's pages back when it is at least half the block. */
-		if (n < s->huge_size / 2) {
-			size_t page = mm_os_page_size();
-			uintptr_t lo = ((uintptr_t)p + n + page - 1) & ~(uintptr_t)(page - 1);
-			uintptr_t hi = (uintptr_t)s + s->mapped;
-			if (hi > lo)
-				mm_os_purge((void *)lo, (size_t)(hi - lo));
+		/* Shrinking: give the tail's pages back when it is at least half the block. The purged
+		 * tail is always the end of the mapping: its count grows or shrinks to [lo, hi). */
+		size_t tail = hi > lo ? (size_t)(hi - lo) : 0;
+		if (n < s->huge_size / 2 && tail > s->purged_bytes) {
+			mm_os_purge((void *)lo, tail);
+			mm_stat_purged_add((int64_t)(tail - s->purged_bytes));
+			s->purged_bytes = tail;
+		} else if (tail < s->purged_bytes) { /* grown back into the purged tail */
+			mm_stat_purged_add(-(int64_t)(s->purged_bytes - tail));
+			s->purged_bytes = tail;
 		}
 		return p;
 	}
 	size_t mapped = mapping_size(n, offset);
 	if (mapped && mm_os_resize_in_place(s, s->mapped, mapped)) {
-		atomic_fetch_add_explicit(&mm_stat_mapped, mapped - s->mapped, memory_order_relaxed);
-		mm_stat_in_use_add((int64_t)(mapped - s->mapped));
+		mm_stat_mapped_add((int64_t)(mapped - s->mapped));
+		mm_stat_purged_add(-(int64_t)s->purged_bytes); /* the whole block is in use again */
+		s->purged_bytes = 0;
+		atomic_fetch_add_explicit(&mm_stat_huge_bytes, (mapped - offset) - s->huge_size, memory_order_relaxed);
 		s->mapped = mapped;
 		s->huge_size = mapped - offset;
 		return p;
 	}
-	void *q = mm_huge_malloc(n, MM_ALIGN, NULL);
+	void *q = mm_huge_malloc(n, MM_MIN_ALIGN, NULL);
 	if (!q)
 		return NULL;
 	memcpy(q, p, s->huge_size);

@@ -1,6 +1,6 @@
 /*
- * large.c - large requests (above MM_ARENA_MAX, up to MM_LARGE_MAX): one TLSF instance for the
- * whole process, under a lock, over pools of MM_LARGE_POOL bytes.
+ * large.c - large requests (above MM_ZONE_MAX, up to MM_LARGE_MAX): the large region, one TLSF
+ * instance for the whole process, under a lock, over pools of MM_LARGE_POOL bytes.
  *
  * Blocks of a few MiB come and go in many programs (buffers, images, tables that grow). Mapping
  * each on its own costs an mmap, a munmap and a page fault per page every time; here a freed block
@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "../tlsf_internal.h" /* the TLSF core's unlocked calls, block headers and free lists */
 #include "malloc_internal.h"
 #include "os/os.h"
 
@@ -29,12 +30,16 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 #endif
 static _Alignas(64) unsigned char control_mem[sizeof(mm_control)];
 static mm_t tlsf;
+static size_t purged_bytes; /* bytes of the instance's free spans counted in mm_stat_purged (under the lock) */
+
+/* The usable size of a block of the instance, from its header (under the lock). */
+MM_INLINE size_t block_usable(const void *p) { return mm_stride_of(MM_SIZE_LOAD(mm_block_from_ptr(p))) - MM_W; }
 
 static void large_error(void *instance, mm_error_t e, const void *ptr, void *user)
 {
 	(void)instance;
 	(void)user;
-	mm_malloc_error(e == MM_ERR_DOUBLE_FREE ? "free(): double free" : "free(): invalid pointer", ptr);
+	mm_report_misuse(e == MM_ERR_DOUBLE_FREE ? "free(): double free" : "free(): invalid pointer", ptr);
 }
 
 static void interior_set(uintptr_t pool, int present)
@@ -57,7 +62,6 @@ static int pool_add(void)
 	}
 	interior_set((uintptr_t)s, 1);
 	mm_segmap_set(s, 1);
-	mm_stat_in_use_add((int64_t)MM_LARGE_POOL);
 	return 1;
 }
 
@@ -74,6 +78,8 @@ void *mm_large_malloc(size_t n, size_t align)
 		if (p || !pool_add())
 			break;
 	}
+	if (p)
+		atomic_fetch_add_explicit(&mm_stat_large_bytes, block_usable(p), memory_order_relaxed);
 	pthread_mutex_unlock(&lock);
 	return p;
 }
@@ -81,17 +87,25 @@ void *mm_large_malloc(size_t n, size_t align)
 void mm_large_free(void *p)
 {
 	pthread_mutex_lock(&lock);
+	uint64_t before = tlsf->obs.frees;
+	size_t usable = block_usable(p);
 	mm_tlsf_free(tlsf, p);
+	if (tlsf->obs.frees != before) /* not if the checks refused p (reported already) */
+		atomic_fetch_sub_explicit(&mm_stat_large_bytes, usable, memory_order_relaxed);
 	pthread_mutex_unlock(&lock);
-	mm_heap *h = mm_tl_heap;
-	if (h->initialized)
-		mm_maybe_tick(h);
+	mm_tcache *tc = mm_tl_tcache;
+	if (tc->initialized)
+		mm_maybe_tick(tc);
 }
 
 void *mm_large_realloc(void *p, size_t n)
 {
 	pthread_mutex_lock(&lock);
+	size_t before = block_usable(p);
 	void *q = mm_tlsf_realloc(tlsf, p, n);
+	if (q)
+		atomic_fetch_add_explicit(&mm_stat_large_bytes, (uint64_t)block_usable(q) - before,
+		                          memory_order_relaxed);
 	pthread_mutex_unlock(&lock);
 	return q;
 }
@@ -125,8 +139,8 @@ void mm_large_tick(uint64_t now, int level)
 	else if (pthread_mutex_trylock(&lock) != 0)
 		return;
 	if (tlsf) {
-		mm_tlsf_purge_spans(tlsf, now, force);
-		/* Pools entirely free for long enough: unmapped. */
+		/* Pools entirely free for long enough: unmapped (first, so that the purge pass after counts
+		 * what stays mapped). */
 		mm_control *c = tlsf;
 		for (size_t i = 0; i < c->pool_count;) {
 			mm_segment *s = (mm_segment *)(c->pools[i].start - MM_SEG_HEADER);
@@ -142,12 +156,14 @@ void mm_large_tick(uint64_t now, int level)
 				mm_segmap_set(s, 0);
 				interior_set((uintptr_t)s, 0);
 				s->cookie = 0;
-				mm_stat_in_use_add(-(int64_t)MM_LARGE_POOL);
 				mm_segment_unmap(s);
 				continue; /* the pools after it moved down one */
 			}
 			i++;
 		}
+		size_t purged = mm_tlsf_purge_spans(tlsf, now, force);
+		mm_stat_purged_add((int64_t)purged - (int64_t)purged_bytes);
+		purged_bytes = purged;
 	}
 	pthread_mutex_unlock(&lock);
 }

@@ -1,25 +1,27 @@
 /*
- * malloc_internal.h - libmemoman-malloc's layout: segments, pages, size classes, thread heaps, and
+ * malloc_internal.h - libmemoman-malloc's layout: segments, pages, size classes, thread caches, and
  * the inline pieces of the fast paths (private; the tests reach internals through here).
  *
  * Address space comes from the OS in segments of MM_SEG_SIZE bytes, aligned to their size, so that
  * a pointer's segment is its address with the low bits cleared. A bitmap over the whole address
  * space (the segment map) says which segments are ours: free() looks there first and never reads
- * memory it does not own. A segment is one of four kinds:
+ * memory it does not own. A segment is one of five kinds:
  *
  *   SMALL    64 pages of 64 KiB; each page holds blocks of one size class up to 1 KiB
  *   MEDIUM   8 pages of 512 KiB; classes above 1 KiB up to 16 KiB
- *   ARENA    one pool of a thread's TLSF instance (the lower layer's mm_*): requests up to 1 MiB
- *   LARGE    a pool of MM_LARGE_POOL bytes (several segments) of the process's shared TLSF instance
- *            for requests up to MM_LARGE_MAX; its other segments are marked in the interior map
- *   HUGE     one block, mapped for it (anything larger, or a large alignment)
+ *   ZONE     one pool of a thread's zone, a TLSF instance (the lower layer's mm_t): requests up to
+ *            1 MiB
+ *   LARGE    a pool of MM_LARGE_POOL bytes (several segments) of the large region, the process's
+ *            shared TLSF instance for requests up to MM_LARGE_MAX; its other segments are marked
+ *            MM_MAP_INTERIOR in the segment map
+ *   HUGE     one huge block, mapped for it (anything larger, or a large alignment)
  *
  * Every segment starts with the same header (struct mm_segment), whose page descriptors describe
  * the pages of SMALL and MEDIUM segments; page i of a segment starts at i << page_shift (page 0
- * after the header). A page belongs to one thread's heap. Its owner allocates and frees without
- * atomic operations; other threads push freed blocks on the page's thread_free list (one CAS) and
- * the owner takes them back when it runs out. A thread that exits abandons its segments; other
- * threads adopt them when they need pages.
+ * after the header). A page belongs to one thread cache (struct mm_tcache, a thread's own state).
+ * Its owner allocates and frees without atomic operations; other threads push freed blocks on the
+ * page's thread_free list (one CAS) and the owner takes them back when it runs out. A thread that
+ * exits abandons its segments; other threads adopt them when they need pages.
  *
  * Free blocks hold the next free block in their first word and a cookie (their address xor a
  * per-process secret) in the second: free() refuses a block whose cookie says it is free already.
@@ -32,9 +34,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../bits.h"
 #include "../common.h"
-#include "../tlsf_internal.h"
-#include "memoman/malloc.h"
+#include "memoman-malloc.h"
+#include "memoman.h"
 
 /* ---- Sizes --------------------------------------------------------------------------------------- */
 
@@ -46,13 +49,15 @@
 #define MM_PAGES_MAX (MM_SEG_SIZE >> MM_SMALL_PAGE_SHIFT) /* 64 */
 #define MM_SEG_HEADER ((size_t)16384)                     /* the header; page 0 starts after it */
 
+#define MM_MIN_ALIGN ((size_t)16)               /* every block's alignment (the TLSF core's MM_ALIGN too) */
 #define MM_SMALL_MAX 1024                       /* largest block of a SMALL page */
 #define MM_CLASS_MAX 16384                      /* largest size class */
-#define MM_ARENA_MAX 1048576                    /* largest request served by a thread's TLSF arena */
-#define MM_LARGE_POOL ((size_t)64 << 20)        /* a pool of the shared large arena */
+#define MM_ZONE_MAX 1048576                     /* largest request served by a thread's zone */
+#define MM_LARGE_POOL ((size_t)64 << 20)        /* a pool of the large region */
 #define MM_LARGE_MAX ((size_t)32 << 20)         /* largest request served there */
 #define MM_DIRECT_STEPS (MM_SMALL_MAX / 16 + 1) /* requests up to MM_SMALL_MAX, by 16-byte steps */
 #define MM_CLASSES 36
+_Static_assert(MM_CLASSES == MEMOMAN_MALLOC_CLASSES, "the public class count is the internal one");
 
 /* Addresses the segment map covers: user space below 2^47 on 64-bit Linux (the kernel places
  * mappings there unless asked for higher ones, which memoman never does). */
@@ -94,93 +99,101 @@ typedef struct mm_cblock {
 	uintptr_t cookie; /* address ^ mm_secret while free */
 } mm_cblock;
 
-struct mm_heap;
+struct mm_tcache;
 
 /* A page descriptor. The first 64 bytes are what the fast paths touch. */
 typedef struct mm_page {
-	mm_cblock *free;                  /* the owner's free list */
-	uint32_t used;                    /* blocks not on the owner's free list */
-	_Atomic uint32_t capacity;        /* blocks carved so far: index < capacity is a block of ours
+	mm_cblock *free;                    /* the owner's free list */
+	uint32_t used;                      /* blocks not on the owner's free list */
+	_Atomic uint32_t capacity;          /* blocks carved so far: index < capacity is a block of ours
 	                                       (relaxed: a remote free reads it, the owner grows it) */
-	uintptr_t start;                  /* the first block */
-	uintptr_t inv;                    /* block index: rotr((a - start) * inv, shift), see fixed_internal.h */
-	_Atomic uint64_t allocs;          /* blocks handed out (relaxed: statistics read it) */
-	_Atomic(struct mm_heap *) heap;   /* owner; NULL while abandoned */
-	_Atomic(mm_cblock *) thread_free; /* blocks freed by other threads */
-	uint32_t bsize;                   /* block size */
-	uint8_t shift;                    /* block index rotation */
-	uint8_t cls;                      /* size class */
-	uint8_t in_full;                  /* on the heap's full list */
-	uint8_t slot;                     /* index in its segment */
+	uintptr_t start;                    /* the first block */
+	uintptr_t inv;                      /* block index: rotr((a - start) * inv, shift), see fixed_internal.h */
+	_Atomic(struct mm_tcache *) tcache; /* owner; NULL while abandoned */
+	_Atomic(mm_cblock *) thread_free;   /* blocks freed by other threads */
+	uint32_t bsize;                     /* block size */
+	uint8_t shift;                      /* block index rotation */
+	uint8_t cls;                        /* size class */
+	uint8_t in_full;                    /* on the thread cache's full list */
+	uint8_t slot;                       /* index in its segment */
 	/* Second line: the owner's bookkeeping. */
 	uint32_t reserved; /* blocks that fit */
 	uint32_t unused;
-	struct mm_page *next, *prev; /* the heap's queue for the class, or its full list */
+	struct mm_page *next, *prev; /* the thread cache's queue for the class, or its full list */
 	uint64_t pad[5];
+	uint64_t pad2; /* the first line's place of a counter that moved to the thread cache */
 } mm_page;
 
 _Static_assert(sizeof(mm_page) == 128 || UINTPTR_MAX <= 0xFFFFFFFFu, "two cache lines per page descriptor");
 
-enum mm_segment_kind { MM_SEG_SMALL, MM_SEG_MEDIUM, MM_SEG_ARENA, MM_SEG_HUGE, MM_SEG_LARGE, MM_SEG_KINDS };
+enum mm_segment_kind { MM_SEG_SMALL, MM_SEG_MEDIUM, MM_SEG_ZONE, MM_SEG_HUGE, MM_SEG_LARGE, MM_SEG_KINDS };
 
-struct mm_arena;
+struct mm_zone;
 
 typedef struct mm_segment {
-	uintptr_t cookie;                         /* the segment's address ^ mm_secret: a live segment header */
-	uint8_t kind;                             /* enum mm_segment_kind */
-	uint8_t page_shift;                       /* page i starts at i << page_shift; MM_SEG_SHIFT: one page */
-	uint8_t page_count;                       /* page slots */
-	uint8_t abandoned;                        /* on the abandoned list */
-	uint32_t used_pages;                      /* slots in use */
-	uint64_t free_slots;                      /* bit i: slot i is free */
-	uint64_t dirty_slots;                     /* bit i: slot i is free and its memory not yet returned */
-	uint64_t dirty_since;                     /* ms: when the oldest dirty slot was freed */
-	_Atomic(struct mm_heap *) heap;           /* owner; NULL while abandoned or cached */
-	struct mm_segment *next, *prev;           /* the owner's list, the abandoned list or the cache */
-	size_t mapped;                            /* bytes mapped (HUGE: the whole mapping) */
-	struct mm_arena *arena;                   /* ARENA: its arena */
-	void *huge_block;                         /* HUGE: the block; ARENA: the start of its pool's blocks */
-	size_t huge_size;                         /* HUGE: its usable size */
-	uint64_t cached_at;                       /* in the cache since (ms) */
+	uintptr_t cookie;                   /* the segment's address ^ mm_secret: a live segment header */
+	uint8_t kind;                       /* enum mm_segment_kind */
+	uint8_t page_shift;                 /* page i starts at i << page_shift; MM_SEG_SHIFT: one page */
+	uint8_t page_count;                 /* page slots */
+	uint8_t abandoned;                  /* on the abandoned list */
+	uint32_t used_pages;                /* slots in use */
+	uint64_t free_slots;                /* bit i: slot i is free */
+	uint64_t dirty_slots;               /* bit i: slot i is free and its memory not yet returned */
+	uint64_t dirty_since;               /* ms: when the oldest dirty slot was freed */
+	_Atomic(struct mm_tcache *) tcache; /* owner; NULL while abandoned or cached */
+	struct mm_segment *next, *prev;     /* the owner's list, the abandoned list or the cache */
+	size_t mapped;                      /* bytes mapped (HUGE: the whole mapping) */
+	struct mm_zone *zone;               /* ZONE: its zone */
+	void *huge_block;                   /* HUGE: the block; ZONE: the start of its pool's blocks */
+	size_t huge_size;                   /* HUGE: its usable size */
+	uint64_t cached_at;                 /* in the cache since (ms) */
+	uint64_t purged_slots; /* bit i: slot i is free and was purged (its bytes counted in mm_stat_purged) */
+	size_t purged_bytes;   /* bytes of this segment counted in mm_stat_purged now */
 	_Alignas(64) mm_page pages[MM_PAGES_MAX]; /* each descriptor's first half on one cache line */
 } mm_segment;
 
 _Static_assert(sizeof(mm_segment) <= MM_SEG_HEADER, "the segment header fits before page 0");
 
-/* ---- The thread heap ------------------------------------------------------------------------------- */
+/* ---- The thread cache ------------------------------------------------------------------------------- */
 
 typedef struct mm_page_queue {
 	mm_page *first, *last;
 } mm_page_queue;
 
-typedef struct mm_heap {
-	mm_page *direct[MM_DIRECT_STEPS];   /* the current page for requests of each 16-byte step */
-	mm_page_queue queues[MM_CLASSES];   /* pages of each class that may have free blocks */
-	mm_page_queue full;                 /* pages with none (until remote frees arrive) */
-	_Atomic int remote_pending;         /* a remote free happened since the owner last looked */
-	int initialized;                    /* 0: the shared empty heap of threads not yet set up */
-	mm_segment *segments[MM_SEG_ARENA]; /* SMALL and MEDIUM segments owned */
-	struct mm_arena *arena;             /* the TLSF arena for medium requests, or NULL */
-	uint32_t slow_calls;                /* slow-path calls, to pace the clock */
+typedef struct mm_tcache {
+	mm_page *direct[MM_DIRECT_STEPS];  /* the current page for requests of each 16-byte step */
+	mm_page_queue queues[MM_CLASSES];  /* pages of each class that may have free blocks */
+	mm_page_queue full;                /* pages with none (until remote frees arrive) */
+	_Atomic int remote_pending;        /* a remote free happened since the owner last looked */
+	int initialized;                   /* 0: the shared empty thread cache of threads not yet set up */
+	mm_segment *segments[MM_SEG_ZONE]; /* SMALL and MEDIUM segments owned */
+	struct mm_zone *zone;              /* the zone for medium requests, or NULL */
+	uint32_t slow_calls;               /* slow-path calls, to pace the clock */
 	uint64_t next_tick_ms;
 	size_t dirty_bytes; /* freed page slots not purged yet */
-	/* Statistics (relaxed atomics: the owner writes, anyone reads). */
-	_Atomic uint64_t class_allocs[MM_CLASSES]; /* from retired pages */
-	_Atomic uint64_t arena_allocs, huge_allocs;
-	struct mm_heap *next_all, *prev_all; /* every heap (under the global lock) */
-	struct mm_heap *next_free;           /* the pool of heaps of exited threads */
-} mm_heap;
+	/* Statistics (relaxed atomics: the owner writes with plain loads and stores, anyone reads). A
+	 * block is counted freed by the thread that frees it into its page (the owner, or the thread
+	 * that takes back remote frees), so one thread cache's figures alone may be negative (modulo
+	 * 2^64); their sum over every thread cache and the exited ones is exact. */
+	_Atomic uint64_t class_allocs[MM_CLASSES]; /* blocks handed out */
+	_Atomic uint64_t class_frees[MM_CLASSES];  /* blocks given back to their page */
+	_Atomic uint64_t zone_allocs, large_allocs, huge_allocs;
+	_Atomic uint64_t zone_bytes;           /* usable bytes of zone blocks allocated minus freed by this thread */
+	struct mm_tcache *next_all, *prev_all; /* every thread cache (under the global lock) */
+	struct mm_tcache *next_free;           /* the list of spare thread caches of exited threads */
+} mm_tcache;
 
-/* The TLSF arena of a thread: medium requests (above MM_CLASS_MAX, up to MM_ARENA_MAX). */
-typedef struct mm_arena {
+/* The zone of a thread: medium requests (above MM_CLASS_MAX, up to MM_ZONE_MAX). */
+typedef struct mm_zone {
 	mm_t tlsf;                   /* its instance (control in the first segment) */
-	_Atomic(mm_heap *) owner;    /* NULL while abandoned */
+	_Atomic(mm_tcache *) owner;  /* NULL while abandoned */
 	_Atomic(mm_cblock *) remote; /* blocks freed by other threads */
 	mm_segment *segments;        /* its pools, first one holding this and the control */
 	uint32_t pools;              /* segments */
-	struct mm_arena *next_abandoned;
-	uint64_t live; /* blocks in use */
-} mm_arena;
+	struct mm_zone *next_abandoned;
+	uint64_t live;       /* blocks in use */
+	size_t purged_bytes; /* bytes of its free spans counted in mm_stat_purged now */
+} mm_zone;
 
 /* ---- Globals --------------------------------------------------------------------------------------- */
 
@@ -191,15 +204,15 @@ typedef struct mm_arena {
 extern _Atomic uint8_t mm_segmap[MM_SEGMAP_BYTES];
 extern uintptr_t mm_secret; /* per process: free blocks hold their address ^ secret */
 
-extern mm_page mm_page_empty; /* a page with nothing: the direct entries of an empty heap */
-extern mm_heap mm_heap_empty; /* the heap of a thread not set up yet */
+extern mm_page mm_page_empty;     /* a page with nothing: the direct entries of an empty thread cache */
+extern mm_tcache mm_tcache_empty; /* the thread cache of a thread not set up yet */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MM_TLS_MODEL __attribute__((tls_model("initial-exec")))
 #else
 #define MM_TLS_MODEL
 #endif
-extern _Thread_local mm_heap *mm_tl_heap MM_TLS_MODEL;
+extern _Thread_local mm_tcache *mm_tl_tcache MM_TLS_MODEL;
 
 /* ---- Inline pieces of the fast paths ---------------------------------------------------------------- */
 
@@ -232,18 +245,6 @@ MM_INLINE unsigned mm_segmap_get(uintptr_t a)
 /* Is address a inside a segment of ours (one with a header)? */
 MM_INLINE int mm_segmap_has(uintptr_t a) { return mm_segmap_get(a) == MM_MAP_SEGMENT; }
 
-MM_INLINE unsigned mm_popcount64(uint64_t x)
-{
-#if defined(__GNUC__) || defined(__clang__)
-	return (unsigned)__builtin_popcountll(x);
-#else
-	unsigned n = 0;
-	for (; x; x &= x - 1)
-		n++;
-	return n;
-#endif
-}
-
 MM_INLINE uint32_t mm_page_capacity(const mm_page *p)
 {
 	return atomic_load_explicit((_Atomic uint32_t *)&p->capacity, memory_order_relaxed);
@@ -262,45 +263,45 @@ MM_INLINE size_t mm_block_index(const mm_page *p, uintptr_t a)
 	return (size_t)((x >> p->shift) | (x << ((bits - p->shift) % bits)));
 }
 
-/* ---- Internal functions (segment.c, page.c, heap.c, arena.c, huge.c, stats.c) ---------------------- */
+/* ---- Internal functions (segment.c, page.c, tcache.c, zone.c, huge.c, stats.c) ---------------------- */
 
 /* Process set-up, idempotent and thread-safe: the secret, the segment map, the thread-exit key. */
 void mm_process_init(void);
-/* The calling thread's heap, set up on first use (never the empty heap). */
-mm_heap *mm_heap_get(void);
-/* The global lock (segment cache, abandoned lists, heap list, huge cache) and fork support. */
+/* The calling thread's thread cache, set up on first use (never the empty thread cache). */
+mm_tcache *mm_tcache_get(void);
+/* The global lock (segment cache, abandoned lists, thread cache list, huge cache) and fork support. */
 void mm_global_lock(void);
 void mm_global_unlock(void);
 
 /* Small and medium classes: the slow path of malloc for class c, and page upkeep. */
-void *mm_class_alloc_slow(mm_heap *h, unsigned c);
-void mm_page_freed(mm_heap *h, mm_page *p);
-void mm_page_collect_full(mm_heap *h);
-void mm_heap_retire_idle(mm_heap *h);
+void *mm_class_alloc_slow(mm_tcache *tc, unsigned c);
+void mm_page_freed(mm_tcache *tc, mm_page *p);
+void mm_page_collect_full(mm_tcache *tc);
+void mm_tcache_retire_idle(mm_tcache *tc);
 unsigned mm_segment_reclaim_free(mm_segment *s);
 void mm_segment_free_abandoned_slot(mm_segment *s, mm_page *p);
-void mm_heap_release_empty(mm_heap *h);
+void mm_tcache_release_empty(mm_tcache *tc);
 void mm_remote_free(mm_page *p, mm_cblock *b);
-void mm_heap_abandon(mm_heap *h);
+void mm_tcache_abandon(mm_tcache *tc);
 
 /* Segments. */
-mm_segment *mm_segment_acquire(mm_heap *h, unsigned kind);
+mm_segment *mm_segment_acquire(mm_tcache *tc, unsigned kind);
 void mm_segment_release(mm_segment *s);
-void mm_segment_adopt_pages(mm_heap *h, mm_segment *s);
+void mm_segment_adopt_pages(mm_tcache *tc, mm_segment *s);
 void mm_segmap_set(mm_segment *s, int present);
 void mm_segmap_mark(uintptr_t segment, unsigned value);
 /* Handing memory back: MM_PURGE_DELAYED returns what has been free long enough (the periodic
- * tick), MM_PURGE_NOW also the heap's free pages and the cached segments whatever their age (a
+ * tick), MM_PURGE_NOW also the thread cache's free pages and the cached segments whatever their age (a
  * thread's exit), MM_PURGE_ALL everything that can go, unmapping caches and empty pools too
  * (malloc_trim). */
 enum { MM_PURGE_DELAYED, MM_PURGE_NOW, MM_PURGE_ALL };
-void mm_purge_tick(mm_heap *h, int level);
+void mm_purge_tick(mm_tcache *tc, int level);
 /* On the slow paths: a tick every few calls (it reads the clock and returns at once if it is not
  * time yet). */
-MM_INLINE void mm_maybe_tick(mm_heap *h)
+MM_INLINE void mm_maybe_tick(mm_tcache *tc)
 {
-	if (MM_UNLIKELY(++h->slow_calls % 8 == 0))
-		mm_purge_tick(h, MM_PURGE_DELAYED);
+	if (MM_UNLIKELY(++tc->slow_calls % 8 == 0))
+		mm_purge_tick(tc, MM_PURGE_DELAYED);
 }
 void mm_segment_cache_trim(int level);
 /* Segments and the mappings of large pools and huge blocks: `bytes` mapped from the OS with its start
@@ -311,19 +312,21 @@ mm_segment *mm_segment_map(size_t bytes, size_t align);
 void mm_segment_unmap(mm_segment *s);
 /* Sets up the header of a segment of a kind over `mapped` bytes (the memory may hold an older
  * header): page slots of SMALL and MEDIUM segments, one page for the other kinds. */
-void mm_segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_heap *h);
+void mm_segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_tcache *tc);
 
-/* Medium requests (TLSF arenas). */
-void *mm_arena_malloc(mm_heap *h, size_t n, size_t align);
-void mm_arena_free(mm_segment *s, void *p);
-void *mm_arena_realloc(mm_heap *h, mm_segment *s, void *p, size_t n);
-size_t mm_arena_usable(mm_segment *s, void *p, const char *who);
-void mm_arena_abandon(mm_heap *h);
-void mm_arena_tick(mm_heap *h, uint64_t now, int level);
+/* Medium requests (zones). */
+void *mm_zone_malloc(mm_tcache *tc, size_t n, size_t align);
+void mm_zone_free(mm_segment *s, void *p);
+void *mm_zone_realloc(mm_tcache *tc, mm_segment *s, void *p, size_t n);
+size_t mm_zone_usable(mm_segment *s, void *p, const char *who);
+void mm_zone_abandon(mm_tcache *tc);
+void mm_zone_tick(mm_tcache *tc, uint64_t now, int level);
 
-/* The TLSF helpers shared by the arenas and the large pools. */
-int mm_tlsf_pool_empty(const mm_control *c, size_t i);
-void mm_tlsf_purge_spans(mm_control *c, uint64_t now, int force);
+/* The TLSF helpers shared by the zones and the large pools. */
+int mm_tlsf_pool_empty(const struct mm_control *c, size_t i);
+/* Returns the bytes of the instance's free spans that are purged now (the ones purged by this
+ * pass and the ones purged before and unchanged since). */
+size_t mm_tlsf_purge_spans(struct mm_control *c, uint64_t now, int force);
 
 /* Large requests (the shared TLSF instance over LARGE pools). */
 void *mm_large_malloc(size_t n, size_t align);
@@ -341,21 +344,27 @@ void *mm_huge_realloc(mm_segment *s, void *p, size_t n);
 void mm_huge_cache_trim(uint64_t now, int level);
 
 /* Errors: "free(): invalid pointer" and the like, then abort (MEMOMAN_ERRORS=report: go on). */
-MM_NOINLINE MM_COLD void mm_malloc_error(const char *what, const void *p);
+MM_NOINLINE MM_COLD void mm_report_misuse(const char *what, const void *p);
 
 /* Entry points of C23 that the C library's headers may not declare yet. */
 void free_sized(void *ptr, size_t size);
 void free_aligned_sized(void *ptr, size_t align, size_t size);
 
-/* Statistics kept globally (relaxed atomics). */
-extern _Atomic uint64_t mm_stat_mapped, mm_stat_in_use, mm_stat_peak, mm_stat_purged;
-void mm_stat_in_use_add(int64_t delta);
+/* Statistics kept globally (relaxed atomics, changed on slow paths only): bytes mapped from the OS
+ * now and at most; bytes of those mappings purged (madvise) and not reused since; bytes given back
+ * since the start (newly purged or unmapped), for memoman_malloc_collect; usable bytes of live
+ * large and huge blocks; counts of exited threads' blocks freed into abandoned pages. */
+extern _Atomic uint64_t mm_stat_mapped, mm_stat_mapped_peak, mm_stat_purged, mm_stat_given_back;
+extern _Atomic uint64_t mm_stat_large_bytes, mm_stat_huge_bytes;
+void mm_stat_mapped_add(int64_t delta);
+void mm_stat_purged_add(int64_t delta); /* a positive delta also counts as given back */
+void mm_stat_class_frees_orphan(unsigned cls, uint64_t n);
 
 /* Between the files of this layer (what each does: at its definition). */
 void mm_classes_init(void);
-mm_segment *mm_segment_new_raw(unsigned kind, mm_heap *h);
-mm_page *mm_page_slot_alloc(mm_heap *h, unsigned kind, size_t *bytes);
-void mm_page_slot_free(mm_heap *h, mm_page *p);
+mm_segment *mm_segment_new_raw(unsigned kind, mm_tcache *tc);
+mm_page *mm_page_slot_alloc(mm_tcache *tc, unsigned kind, size_t *bytes);
+void mm_page_slot_free(mm_tcache *tc, mm_page *p);
 void mm_segment_abandon(mm_segment *s);
 void mm_fork_prepare(void);
 void mm_fork_parent(void);
@@ -363,9 +372,15 @@ void mm_fork_child(void);
 void mm_large_fork_prepare(void);
 void mm_large_fork_parent(void);
 void mm_large_fork_child(void);
-typedef void (*mm_heap_visitor)(mm_heap *h, void *user);
-void mm_heaps_visit(mm_heap_visitor visit, void *user, size_t *count);
-void mm_stats_at_exit(void);
-void mm_stats_heap_exit(mm_heap *h);
+/* Calls visit(NULL, user) and then visit(tc, user) for every live thread cache, all under the
+ * global lock (NULL: the place for the totals of exited threads, which change under it too). */
+typedef void (*mm_tcache_visitor)(mm_tcache *tc, void *user);
+void mm_tcaches_visit(mm_tcache_visitor visit, void *user, size_t *count);
+/* MEMOMAN_STATS: read at set-up (which keeps a descriptor of its own for the report), printed by
+ * an atexit handler. */
+void mm_stats_setup(void);
+/* Adds the statistics of a thread cache whose thread exits to the exited totals (under the global
+ * lock). */
+void mm_stats_tcache_exit(mm_tcache *tc);
 
 #endif /* MEMOMAN_MALLOC_INTERNAL_H */

@@ -1,12 +1,12 @@
 /*
  * page.c - pages of size-class blocks: setting them up, carving blocks lazily, the per-class queues
- * of a heap, taking back blocks freed by other threads, retiring empty pages, and adopting the
+ * of a thread cache, taking back blocks freed by other threads, retiring empty pages, and adopting the
  * pages of an abandoned segment.
  *
- * A heap keeps, for each class, a queue of pages that may have free blocks; the first one is the
- * "current" page that malloc's fast path pops from (through heap->direct for requests up to
- * MM_SMALL_MAX). Pages found with nothing to give move to the heap's full list; a remote free sets
- * heap->remote_pending, and the next slow path looks at the full list again.
+ * A thread cache keeps, for each class, a queue of pages that may have free blocks; the first one is the
+ * "current" page that malloc's fast path pops from (through tcache->direct for requests up to
+ * MM_SMALL_MAX). Pages found with nothing to give move to the thread cache's full list; a remote free sets
+ * tcache->remote_pending, and the next slow path looks at the full list again.
  */
 #include <string.h>
 
@@ -83,33 +83,33 @@ static void queue_push_back(mm_page_queue *q, mm_page *p)
 }
 
 /* Points the direct entries of class c at its queue's first page (or the empty page). */
-static void direct_update(mm_heap *h, unsigned c)
+static void direct_update(mm_tcache *tc, unsigned c)
 {
 	size_t size = classes[c].size;
 	if (size > MM_SMALL_MAX)
 		return;
-	mm_page *p = h->queues[c].first ? h->queues[c].first : &mm_page_empty;
+	mm_page *p = tc->queues[c].first ? tc->queues[c].first : &mm_page_empty;
 	size_t lo = c == 0 ? 0 : mm_class_size(c - 1) / 16 + 1; /* steps of sizes above the class below */
 	for (size_t step = lo; step <= size / 16; step++)
-		h->direct[step] = p;
+		tc->direct[step] = p;
 }
 
 /* Makes p its class's current page. The direct entries are set even when p is first already: the
  * slow path may have moved the pages before it to the full list, leaving the entries on one of
  * them. */
-static void queue_make_first(mm_heap *h, mm_page *p)
+static void queue_make_first(mm_tcache *tc, mm_page *p)
 {
-	mm_page_queue *q = &h->queues[p->cls];
+	mm_page_queue *q = &tc->queues[p->cls];
 	if (q->first != p) {
 		queue_unlink(q, p);
 		queue_push_front(q, p);
 	}
-	direct_update(h, p->cls);
+	direct_update(tc, p->cls);
 }
 
 /* ---- Pages ------------------------------------------------------------------------------------------- */
 
-static void page_init(mm_heap *h, mm_page *p, unsigned c, size_t bytes)
+static void page_init(mm_tcache *tc, mm_page *p, unsigned c, size_t bytes)
 {
 	p->free = NULL;
 	p->used = 0;
@@ -121,9 +121,8 @@ static void page_init(mm_heap *h, mm_page *p, unsigned c, size_t bytes)
 	p->in_full = 0;
 	p->reserved = (uint32_t)(bytes / p->bsize);
 	p->next = p->prev = NULL;
-	atomic_store_explicit(&p->allocs, 0, memory_order_relaxed);
 	atomic_store_explicit(&p->thread_free, NULL, memory_order_relaxed);
-	atomic_store_explicit(&p->heap, h, memory_order_relaxed);
+	atomic_store_explicit(&p->tcache, tc, memory_order_relaxed);
 }
 
 /* Carves the next blocks of the page onto its (empty) free list, each marked free. */
@@ -149,8 +148,9 @@ static void page_extend(mm_page *p)
 	atomic_store_explicit(&p->capacity, cap + n, memory_order_relaxed);
 }
 
-/* Takes back the blocks other threads freed into the page. Returns how many. */
-static uint32_t page_collect(mm_page *p)
+/* Takes back the blocks other threads freed into the page, counted freed by tc (NULL: a page with
+ * no owner, whose blocks count in the exited threads' totals). Returns how many. */
+static uint32_t page_collect(mm_tcache *tc, mm_page *p)
 {
 	if (!atomic_load_explicit(&p->thread_free, memory_order_relaxed))
 		return 0;
@@ -165,60 +165,63 @@ static uint32_t page_collect(mm_page *p)
 		last->next = p->free;
 		p->free = b;
 		p->used -= n;
+		if (tc)
+			mm_relaxed_add(&tc->class_frees[p->cls], n);
+		else
+			mm_stat_class_frees_orphan(p->cls, n);
 	}
 	return n;
 }
 
-static void page_retire(mm_heap *h, mm_page *p)
+static void page_retire(mm_tcache *tc, mm_page *p)
 {
-	mm_relaxed_add(&h->class_allocs[p->cls], mm_relaxed_load(&p->allocs));
 	if (p->in_full) {
-		queue_unlink(&h->full, p);
+		queue_unlink(&tc->full, p);
 	} else {
-		int was_first = h->queues[p->cls].first == p;
-		queue_unlink(&h->queues[p->cls], p);
+		int was_first = tc->queues[p->cls].first == p;
+		queue_unlink(&tc->queues[p->cls], p);
 		if (was_first)
-			direct_update(h, p->cls);
+			direct_update(tc, p->cls);
 	}
-	mm_page_slot_free(h, p);
+	mm_page_slot_free(tc, p);
 }
 
-MM_INLINE void *page_pop(mm_page *p)
+MM_INLINE void *page_pop(mm_tcache *tc, mm_page *p)
 {
 	mm_cblock *b = p->free;
 	p->free = b->next;
 	p->used++;
-	mm_relaxed_add(&p->allocs, 1);
+	mm_relaxed_add(&tc->class_allocs[p->cls], 1);
 	b->cookie = 0;
 	return b;
 }
 
-static void to_full(mm_heap *h, mm_page *p)
+static void to_full(mm_tcache *tc, mm_page *p)
 {
-	queue_unlink(&h->queues[p->cls], p);
+	queue_unlink(&tc->queues[p->cls], p);
 	p->in_full = 1;
-	queue_push_back(&h->full, p);
+	queue_push_back(&tc->full, p);
 }
 
-static void from_full(mm_heap *h, mm_page *p)
+static void from_full(mm_tcache *tc, mm_page *p)
 {
-	queue_unlink(&h->full, p);
+	queue_unlink(&tc->full, p);
 	p->in_full = 0;
-	queue_push_back(&h->queues[p->cls], p);
-	if (h->queues[p->cls].first == p)
-		direct_update(h, p->cls);
+	queue_push_back(&tc->queues[p->cls], p);
+	if (tc->queues[p->cls].first == p)
+		direct_update(tc, p->cls);
 }
 
-void mm_page_collect_full(mm_heap *h)
+void mm_page_collect_full(mm_tcache *tc)
 {
-	mm_page *p = h->full.first;
+	mm_page *p = tc->full.first;
 	while (p) {
 		mm_page *next = p->next;
-		if (page_collect(p)) {
+		if (page_collect(tc, p)) {
 			if (p->used == 0)
-				page_retire(h, p);
+				page_retire(tc, p);
 			else
-				from_full(h, p);
+				from_full(tc, p);
 		}
 		p = next;
 	}
@@ -246,55 +249,55 @@ void mm_page_check(const mm_page *p)
 
 /* ---- The slow path of malloc for a class ----------------------------------------------------------- */
 
-void *mm_class_alloc_slow(mm_heap *h, unsigned c)
+void *mm_class_alloc_slow(mm_tcache *tc, unsigned c)
 {
-	mm_maybe_tick(h);
-	if (atomic_load_explicit(&h->remote_pending, memory_order_relaxed) &&
-	    atomic_exchange_explicit(&h->remote_pending, 0, memory_order_seq_cst))
-		mm_page_collect_full(h);
-	mm_page_queue *q = &h->queues[c];
+	mm_maybe_tick(tc);
+	if (atomic_load_explicit(&tc->remote_pending, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&tc->remote_pending, 0, memory_order_seq_cst))
+		mm_page_collect_full(tc);
+	mm_page_queue *q = &tc->queues[c];
 	/* The class's pages in order: take back remote frees, carve more, or give up on the page. */
 	mm_page *p = q->first;
 	while (p) {
 		mm_page *next = p->next;
 		if (!p->free)
-			page_collect(p);
+			page_collect(tc, p);
 		if (!p->free && mm_page_capacity(p) < p->reserved)
 			page_extend(p);
 		if (p->free) {
-			queue_make_first(h, p);
-			return page_pop(p);
+			queue_make_first(tc, p);
+			return page_pop(tc, p);
 		}
-		to_full(h, p);
+		to_full(tc, p);
 		p = next;
 	}
-	direct_update(h, c);
+	direct_update(tc, c);
 	/* A fresh page. */
 	size_t bytes;
-	p = mm_page_slot_alloc(h, classes[c].size <= MM_SMALL_MAX ? MM_SEG_SMALL : MM_SEG_MEDIUM, &bytes);
+	p = mm_page_slot_alloc(tc, classes[c].size <= MM_SMALL_MAX ? MM_SEG_SMALL : MM_SEG_MEDIUM, &bytes);
 	if (!p)
 		return NULL;
-	page_init(h, p, c, bytes);
+	page_init(tc, p, c, bytes);
 	page_extend(p);
 	queue_push_front(q, p);
-	direct_update(h, c);
-	return page_pop(p);
+	direct_update(tc, c);
+	return page_pop(tc, p);
 }
 
 /* The owner freed a block of a page that is now empty, or that was on the full list. An empty page
  * is kept if it is its class's only page (so that one block allocated and freed over and over does
  * not take a page each time), otherwise its slot is given back; a page from the full list goes back
  * to its class's queue. */
-void mm_page_freed(mm_heap *h, mm_page *p)
+void mm_page_freed(mm_tcache *tc, mm_page *p)
 {
 	if (p->used == 0) {
-		mm_page_queue *q = &h->queues[p->cls];
+		mm_page_queue *q = &tc->queues[p->cls];
 		if (!(!p->in_full && q->first == p && q->last == p))
-			page_retire(h, p);
+			page_retire(tc, p);
 	} else {
-		from_full(h, p);
+		from_full(tc, p);
 	}
-	mm_maybe_tick(h); /* after p is settled: a program whose calls all take the fast paths still ticks here */
+	mm_maybe_tick(tc); /* after p is settled: a program whose calls all take the fast paths still ticks here */
 }
 
 /* For an abandoned segment that the caller holds alone (taken off the abandoned list): takes back
@@ -305,7 +308,7 @@ unsigned mm_segment_reclaim_free(mm_segment *s)
 	uint64_t all = s->page_count == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->page_count) - 1);
 	for (uint64_t used = ~s->free_slots & all; used; used &= used - 1) {
 		mm_page *p = &s->pages[mm_ffs64(used)];
-		page_collect(p);
+		page_collect(NULL, p);
 		if (p->used == 0)
 			mm_segment_free_abandoned_slot(s, p);
 	}
@@ -315,30 +318,30 @@ unsigned mm_segment_reclaim_free(mm_segment *s)
 /* Retires the pages that mm_page_freed kept, empty, as their class's only page. Called on a tick:
  * a block allocated and freed over and over still finds its page between ticks, but a class that
  * has gone quiet gives its page back (a medium page is 512 KiB). */
-void mm_heap_retire_idle(mm_heap *h)
+void mm_tcache_retire_idle(mm_tcache *tc)
 {
 	for (unsigned c = 0; c < MM_CLASSES; c++) {
-		mm_page *p = h->queues[c].first;
+		mm_page *p = tc->queues[c].first;
 		if (p && p->used == 0 && !p->next)
-			page_retire(h, p);
+			page_retire(tc, p);
 	}
 }
 
 /* Takes back every remote free and retires every empty page (malloc_trim). */
-void mm_heap_release_empty(mm_heap *h)
+void mm_tcache_release_empty(mm_tcache *tc)
 {
-	mm_page_collect_full(h);
+	mm_page_collect_full(tc);
 	for (unsigned c = 0; c < MM_CLASSES; c++)
-		for (mm_page *p = h->queues[c].first, *next; p; p = next) {
+		for (mm_page *p = tc->queues[c].first, *next; p; p = next) {
 			next = p->next;
-			page_collect(p);
+			page_collect(tc, p);
 			if (p->used == 0)
-				page_retire(h, p);
+				page_retire(tc, p);
 		}
-	for (unsigned k = 0; k < MM_SEG_ARENA; k++) {
-		mm_segment *s = h->segments[k];
+	for (unsigned k = 0; k < MM_SEG_ZONE; k++) {
+		mm_segment *s = tc->segments[k];
 		if (s && !s->next && s->used_pages == 0) { /* the one kept for reuse */
-			h->segments[k] = NULL;
+			tc->segments[k] = NULL;
 			mm_segment_release(s);
 		}
 	}
@@ -350,23 +353,23 @@ void mm_remote_free(mm_page *p, mm_cblock *b)
 {
 	/* The owner is read before the block is handed over: after that, the owner may take the
 	 * block, find the page empty and give the segment back, and the page may be gone. If the
-	 * owner changes in between, the wrong heap is told (heaps are never unmapped: a safe place to
+	 * owner changes in between, the wrong thread cache is told (thread caches are never unmapped: a safe place to
 	 * write) or none; the block then waits until the page is looked at again — the owner's next
 	 * tick looks at every full page. */
-	mm_heap *h = atomic_load_explicit(&p->heap, memory_order_seq_cst);
+	mm_tcache *tc = atomic_load_explicit(&p->tcache, memory_order_seq_cst);
 	mm_cblock *old = atomic_load_explicit(&p->thread_free, memory_order_relaxed);
 	do {
 		b->next = old;
 	} while (!atomic_compare_exchange_weak_explicit(&p->thread_free, &old, b, memory_order_seq_cst,
 	                                                memory_order_relaxed));
 	/* Tell the owner, if there is one: its full pages are looked at again on its next slow path. */
-	if (h && !atomic_load_explicit(&h->remote_pending, memory_order_relaxed))
-		atomic_store_explicit(&h->remote_pending, 1, memory_order_seq_cst);
+	if (tc && !atomic_load_explicit(&tc->remote_pending, memory_order_relaxed))
+		atomic_store_explicit(&tc->remote_pending, 1, memory_order_seq_cst);
 }
 
 /* ---- Adopting and abandoning ------------------------------------------------------------------------ */
 
-void mm_segment_adopt_pages(mm_heap *h, mm_segment *s)
+void mm_segment_adopt_pages(mm_tcache *tc, mm_segment *s)
 {
 	uint64_t all = s->page_count == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->page_count) - 1);
 	uint64_t used = ~s->free_slots & all;
@@ -374,48 +377,48 @@ void mm_segment_adopt_pages(mm_heap *h, mm_segment *s)
 		unsigned i = mm_ffs64(used);
 		used &= used - 1;
 		mm_page *p = &s->pages[i];
-		atomic_store_explicit(&p->heap, h, memory_order_seq_cst);
-		page_collect(p);
+		atomic_store_explicit(&p->tcache, tc, memory_order_seq_cst);
+		page_collect(tc, p);
 		p->in_full = 0;
 		p->next = p->prev = NULL;
 		int last = s->used_pages == 1;
 		if (p->used == 0) {
-			queue_push_back(&h->queues[p->cls], p);
-			page_retire(h, p); /* may release the segment: then this was its last page */
+			queue_push_back(&tc->queues[p->cls], p);
+			page_retire(tc, p); /* may release the segment: then this was its last page */
 			if (last)
 				return;
 		} else if (p->free || mm_page_capacity(p) < p->reserved) {
-			queue_push_back(&h->queues[p->cls], p);
-			if (h->queues[p->cls].first == p)
-				direct_update(h, p->cls);
+			queue_push_back(&tc->queues[p->cls], p);
+			if (tc->queues[p->cls].first == p)
+				direct_update(tc, p->cls);
 		} else {
 			p->in_full = 1;
-			queue_push_back(&h->full, p);
+			queue_push_back(&tc->full, p);
 		}
 	}
 }
 
-void mm_heap_abandon(mm_heap *h)
+void mm_tcache_abandon(mm_tcache *tc)
 {
 	/* Take back what other threads freed; retire the pages that are empty then. */
 	for (unsigned c = 0; c < MM_CLASSES; c++)
-		for (mm_page *p = h->queues[c].first, *next; p; p = next) {
+		for (mm_page *p = tc->queues[c].first, *next; p; p = next) {
 			next = p->next;
-			page_collect(p);
+			page_collect(tc, p);
 			if (p->used == 0)
-				page_retire(h, p);
+				page_retire(tc, p);
 		}
-	mm_page_collect_full(h);
+	mm_page_collect_full(tc);
 	for (unsigned c = 0; c < MM_CLASSES; c++)
-		for (mm_page *p = h->queues[c].first, *next; p; p = next) {
+		for (mm_page *p = tc->queues[c].first, *next; p; p = next) {
 			next = p->next;
 			if (p->used == 0)
-				page_retire(h, p);
+				page_retire(tc, p);
 		}
 	/* What is left has blocks in use: the segments go to the abandoned lists, their pages ownerless. */
-	for (unsigned k = 0; k < MM_SEG_ARENA; k++) {
-		mm_segment *s = h->segments[k];
-		h->segments[k] = NULL;
+	for (unsigned k = 0; k < MM_SEG_ZONE; k++) {
+		mm_segment *s = tc->segments[k];
+		tc->segments[k] = NULL;
 		while (s) {
 			mm_segment *next = s->next;
 			s->next = s->prev = NULL;
@@ -426,9 +429,7 @@ void mm_heap_abandon(mm_heap *h)
 				    s->page_count == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->page_count) - 1);
 				for (uint64_t used = ~s->free_slots & all; used; used &= used - 1) {
 					mm_page *p = &s->pages[mm_ffs64(used)];
-					mm_relaxed_add(&h->class_allocs[p->cls], mm_relaxed_load(&p->allocs));
-					atomic_store_explicit(&p->allocs, 0, memory_order_relaxed);
-					atomic_store_explicit(&p->heap, NULL, memory_order_release);
+					atomic_store_explicit(&p->tcache, NULL, memory_order_release);
 				}
 				mm_segment_abandon(s);
 			}
@@ -436,8 +437,8 @@ void mm_heap_abandon(mm_heap *h)
 		}
 	}
 	for (unsigned c = 0; c < MM_CLASSES; c++)
-		h->queues[c].first = h->queues[c].last = NULL;
-	h->full.first = h->full.last = NULL;
+		tc->queues[c].first = tc->queues[c].last = NULL;
+	tc->full.first = tc->full.last = NULL;
 	for (size_t i = 0; i < MM_DIRECT_STEPS; i++)
-		h->direct[i] = &mm_page_empty;
+		tc->direct[i] = &mm_page_empty;
 }

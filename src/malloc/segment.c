@@ -16,12 +16,13 @@
 #define MM_PURGE_DELAY 500              /* ms a free slot or a cached segment keeps its memory */
 #define MM_UNMAP_DELAY 3000             /* ms a cached segment keeps its address space */
 #define MM_CACHE_MAX 16                 /* segments the cache holds at most */
-#define MM_TICK_INTERVAL 100            /* ms between a heap's purge passes */
-#define MM_DIRTY_MAX ((size_t)16 << 20) /* free memory not purged that a heap or the cache may hold */
+#define MM_TICK_INTERVAL 100            /* ms between a thread cache's purge passes */
+#define MM_DIRTY_MAX ((size_t)16 << 20) /* free memory not purged that a thread cache or the cache may hold */
 
 _Atomic uint8_t mm_segmap[MM_SEGMAP_BYTES];
 uintptr_t mm_secret;
-_Atomic uint64_t mm_stat_mapped, mm_stat_in_use, mm_stat_peak, mm_stat_purged;
+_Atomic uint64_t mm_stat_mapped, mm_stat_mapped_peak, mm_stat_purged, mm_stat_given_back;
+_Atomic uint64_t mm_stat_large_bytes, mm_stat_huge_bytes;
 
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
 static mm_segment *cache; /* empty segments, newest first */
@@ -33,15 +34,24 @@ static _Atomic size_t abandoned_count[MM_SEG_KINDS]; /* their number, for a look
 void mm_global_lock(void) { pthread_mutex_lock(&global_lock); }
 void mm_global_unlock(void) { pthread_mutex_unlock(&global_lock); }
 
-void mm_stat_in_use_add(int64_t delta)
+void mm_stat_mapped_add(int64_t delta)
 {
 	uint64_t now =
-	    atomic_fetch_add_explicit(&mm_stat_in_use, (uint64_t)delta, memory_order_relaxed) + (uint64_t)delta;
-	uint64_t peak = atomic_load_explicit(&mm_stat_peak, memory_order_relaxed);
+	    atomic_fetch_add_explicit(&mm_stat_mapped, (uint64_t)delta, memory_order_relaxed) + (uint64_t)delta;
+	uint64_t peak = atomic_load_explicit(&mm_stat_mapped_peak, memory_order_relaxed);
 	while (delta > 0 && now > peak &&
-	       !atomic_compare_exchange_weak_explicit(&mm_stat_peak, &peak, now, memory_order_relaxed,
+	       !atomic_compare_exchange_weak_explicit(&mm_stat_mapped_peak, &peak, now, memory_order_relaxed,
 	                                              memory_order_relaxed)) {
 	}
+}
+
+void mm_stat_purged_add(int64_t delta)
+{
+	if (!delta)
+		return;
+	atomic_fetch_add_explicit(&mm_stat_purged, (uint64_t)delta, memory_order_relaxed);
+	if (delta > 0)
+		atomic_fetch_add_explicit(&mm_stat_given_back, (uint64_t)delta, memory_order_relaxed);
 }
 
 /* ---- The segment map ---------------------------------------------------------------------------- */
@@ -64,7 +74,7 @@ mm_segment *mm_segment_map(size_t bytes, size_t align)
 		/* Segment 0 would make a NULL pointer look like ours; addresses beyond the map cannot be
 		 * recorded. Neither happens with the kernel's usual placement; refuse them if they do. */
 		if ((uintptr_t)p >= MM_SEG_SIZE && !mm_addr_unmappable((uintptr_t)p + bytes - 1)) {
-			atomic_fetch_add_explicit(&mm_stat_mapped, bytes, memory_order_relaxed);
+			mm_stat_mapped_add((int64_t)bytes);
 			return (mm_segment *)p;
 		}
 		mm_os_unmap(p, bytes);
@@ -75,18 +85,21 @@ mm_segment *mm_segment_map(size_t bytes, size_t align)
 void mm_segment_unmap(mm_segment *s)
 {
 	size_t bytes = s->mapped;
-	atomic_fetch_sub_explicit(&mm_stat_mapped, bytes, memory_order_relaxed);
-	atomic_fetch_add_explicit(&mm_stat_purged, bytes, memory_order_relaxed);
+	/* Its purged bytes leave `returned` as they leave `mapped`; the rest is given back now. */
+	atomic_fetch_sub_explicit(&mm_stat_purged, s->purged_bytes, memory_order_relaxed);
+	mm_stat_mapped_add(-(int64_t)bytes);
+	atomic_fetch_add_explicit(&mm_stat_given_back, bytes - s->purged_bytes, memory_order_relaxed);
+	s->purged_bytes = 0;
 	mm_os_unmap(s, bytes);
 }
 
-void mm_segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_heap *h)
+void mm_segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_tcache *tc)
 {
 	memset(s, 0, offsetof(mm_segment, pages));
 	s->cookie = (uintptr_t)s ^ mm_secret;
 	s->kind = (uint8_t)kind;
 	s->mapped = mapped;
-	atomic_init(&s->heap, h);
+	atomic_init(&s->tcache, tc);
 	unsigned shift = kind == MM_SEG_SMALL    ? MM_SMALL_PAGE_SHIFT
 	                 : kind == MM_SEG_MEDIUM ? MM_MEDIUM_PAGE_SHIFT
 	                                         : MM_SEG_SHIFT;
@@ -97,16 +110,15 @@ void mm_segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_heap *h)
 		mm_page *p = &s->pages[i];
 		memset(p, 0, sizeof(*p));
 		p->slot = (uint8_t)i;
-		atomic_init(&p->heap, NULL);
+		atomic_init(&p->tcache, NULL);
 		atomic_init(&p->thread_free, NULL);
-		atomic_init(&p->allocs, 0);
 		atomic_init(&p->capacity, 0);
 	}
 }
 
 /* A segment of MM_SEG_SIZE for a kind, from the cache or the OS, mapped in the segment map (not on
- * any of the heap's lists: arena.c keeps its own). */
-mm_segment *mm_segment_new_raw(unsigned kind, mm_heap *h)
+ * any of the thread cache's lists: zone.c keeps its own). */
+mm_segment *mm_segment_new_raw(unsigned kind, mm_tcache *tc)
 {
 	mm_global_lock();
 	mm_segment *s = cache;
@@ -117,9 +129,11 @@ mm_segment *mm_segment_new_raw(unsigned kind, mm_heap *h)
 			atomic_fetch_sub_explicit(&cache_dirty, 1, memory_order_relaxed);
 	}
 	mm_global_unlock();
+	if (s)
+		mm_stat_purged_add(-(int64_t)s->purged_bytes); /* in use again: no longer "returned" */
 	if (!s && !(s = mm_segment_map(MM_SEG_SIZE, MM_SEG_SIZE)))
 		return NULL;
-	mm_segment_init(s, kind, MM_SEG_SIZE, h);
+	mm_segment_init(s, kind, MM_SEG_SIZE, tc);
 	mm_segmap_set(s, 1);
 	return s;
 }
@@ -169,14 +183,14 @@ static void slot_range(const mm_segment *s, unsigned i, uintptr_t *start, size_t
 	*bytes = (size_t)(hi - lo);
 }
 
-/* A free page slot of the kind in one of h's segments, taken: the descriptor with its memory range
+/* A free page slot of the kind in one of tc's segments, taken: the descriptor with its memory range
  * in start (and the bytes in *bytes). NULL if no memory. Segments with free slots stay at the
- * front of h's list, full ones at the back. */
-mm_page *mm_page_slot_alloc(mm_heap *h, unsigned kind, size_t *bytes)
+ * front of tc's list, full ones at the back. */
+mm_page *mm_page_slot_alloc(mm_tcache *tc, unsigned kind, size_t *bytes)
 {
-	mm_segment *s = h->segments[kind];
+	mm_segment *s = tc->segments[kind];
 	if (!s || !s->free_slots) {
-		s = mm_segment_acquire(h, kind);
+		s = mm_segment_acquire(tc, kind);
 		if (!s)
 			return NULL;
 	}
@@ -185,47 +199,50 @@ mm_page *mm_page_slot_alloc(mm_heap *h, unsigned kind, size_t *bytes)
 	s->dirty_slots &= ~((uint64_t)1 << i);
 	s->used_pages++;
 	if (!s->free_slots)
-		list_move_back(&h->segments[kind], s);
+		list_move_back(&tc->segments[kind], s);
 	mm_page *p = &s->pages[i];
 	uintptr_t start;
 	slot_range(s, i, &start, bytes);
 	p->start = start;
-	mm_stat_in_use_add((int64_t)*bytes);
+	if (s->purged_slots & ((uint64_t)1 << i)) { /* purged before: in use again */
+		s->purged_slots &= ~((uint64_t)1 << i);
+		s->purged_bytes -= *bytes;
+		mm_stat_purged_add(-(int64_t)*bytes);
+	}
 	return p;
 }
 
 /* Gives a page slot back to its segment; an empty segment goes to the cache. */
-void mm_page_slot_free(mm_heap *h, mm_page *p)
+void mm_page_slot_free(mm_tcache *tc, mm_page *p)
 {
 	mm_segment *s = mm_segment_of((uintptr_t)p);
 	unsigned i = p->slot;
 	uintptr_t start;
 	size_t bytes;
 	slot_range(s, i, &start, &bytes);
-	mm_stat_in_use_add(-(int64_t)bytes);
-	h->dirty_bytes += bytes;
+	tc->dirty_bytes += bytes;
 	atomic_store_explicit(&p->capacity, 0, memory_order_relaxed); /* a stale pointer into it is no block of ours */
 	p->reserved = 0;
 	p->free = NULL;
-	atomic_store_explicit(&p->heap, NULL, memory_order_relaxed);
+	atomic_store_explicit(&p->tcache, NULL, memory_order_relaxed);
 	if (!s->dirty_slots)
 		s->dirty_since = mm_os_now_ms();
 	s->free_slots |= (uint64_t)1 << i;
 	s->dirty_slots |= (uint64_t)1 << i;
 	s->used_pages--;
-	if (s->used_pages == 0 && (h->segments[s->kind] != s || s->next)) {
-		/* Empty, and not the heap's only segment of its kind (which stays, so that a page
+	if (s->used_pages == 0 && (tc->segments[s->kind] != s || s->next)) {
+		/* Empty, and not the thread cache's only segment of its kind (which stays, so that a page
 		 * allocated and freed over and over does not take a segment from the cache each time;
 		 * its slots are purged like any other). */
-		list_unlink(&h->segments[s->kind], s);
+		list_unlink(&tc->segments[s->kind], s);
 		mm_segment_release(s);
-	} else if (h->segments[s->kind] != s) {
-		list_unlink(&h->segments[s->kind], s); /* it has a free slot now: to the front */
-		list_push_front(&h->segments[s->kind], s);
+	} else if (tc->segments[s->kind] != s) {
+		list_unlink(&tc->segments[s->kind], s); /* it has a free slot now: to the front */
+		list_push_front(&tc->segments[s->kind], s);
 	}
 	/* A lot freed at once (a working set let go): its memory goes back now, not after the delay. */
-	if (h->dirty_bytes > MM_DIRTY_MAX)
-		mm_purge_tick(h, MM_PURGE_NOW);
+	if (tc->dirty_bytes > MM_DIRTY_MAX)
+		mm_purge_tick(tc, MM_PURGE_NOW);
 }
 
 /* ---- Acquire, release, abandon ------------------------------------------------------------------ */
@@ -249,24 +266,24 @@ static mm_segment *abandoned_pop(unsigned kind)
 	return s;
 }
 
-/* Adopts abandoned segments of a kind, at most `max`: their pages become h's, what other threads
+/* Adopts abandoned segments of a kind, at most `max`: their pages become tc's, what other threads
  * freed into them is taken back, and empty pages and segments are given back. The segments of an
  * exited thread would otherwise wait for a thread that runs out of page slots. Returns the last
- * segment adopted that is still h's and has a free slot, or NULL. */
-static mm_segment *adopt_abandoned(mm_heap *h, unsigned kind, unsigned max)
+ * segment adopted that is still tc's and has a free slot, or NULL. */
+static mm_segment *adopt_abandoned(mm_tcache *tc, unsigned kind, unsigned max)
 {
 	mm_segment *with_room = NULL;
 	for (unsigned n = 0; n < max; n++) {
 		mm_segment *s = abandoned_pop(kind);
 		if (!s)
 			break;
-		atomic_store_explicit(&s->heap, h, memory_order_relaxed);
-		list_push_front(&h->segments[kind], s);
-		mm_segment_adopt_pages(h, s); /* may free pages, even release the segment */
-		if (h->segments[kind] == s && !s->free_slots)
-			list_move_back(&h->segments[kind], s); /* full: behind the ones with room */
-		else if (h->segments[kind] && h->segments[kind]->free_slots)
-			with_room = h->segments[kind];
+		atomic_store_explicit(&s->tcache, tc, memory_order_relaxed);
+		list_push_front(&tc->segments[kind], s);
+		mm_segment_adopt_pages(tc, s); /* may free pages, even release the segment */
+		if (tc->segments[kind] == s && !s->free_slots)
+			list_move_back(&tc->segments[kind], s); /* full: behind the ones with room */
+		else if (tc->segments[kind] && tc->segments[kind]->free_slots)
+			with_room = tc->segments[kind];
 	}
 	return with_room;
 }
@@ -277,7 +294,6 @@ void mm_segment_free_abandoned_slot(mm_segment *s, mm_page *p)
 	uintptr_t start;
 	size_t bytes;
 	slot_range(s, p->slot, &start, &bytes);
-	mm_stat_in_use_add(-(int64_t)bytes);
 	atomic_store_explicit(&p->capacity, 0, memory_order_relaxed);
 	p->reserved = 0;
 	p->free = NULL;
@@ -285,7 +301,9 @@ void mm_segment_free_abandoned_slot(mm_segment *s, mm_page *p)
 	s->dirty_slots &= ~((uint64_t)1 << p->slot);
 	s->used_pages--;
 	mm_os_purge((void *)start, bytes);
-	atomic_fetch_add_explicit(&mm_stat_purged, bytes, memory_order_relaxed);
+	s->purged_slots |= (uint64_t)1 << p->slot;
+	s->purged_bytes += bytes;
+	mm_stat_purged_add((int64_t)bytes);
 }
 
 /*
@@ -322,21 +340,33 @@ static void reclaim_abandoned(unsigned kind, size_t max)
 	}
 }
 
-mm_segment *mm_segment_acquire(mm_heap *h, unsigned kind)
+mm_segment *mm_segment_acquire(mm_tcache *tc, unsigned kind)
 {
 	/* An abandoned segment first: its pages have blocks in use, and maybe frees waiting. */
-	mm_segment *s = adopt_abandoned(h, kind, 4);
+	mm_segment *s = adopt_abandoned(tc, kind, 4);
 	if (s)
 		return s;
-	s = mm_segment_new_raw(kind, h);
+	s = mm_segment_new_raw(kind, tc);
 	if (s)
-		list_push_front(&h->segments[kind], s);
+		list_push_front(&tc->segments[kind], s);
 	return s;
+}
+
+/* Purges a whole empty segment (of the cache, or on its way there) but for its first OS page, which
+ * holds the header fields and the cache's links (madvise would zero them): the bytes not counted
+ * purged yet are counted now. */
+static void purge_whole(mm_segment *s)
+{
+	size_t keep = mm_os_page_size();
+	mm_os_purge((unsigned char *)s + keep, MM_SEG_SIZE - keep);
+	mm_stat_purged_add((int64_t)(MM_SEG_SIZE - keep - s->purged_bytes));
+	s->purged_bytes = MM_SEG_SIZE - keep;
+	s->dirty_slots = 0;
 }
 
 void mm_segment_release(mm_segment *s)
 {
-	atomic_store_explicit(&s->heap, NULL, memory_order_relaxed);
+	atomic_store_explicit(&s->tcache, NULL, memory_order_relaxed);
 	s->cookie = 0;
 	mm_segmap_set(s, 0); /* a stale pointer into it is not ours any more */
 	if (s->mapped != MM_SEG_SIZE) {
@@ -348,9 +378,7 @@ void mm_segment_release(mm_segment *s)
 	if (atomic_load_explicit(&cache_dirty, memory_order_relaxed) * MM_SEG_SIZE >= MM_DIRTY_MAX) {
 		/* The cache holds enough memory already: this one goes back now (before the cache, where
 		 * another thread could take it). */
-		mm_os_purge(s, MM_SEG_SIZE);
-		atomic_fetch_add_explicit(&mm_stat_purged, MM_SEG_SIZE, memory_order_relaxed);
-		s->dirty_slots = 0;
+		purge_whole(s);
 	}
 	mm_global_lock();
 	s->prev = NULL;
@@ -368,7 +396,7 @@ void mm_segment_abandon(mm_segment *s)
 {
 	if (s->dirty_slots)
 		purge_segment(s); /* no one will purge its free slots until another thread adopts it */
-	atomic_store_explicit(&s->heap, NULL, memory_order_release);
+	atomic_store_explicit(&s->tcache, NULL, memory_order_release);
 	mm_global_lock();
 	s->abandoned = 1;
 	s->prev = NULL;
@@ -402,9 +430,11 @@ static size_t purge_segment(mm_segment *s)
 		total += (size_t)(lo_j + bytes_j - lo);
 		uint64_t run = (j - i + 1 == 64) ? ~(uint64_t)0 : (((uint64_t)1 << (j - i + 1)) - 1) << i;
 		d &= ~run;
+		s->purged_slots |= run;
 	}
 	s->dirty_slots = 0;
-	atomic_fetch_add_explicit(&mm_stat_purged, total, memory_order_relaxed);
+	s->purged_bytes += total;
+	mm_stat_purged_add((int64_t)total);
 	return total;
 }
 
@@ -432,9 +462,7 @@ void mm_segment_cache_trim(int level)
 			continue;
 		}
 		if (s->dirty_slots && (level == MM_PURGE_NOW || age >= MM_PURGE_DELAY)) {
-			mm_os_purge(s, MM_SEG_SIZE);
-			atomic_fetch_add_explicit(&mm_stat_purged, MM_SEG_SIZE, memory_order_relaxed);
-			s->dirty_slots = 0;
+			purge_whole(s);
 			atomic_fetch_sub_explicit(&cache_dirty, 1, memory_order_relaxed);
 		}
 		kept++;
@@ -449,36 +477,36 @@ void mm_segment_cache_trim(int level)
 	}
 }
 
-void mm_purge_tick(mm_heap *h, int level)
+void mm_purge_tick(mm_tcache *tc, int level)
 {
 	uint64_t now = mm_os_now_ms();
-	if (level == MM_PURGE_DELAYED && now < h->next_tick_ms)
+	if (level == MM_PURGE_DELAYED && now < tc->next_tick_ms)
 		return;
-	h->next_tick_ms = now + MM_TICK_INTERVAL;
+	tc->next_tick_ms = now + MM_TICK_INTERVAL;
 	/* Frees from other threads that reached full pages without telling (mm_remote_free), and the
 	 * free pages of exited threads' segments: a few segments of each kind a tick (a bounded pause),
 	 * all of them when trimming. Not at level NOW, which comes from inside page and segment
 	 * bookkeeping (mm_page_slot_free) that this would change under its feet. */
 	if (level != MM_PURGE_NOW) {
-		mm_page_collect_full(h);
-		mm_heap_retire_idle(h);
-		for (unsigned k = 0; k < MM_SEG_ARENA; k++)
+		mm_page_collect_full(tc);
+		mm_tcache_retire_idle(tc);
+		for (unsigned k = 0; k < MM_SEG_ZONE; k++)
 			reclaim_abandoned(k, level == MM_PURGE_ALL ? SIZE_MAX : 8);
 	}
 	size_t dirty = 0;
-	for (unsigned k = 0; k < MM_SEG_ARENA; k++)
-		for (mm_segment *s = h->segments[k]; s; s = s->next) {
+	for (unsigned k = 0; k < MM_SEG_ZONE; k++)
+		for (mm_segment *s = tc->segments[k]; s; s = s->next) {
 			if (s->dirty_slots && (level > MM_PURGE_DELAYED || now - s->dirty_since >= MM_PURGE_DELAY))
 				purge_segment(s);
 			if (s->dirty_slots)
 				dirty += (size_t)mm_popcount64(s->dirty_slots) << s->page_shift;
 		}
-	h->dirty_bytes = dirty;
+	tc->dirty_bytes = dirty;
 	if (level == MM_PURGE_NOW) {
-		mm_segment_cache_trim(level); /* the arenas and large pools keep their delay */
+		mm_segment_cache_trim(level); /* the zones and large pools keep their delay */
 		return;
 	}
-	mm_arena_tick(h, now, level);
+	mm_zone_tick(tc, now, level);
 	mm_large_tick(now, level);
 	mm_segment_cache_trim(level);
 	mm_huge_cache_trim(now, level);
@@ -487,8 +515,8 @@ void mm_purge_tick(mm_heap *h, int level)
 /* ---- Fork --------------------------------------------------------------------------------------- */
 
 /* The global lock is held across a fork, so that the child finds the cache, the abandoned lists and
- * the heap list consistent; the child's one thread is the one that took it and releases it. Other
- * threads' heaps stay as they were in the child: their pages are not reused there. */
+ * the thread cache list consistent; the child's one thread is the one that took it and releases it. Other
+ * threads' thread caches stay as they were in the child: their pages are not reused there. */
 void mm_fork_prepare(void)
 {
 	mm_large_fork_prepare();

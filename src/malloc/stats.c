@@ -1,73 +1,125 @@
 /*
- * stats.c - what libmemoman-malloc reports: mm_malloc_get_stats, the print at exit
- * (MEMOMAN_STATS=1), and mm_malloc_collect (malloc_trim).
+ * stats.c - what libmemoman-malloc reports: memoman_malloc_get_stats, the report (MEMOMAN_STATS,
+ * malloc_stats), and memoman_malloc_collect (malloc_trim).
  *
- * Allocation counts per class come from each page's counter. A page's count joins its heap's
- * totals when the page is retired or its thread exits; until then only the calling thread's own
- * pages are counted live, so that reading the statistics never touches another thread's pages
- * while it runs.
+ * What each figure is, and where it comes from:
+ *   live      the usable sizes of live blocks. Size classes: blocks handed out minus blocks given
+ *             back, per class, times the class's block size. Those counts are per thread cache,
+ *             written by their thread alone with plain adds (the fast paths' one extra store), and
+ *             summed here; a block counts as given back by the thread that puts it back on its page
+ *             (its owner on free, or when it takes back what other threads freed), so one thread's
+ *             figures may be negative, and only the sum is meaningful. Zones: the same, in bytes.
+ *             The large region and huge blocks: global counters, changed on their slow paths.
+ *   mapped    address space mapped from the OS now, and its peak (segment.c).
+ *   returned  bytes of that address space purged (madvise) and not reused since: page slots and
+ *             whole cached segments (each segment knows what of it is counted), the free spans of
+ *             zones and of the large region (recounted by every purge pass), the purged tail of a
+ *             shrunk huge block. Unmapping takes bytes out of mapped and returned alike.
+ *   resident  the process's resident set, from /proc/self/statm when asked.
+ *
+ * The report is written without allocating. MEMOMAN_STATS is read at set-up; for standard error a
+ * duplicate of descriptor 2 is kept then, so that the report at exit survives a program that
+ * closes standard error in its own exit handlers (coreutils do).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "malloc_internal.h"
 #include "os/os.h"
 
-static void add_queue(const mm_page_queue *q, mm_malloc_stats *out)
+/* ---- Counting ------------------------------------------------------------------------------------- */
+
+/* What exited threads counted (under the global lock). */
+static uint64_t exited_class_allocs[MM_CLASSES], exited_class_frees[MM_CLASSES];
+static uint64_t exited_zone_allocs, exited_large_allocs, exited_huge_allocs, exited_zone_bytes;
+/* Blocks given back to pages that no thread owns (abandoned segments), by whoever takes them back. */
+static _Atomic uint64_t orphan_class_frees[MM_CLASSES];
+
+void mm_stat_class_frees_orphan(unsigned cls, uint64_t n)
 {
-	for (const mm_page *p = q->first; p; p = p->next)
-		out->classes[p->cls].allocs += mm_relaxed_load((_Atomic uint64_t *)&p->allocs);
+	atomic_fetch_add_explicit(&orphan_class_frees[cls], n, memory_order_relaxed);
 }
 
-static void visit(mm_heap *h, void *user)
+void mm_stats_tcache_exit(mm_tcache *tc)
 {
-	mm_malloc_stats *out = (mm_malloc_stats *)user;
-	for (unsigned c = 0; c < MM_CLASSES; c++)
-		out->classes[c].allocs += mm_relaxed_load(&h->class_allocs[c]);
-	out->arena_allocs += mm_relaxed_load(&h->arena_allocs);
-	out->huge_allocs += mm_relaxed_load(&h->huge_allocs);
-	if (h == mm_tl_heap) {
-		for (unsigned c = 0; c < MM_CLASSES; c++)
-			add_queue(&h->queues[c], out);
-		add_queue(&h->full, out);
+	for (unsigned c = 0; c < MM_CLASSES; c++) {
+		exited_class_allocs[c] += mm_relaxed_load(&tc->class_allocs[c]);
+		exited_class_frees[c] += mm_relaxed_load(&tc->class_frees[c]);
 	}
+	exited_zone_allocs += mm_relaxed_load(&tc->zone_allocs);
+	exited_large_allocs += mm_relaxed_load(&tc->large_allocs);
+	exited_huge_allocs += mm_relaxed_load(&tc->huge_allocs);
+	exited_zone_bytes += mm_relaxed_load(&tc->zone_bytes);
 }
 
-/* The counts of heaps whose threads have exited. */
-static _Atomic uint64_t exited_class[MM_CLASSES], exited_arena_allocs, exited_huge_allocs;
+typedef struct totals {
+	uint64_t allocs[MM_CLASSES], frees[MM_CLASSES];
+	uint64_t zone_allocs, large_allocs, huge_allocs, zone_bytes; /* zone_bytes modulo 2^64 */
+} totals;
 
-void mm_stats_heap_exit(mm_heap *h)
+static void visit(mm_tcache *tc, void *user)
 {
-	for (unsigned c = 0; c < MM_CLASSES; c++)
-		atomic_fetch_add_explicit(&exited_class[c], mm_relaxed_load(&h->class_allocs[c]), memory_order_relaxed);
-	atomic_fetch_add_explicit(&exited_arena_allocs, mm_relaxed_load(&h->arena_allocs), memory_order_relaxed);
-	atomic_fetch_add_explicit(&exited_huge_allocs, mm_relaxed_load(&h->huge_allocs), memory_order_relaxed);
+	totals *t = (totals *)user;
+	if (!tc) {
+		for (unsigned c = 0; c < MM_CLASSES; c++) {
+			t->allocs[c] += exited_class_allocs[c];
+			t->frees[c] += exited_class_frees[c];
+		}
+		t->zone_allocs += exited_zone_allocs;
+		t->large_allocs += exited_large_allocs;
+		t->huge_allocs += exited_huge_allocs;
+		t->zone_bytes += exited_zone_bytes;
+		return;
+	}
+	for (unsigned c = 0; c < MM_CLASSES; c++) {
+		t->allocs[c] += mm_relaxed_load(&tc->class_allocs[c]);
+		t->frees[c] += mm_relaxed_load(&tc->class_frees[c]);
+	}
+	t->zone_allocs += mm_relaxed_load(&tc->zone_allocs);
+	t->large_allocs += mm_relaxed_load(&tc->large_allocs);
+	t->huge_allocs += mm_relaxed_load(&tc->huge_allocs);
+	t->zone_bytes += mm_relaxed_load(&tc->zone_bytes);
 }
 
-MM_MALLOC_API int mm_malloc_get_stats(mm_malloc_stats *out)
+MEMOMAN_MALLOC_API int memoman_malloc_get_stats(memoman_malloc_stats *out)
 {
 	if (!out)
 		return 0;
 	mm_process_init();
 	memset(out, 0, sizeof(*out));
-	out->mapped = (size_t)atomic_load_explicit(&mm_stat_mapped, memory_order_relaxed);
-	out->in_use = (size_t)atomic_load_explicit(&mm_stat_in_use, memory_order_relaxed);
-	out->peak_in_use = (size_t)atomic_load_explicit(&mm_stat_peak, memory_order_relaxed);
-	out->purged = (size_t)atomic_load_explicit(&mm_stat_purged, memory_order_relaxed);
-	out->resident = mm_os_resident();
+	totals t;
+	memset(&t, 0, sizeof(t));
+	mm_tcaches_visit(visit, &t, &out->threads);
 	for (unsigned c = 0; c < MM_CLASSES; c++) {
+		uint64_t frees = t.frees[c] + atomic_load_explicit(&orphan_class_frees[c], memory_order_relaxed);
+		/* Snapshots of different threads at different moments: never below zero. */
+		uint64_t live = t.allocs[c] > frees ? t.allocs[c] - frees : 0;
 		out->classes[c].size = mm_class_size(c);
-		out->classes[c].allocs = mm_relaxed_load(&exited_class[c]);
+		out->classes[c].allocs = t.allocs[c];
+		out->classes[c].live = live;
+		out->live_classes += (size_t)(live * mm_class_size(c));
 	}
-	mm_heaps_visit(visit, out, &out->threads);
-	out->arena_allocs += mm_relaxed_load(&exited_arena_allocs);
-	out->huge_allocs += mm_relaxed_load(&exited_huge_allocs);
+	out->live_zones = (int64_t)t.zone_bytes > 0 ? (size_t)t.zone_bytes : 0;
+	out->live_large = (size_t)atomic_load_explicit(&mm_stat_large_bytes, memory_order_relaxed);
+	out->live_huge = (size_t)atomic_load_explicit(&mm_stat_huge_bytes, memory_order_relaxed);
+	out->live = out->live_classes + out->live_zones + out->live_large + out->live_huge;
+	out->zone_allocs = t.zone_allocs;
+	out->large_allocs = t.large_allocs;
+	out->huge_allocs = t.huge_allocs;
+	out->mapped = (size_t)atomic_load_explicit(&mm_stat_mapped, memory_order_relaxed);
+	out->mapped_peak = (size_t)atomic_load_explicit(&mm_stat_mapped_peak, memory_order_relaxed);
+	uint64_t purged = atomic_load_explicit(&mm_stat_purged, memory_order_relaxed);
+	/* The accounting keeps it within `mapped`; the bound is for a snapshot read while other threads
+	 * change both (the two are read apart). */
+	out->returned = (int64_t)purged < 0 ? 0 : purged > out->mapped ? out->mapped : (size_t)purged;
+	out->resident = mm_os_resident();
 	return 1;
 }
 
-/* ---- Printing without allocating ---------------------------------------------------------------------- */
+/* ---- The report, written without allocating ---------------------------------------------------------- */
 
 typedef struct line {
-	char buf[256];
+	char buf[320];
 	size_t n;
 } line;
 
@@ -89,78 +141,165 @@ static void put_num(line *l, uint64_t v)
 		l->buf[l->n++] = d[--k];
 }
 
-static void put_bytes(line *l, uint64_t v)
+/* A size in B below 1 KiB, else in KiB, MiB, GiB or TiB with one decimal. */
+static void put_size(line *l, uint64_t v)
 {
-	put_num(l, v);
-	put(l, " B");
-	if (v >= 10u << 20) {
-		put(l, " (");
-		put_num(l, v >> 20);
-		put(l, " MiB)");
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+	if (v < 1024) {
+		put_num(l, v);
+		put(l, " B");
+		return;
 	}
+	unsigned u = 0;
+	while (u < 3 && v >= (uint64_t)1 << (10 * (u + 2)))
+		u++;
+	/* v / 2^(10(u+1)) in tenths, rounded: the low bits that the shift drops do not matter here. */
+	uint64_t tenths = ((v >> (10 * u)) * 10 + 512) / 1024;
+	put_num(l, tenths / 10);
+	put(l, ".");
+	put_num(l, tenths % 10);
+	put(l, " ");
+	put(l, units[u]);
 }
 
-static void flush(line *l)
+static void flush(line *l, int fd)
 {
 	put(l, "\n");
-	mm_os_write_error(l->buf, l->n);
+	mm_os_write(fd, l->buf, l->n);
 	l->n = 0;
 }
 
-MM_MALLOC_API void mm_malloc_print_stats(void)
+static void report(int fd, int verbose)
 {
-	mm_malloc_stats st;
-	mm_malloc_get_stats(&st);
+	memoman_malloc_stats st;
+	memoman_malloc_get_stats(&st);
+	char name[64];
+	mm_os_program_name(name, sizeof(name));
+	uint64_t allocs = st.zone_allocs + st.large_allocs + st.huge_allocs;
+	for (unsigned c = 0; c < MEMOMAN_MALLOC_CLASSES; c++)
+		allocs += st.classes[c].allocs;
 	line l = {{0}, 0};
-	put(&l, "memoman: in use ");
-	put_bytes(&l, st.in_use);
-	put(&l, ", peak ");
-	put_bytes(&l, st.peak_in_use);
-	flush(&l);
-	put(&l, "memoman: mapped ");
-	put_bytes(&l, st.mapped);
-	put(&l, ", resident (process) ");
-	put_bytes(&l, st.resident);
-	put(&l, ", returned to the OS ");
-	put_bytes(&l, st.purged);
-	put(&l, ", threads ");
+	put(&l, "memoman: ");
+	put(&l, name[0] ? name : "?");
+	put(&l, " (pid ");
+	put_num(&l, (uint64_t)mm_os_pid());
+	put(&l, "): live blocks ");
+	put_size(&l, st.live);
+	put(&l, ", mapped ");
+	put_size(&l, st.mapped);
+	put(&l, " (peak ");
+	put_size(&l, st.mapped_peak);
+	put(&l, "), returned to the OS ");
+	put_size(&l, st.returned);
+	put(&l, ", resident (whole process) ");
+	put_size(&l, st.resident);
+	flush(&l, fd);
+	put(&l, "memoman:   live by size: classes <= 16 KiB ");
+	put_size(&l, st.live_classes);
+	put(&l, ", zones <= 1 MiB ");
+	put_size(&l, st.live_zones);
+	put(&l, ", large region <= 32 MiB ");
+	put_size(&l, st.live_large);
+	put(&l, ", huge blocks ");
+	put_size(&l, st.live_huge);
+	flush(&l, fd);
+	put(&l, "memoman:   blocks handed out ");
+	put_num(&l, allocs);
+	put(&l, " (zones ");
+	put_num(&l, st.zone_allocs);
+	put(&l, ", large region ");
+	put_num(&l, st.large_allocs);
+	put(&l, ", huge ");
+	put_num(&l, st.huge_allocs);
+	put(&l, "), threads ");
 	put_num(&l, st.threads);
-	flush(&l);
-	put(&l, "memoman: allocations per size class (block size: count)");
-	flush(&l);
-	for (unsigned c = 0; c < MM_MALLOC_CLASSES; c++) {
+	flush(&l, fd);
+	if (!verbose)
+		return;
+	for (unsigned c = 0; c < MEMOMAN_MALLOC_CLASSES; c++) {
 		if (!st.classes[c].allocs)
 			continue;
-		put(&l, "  ");
+		put(&l, "memoman:     ");
 		put_num(&l, st.classes[c].size);
-		put(&l, ": ");
+		put(&l, " B class: ");
 		put_num(&l, st.classes[c].allocs);
-		flush(&l);
+		put(&l, " handed out, ");
+		put_num(&l, st.classes[c].live);
+		put(&l, " live (");
+		put_size(&l, st.classes[c].live * st.classes[c].size);
+		put(&l, ")");
+		flush(&l, fd);
 	}
-	put(&l, "  up to 1 MiB (arenas): ");
-	put_num(&l, st.arena_allocs);
-	flush(&l);
-	put(&l, "  larger (own mappings): ");
-	put_num(&l, st.huge_allocs);
-	flush(&l);
 }
 
-void mm_stats_at_exit(void) { mm_malloc_print_stats(); }
+MEMOMAN_MALLOC_API void memoman_malloc_print_stats(int verbose) { report(2, verbose); }
+
+/* ---- MEMOMAN_STATS ------------------------------------------------------------------------------------- */
+
+static int stats_level;       /* 0: off, 1: short, 2: with the classes */
+static int stats_fd = -1;     /* the duplicate of standard error */
+static char stats_path[4096]; /* MEMOMAN_STATS=<path>: the file is <path>.<pid> */
+
+static void at_exit(void)
+{
+	if (!stats_path[0]) {
+		report(stats_fd >= 0 ? stats_fd : 2, stats_level > 1);
+		return;
+	}
+	line name = {{0}, 0};
+	char file[sizeof(stats_path) + 24];
+	size_t n = strlen(stats_path);
+	memcpy(file, stats_path, n);
+	file[n++] = '.';
+	put_num(&name, (uint64_t)mm_os_pid());
+	memcpy(file + n, name.buf, name.n);
+	file[n + name.n] = 0;
+	int fd = mm_os_create(file);
+	if (fd < 0) {
+		line l = {{0}, 0};
+		put(&l, "memoman: MEMOMAN_STATS: cannot create ");
+		put(&l, file);
+		flush(&l, stats_fd >= 0 ? stats_fd : 2);
+		return;
+	}
+	report(fd, stats_level > 1);
+	mm_os_close(fd);
+}
+
+void mm_stats_setup(void)
+{
+	const char *v = mm_os_getenv("MEMOMAN_STATS");
+	if (!v || !v[0] || strcmp(v, "0") == 0)
+		return;
+	if (strcmp(v, "1") == 0) {
+		stats_level = 1;
+	} else if (strcmp(v, "2") == 0 || strcmp(v, "verbose") == 0) {
+		stats_level = 2;
+	} else {
+		size_t n = strlen(v);
+		if (n >= sizeof(stats_path))
+			return;
+		memcpy(stats_path, v, n + 1);
+		stats_level = 1;
+	}
+	stats_fd = mm_os_dup_error(); /* also for a path: where to say that it cannot be created */
+	(void)atexit(at_exit);
+}
 
 /* ---- Collect ------------------------------------------------------------------------------------------------- */
 
-MM_MALLOC_API size_t mm_malloc_collect(void)
+MEMOMAN_MALLOC_API size_t memoman_malloc_collect(void)
 {
 	mm_process_init();
-	uint64_t before = atomic_load_explicit(&mm_stat_purged, memory_order_relaxed);
-	mm_heap *h = mm_tl_heap;
-	if (h->initialized) {
-		mm_heap_release_empty(h);
-		mm_purge_tick(h, MM_PURGE_ALL);
+	uint64_t before = atomic_load_explicit(&mm_stat_given_back, memory_order_relaxed);
+	mm_tcache *tc = mm_tl_tcache;
+	if (tc->initialized) {
+		mm_tcache_release_empty(tc);
+		mm_purge_tick(tc, MM_PURGE_ALL);
 	} else {
 		mm_large_tick(mm_os_now_ms(), MM_PURGE_ALL);
 		mm_segment_cache_trim(MM_PURGE_ALL);
 		mm_huge_cache_trim(0, MM_PURGE_ALL);
 	}
-	return (size_t)(atomic_load_explicit(&mm_stat_purged, memory_order_relaxed) - before);
+	return (size_t)(atomic_load_explicit(&mm_stat_given_back, memory_order_relaxed) - before);
 }

@@ -1,7 +1,7 @@
 /*
  * mcheck.h - the malloc tests' harness: CHECK reports file and line and keeps going; check_done
  * prints the summary and gives main its exit status. (tests/check.h is the lower layer's; it brings
- * memoman.h and arenas that these tests do not want.)
+ * memoman.h and the TLSF tests' memory buffers, which these tests do not want.)
  */
 #ifndef MEMOMAN_TESTS_MCHECK_H
 #define MEMOMAN_TESTS_MCHECK_H

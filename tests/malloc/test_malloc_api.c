@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "memoman/malloc.h"
+#include "memoman-malloc.h"
 #include "mcheck.h"
 #include "names.h"
 
@@ -34,8 +34,8 @@ static size_t opaque(size_t n)
 static int is_memoman(void *p)
 {
 	/* The library's statistics count it: a quick sign that the malloc in use is memoman's. */
-	mm_malloc_stats st;
-	return p && mm_malloc_get_stats(&st) && st.mapped > 0;
+	memoman_malloc_stats st;
+	return p && memoman_malloc_get_stats(&st) && st.mapped > 0;
 }
 
 static void test_too_large(void)
@@ -183,10 +183,10 @@ static void test_ordinary(void)
 	free_sized(a, 100);
 	free_aligned_sized(b, 256, 300);
 	/* The statistics see this program's allocations. */
-	mm_malloc_stats st;
-	CHECK(mm_malloc_get_stats(&st) && st.mapped > 0 && st.in_use > 0 && st.peak_in_use >= st.in_use);
-	uint64_t total = st.arena_allocs + st.huge_allocs;
-	for (int c = 0; c < MM_MALLOC_CLASSES; c++)
+	memoman_malloc_stats st;
+	CHECK(memoman_malloc_get_stats(&st) && st.mapped > 0 && st.live > 0 && st.mapped_peak >= st.mapped);
+	uint64_t total = st.zone_allocs + st.large_allocs + st.huge_allocs;
+	for (int c = 0; c < MEMOMAN_MALLOC_CLASSES; c++)
 		total += st.classes[c].allocs;
 	CHECK(total > 1000);
 	CHECK(is_memoman(malloc(1)));

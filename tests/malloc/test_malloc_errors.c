@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "memoman/malloc.h"
+#include "memoman-malloc.h"
 #include "mcheck.h"
 #include "names.h"
 
@@ -47,7 +47,7 @@ static void double_free(size_t n)
 }
 static void double_free_small(void) { double_free(24); }
 static void double_free_medium(void) { double_free(5000); }
-static void double_free_arena(void) { double_free(100000); }
+static void double_free_zone(void) { double_free(100000); }
 static void double_free_large(void) { double_free(3 << 20); }
 static void double_free_huge(void) { double_free(100 << 20); }
 static void stack_pointer(void)
@@ -56,7 +56,7 @@ static void stack_pointer(void)
 	free(opaque(&x));
 }
 static void interior_small(void) { free(opaque(malloc(64)) + 16); }
-static void interior_arena(void) { free(opaque(malloc(70000)) + 4096); }
+static void interior_zone(void) { free(opaque(malloc(70000)) + 4096); }
 static void interior_huge(void) { free(opaque(malloc(100 << 20)) + 8192); }
 static void never_allocated(void) { free(opaque(malloc(32)) + 32 * 40); } /* a block of the page not handed out */
 static void realloc_freed(void)
@@ -72,7 +72,7 @@ static void usable_freed(void)
 	sink = (void *)(uintptr_t)malloc_usable_size(opaque(p));
 }
 
-/* The same from another thread than the one whose arena holds the block: those frees go on a list
+/* The same from another thread than the one whose zone holds the block: those frees go on a list
  * that the owner drains later, so they are checked before anything is written. */
 static void *free_in_thread(void *p)
 {
@@ -85,30 +85,30 @@ static void free_elsewhere(void *p)
 	if (pthread_create(&t, NULL, free_in_thread, p) == 0)
 		pthread_join(t, NULL);
 }
-static void double_free_arena_remote(void) /* freed here, then there */
+static void double_free_zone_remote(void) /* freed here, then there */
 {
 	char *p = opaque(malloc(100000));
 	opaque(malloc(100000));
 	free(p);
 	free_elsewhere(opaque(p));
 }
-static void double_free_arena_remote_twice(void) /* freed there twice, before the owner drained */
+static void double_free_zone_remote_twice(void) /* freed there twice, before the owner drained */
 {
 	char *p = opaque(malloc(100000));
 	opaque(malloc(100000));
 	free_elsewhere(p);
 	free_elsewhere(opaque(p));
 }
-static void double_free_arena_remote_then_owner(void) /* freed there, then here */
+static void double_free_zone_remote_then_owner(void) /* freed there, then here */
 {
 	char *p = opaque(malloc(100000));
 	opaque(malloc(100000));
 	free_elsewhere(p);
 	free(opaque(p));
 }
-static void interior_arena_remote(void) { free_elsewhere(opaque(malloc(70000)) + 4096); }
-static void usable_interior_arena(void) { sink = (void *)(uintptr_t)malloc_usable_size(opaque(malloc(70000)) + 4096); }
-static void realloc_freed_arena(void)
+static void interior_zone_remote(void) { free_elsewhere(opaque(malloc(70000)) + 4096); }
+static void usable_interior_zone(void) { sink = (void *)(uintptr_t)malloc_usable_size(opaque(malloc(70000)) + 4096); }
+static void realloc_freed_zone(void)
 {
 	char *p = opaque(malloc(100000));
 	opaque(malloc(100000));
@@ -122,22 +122,22 @@ static const struct {
 } cases[] = {
     {"double free (small)", "free(): double free", double_free_small},
     {"double free (medium class)", "free(): double free", double_free_medium},
-    {"double free (arena)", "free(): double free", double_free_arena},
+    {"double free (zone)", "free(): double free", double_free_zone},
     {"double free (large)", "free(): double free", double_free_large},
     {"double free (huge)", "free(): invalid pointer", double_free_huge},
     {"stack pointer", "free(): invalid pointer", stack_pointer},
     {"interior (small)", "free(): invalid pointer", interior_small},
-    {"interior (arena)", "free(): invalid pointer", interior_arena},
+    {"interior (zone)", "free(): invalid pointer", interior_zone},
     {"interior (huge)", "free(): invalid pointer", interior_huge},
     {"never handed out", "free(): ", never_allocated}, /* "double free": it is on the free list */
     {"realloc of a freed block", "realloc(): invalid pointer", realloc_freed},
     {"malloc_usable_size of a freed block", "malloc_usable_size(): invalid pointer", usable_freed},
-    {"double free (arena, then another thread)", "free(): double free", double_free_arena_remote},
-    {"double free (arena, another thread twice)", "free(): double free", double_free_arena_remote_twice},
-    {"double free (arena, another thread, then the owner)", "free(): double free", double_free_arena_remote_then_owner},
-    {"interior (arena, another thread)", "free(): invalid pointer", interior_arena_remote},
-    {"malloc_usable_size of an interior pointer (arena)", "invalid pointer", usable_interior_arena},
-    {"realloc of a freed block (arena)", "double free", realloc_freed_arena},
+    {"double free (zone, then another thread)", "free(): double free", double_free_zone_remote},
+    {"double free (zone, another thread twice)", "free(): double free", double_free_zone_remote_twice},
+    {"double free (zone, another thread, then the owner)", "free(): double free", double_free_zone_remote_then_owner},
+    {"interior (zone, another thread)", "free(): invalid pointer", interior_zone_remote},
+    {"malloc_usable_size of an interior pointer (zone)", "invalid pointer", usable_interior_zone},
+    {"realloc of a freed block (zone)", "double free", realloc_freed_zone},
 };
 
 /* Runs a case in a child with stderr captured; returns its wait status and the captured text. */

@@ -1,7 +1,7 @@
 /*
  * test_malloc_random.c - libmemoman-malloc against a model, one thread: random malloc, calloc,
- * realloc, aligned allocations and frees over every size range (classes, arenas, the large pools,
- * own mappings), each block filled with a pattern checked before it is freed or resized, never
+ * realloc, aligned allocations and frees over every size range (classes, zones, the large region,
+ * huge blocks), each block filled with a pattern checked before it is freed or resized, never
  * overlapping another live block, aligned as asked, its usable size at least what was asked.
  * In a debug build (MM_DEBUG) the library also checks each page's free list as it goes.
  *
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "memoman/malloc.h"
+#include "memoman-malloc.h"
 #include "names.h"
 
 static int failures;
@@ -70,7 +70,7 @@ static size_t random_size(void)
 	switch (r % 16) {
 	case 0: return (size_t)(r >> 8) % 17;              /* tiny, zero included */
 	case 1: return 1024 + (size_t)(r >> 8) % 16000;    /* medium classes */
-	case 2: return 16384 + (size_t)(r >> 8) % 1100000; /* arenas */
+	case 2: return 16384 + (size_t)(r >> 8) % 1100000; /* zones */
 	case 3:
 		return (r >> 8) % 8 ? 16 + (size_t)(r >> 8) % 300
 		                    : ((size_t)1 << 20) + (size_t)(r >> 12) % ((size_t)40 << 20); /* large, huge */
@@ -153,9 +153,9 @@ int main(int argc, char **argv)
 			CHECK(intact(&slots[k], slots[k].size));
 			free(slots[k].p);
 		}
-	mm_malloc_stats st;
-	CHECK(mm_malloc_get_stats(&st));
-	printf("test_malloc_random: %s (in use %zu, mapped %zu)\n", failures ? "FAILED" : "all checks passed",
-	       st.in_use, st.mapped);
+	memoman_malloc_stats st;
+	CHECK(memoman_malloc_get_stats(&st));
+	printf("test_malloc_random: %s (live %zu, mapped %zu)\n", failures ? "FAILED" : "all checks passed", st.live,
+	       st.mapped);
 	return failures != 0;
 }

@@ -1,6 +1,6 @@
 /*
  * test_malloc_rss.c - memory goes back to the OS: after a working set of about 300 MiB (small
- * objects, medium ones, arena and large blocks) is freed, the process's resident memory falls back
+ * objects, medium ones, zone and large blocks) is freed, the process's resident memory falls back
  * within about two seconds of ordinary activity (some allocations of every size every 10 ms), whether the
  * working set belonged to the main thread or to a thread that has exited, or was allocated by a
  * thread that exited and freed by another; after a huge block, even if every later call takes the
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "memoman/malloc.h"
+#include "memoman-malloc.h"
 #include "mcheck.h"
 #include "names.h"
 
@@ -25,8 +25,8 @@
 
 static size_t resident(void)
 {
-	mm_malloc_stats st;
-	mm_malloc_get_stats(&st);
+	memoman_malloc_stats st;
+	memoman_malloc_get_stats(&st);
 	return st.resident;
 }
 
@@ -45,14 +45,14 @@ static void *working_set(void *arg)
 	(void)arg;
 	static void *small[2000000];
 	static void *medium[25000];
-	static void *arena[500];
+	static void *zone_blocks[500];
 	static void *large[10];
 	for (size_t i = 0; i < 2000000; i++)
 		memset(small[i] = malloc(64), 1, 64);
 	for (size_t i = 0; i < 25000; i++)
 		memset(medium[i] = malloc(4000), 2, 4000);
 	for (size_t i = 0; i < 500; i++)
-		memset(arena[i] = malloc(100000), 3, 100000);
+		memset(zone_blocks[i] = malloc(100000), 3, 100000);
 	for (size_t i = 0; i < 10; i++)
 		memset(large[i] = malloc(3 * MiB), 4, 3 * MiB);
 	peak_resident = resident();
@@ -61,7 +61,7 @@ static void *working_set(void *arg)
 	for (size_t i = 0; i < 25000; i++)
 		free(medium[i]);
 	for (size_t i = 0; i < 500; i++)
-		free(arena[i]);
+		free(zone_blocks[i]);
 	for (size_t i = 0; i < 10; i++)
 		free(large[i]);
 	return NULL;

@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "memoman/malloc.h"
+#include "memoman-malloc.h"
 #include "names.h"
 #define MM(x) x
 
@@ -73,7 +73,7 @@ static size_t random_size(uint32_t *r)
 	if (k < 900)
 		return sizeof(object) + next_random(r) % 512; /* small */
 	if (k < 990)
-		return 1024 + next_random(r) % 60000; /* classes and arenas */
+		return 1024 + next_random(r) % 60000; /* classes and zones */
 	return 200000 + next_random(r) % 3000000;     /* up to huge */
 }
 
@@ -157,7 +157,7 @@ static void *short_life(void *arg)
 		keep[i] = MM(malloc)(16 + next_random(&r) % 2000);
 	for (int i = 0; i < 64; i += 2)
 		MM(free)(keep[i]);
-	/* Half its blocks outlive it: the next thread frees them from its own heap. */
+	/* Half its blocks outlive it: the next thread frees them from its own thread cache. */
 	unsigned char *left = MM(malloc)(100);
 	unsigned char *prev = atomic_exchange(&slots[0], left);
 	if (prev)
@@ -169,18 +169,18 @@ static void *short_life(void *arg)
 
 static void test_short_lived(int count)
 {
-	mm_malloc_stats before, after;
+	memoman_malloc_stats before, after;
 	/* Warm up, then measure: the mapped memory must not grow with the number of threads. */
 	for (int round = 0; round < 2; round++) {
 		if (round == 1)
-			mm_malloc_get_stats(&before);
+			memoman_malloc_get_stats(&before);
 		for (int i = 0; i < count; i++) {
 			pthread_t t;
 			CHECK(pthread_create(&t, NULL, short_life, (void *)(uintptr_t)(i + 1)) == 0);
 			pthread_join(t, NULL);
 		}
 	}
-	mm_malloc_get_stats(&after);
+	memoman_malloc_get_stats(&after);
 	CHECK(after.mapped <= before.mapped + ((size_t)16 << 20));
 	if (after.mapped > before.mapped + ((size_t)16 << 20))
 		fprintf(stderr, "mapped grew from %zu to %zu over %d threads\n", before.mapped, after.mapped, count);

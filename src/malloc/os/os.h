@@ -43,6 +43,24 @@ size_t mm_os_resident(void);
 /* Writes a message to standard error without allocating. */
 void mm_os_write_error(const char *text, size_t length);
 
+/* Writes all of a message to descriptor fd (what can be written). */
+void mm_os_write(int fd, const char *text, size_t length);
+
+/* A duplicate of standard error at a high descriptor number, closed on exec; -1 if none. */
+int mm_os_dup_error(void);
+
+/* A file created (or truncated) for writing, closed on exec; -1 if it cannot be. */
+int mm_os_create(const char *path);
+
+void mm_os_close(int fd);
+
+/* The process id. */
+long mm_os_pid(void);
+
+/* The program's name (the C library's short invocation name, else /proc/self/comm) in buf, cut
+ * to `size` - 1 characters and terminated; its length. */
+size_t mm_os_program_name(char *buf, size_t size);
+
 /* The value of an environment variable, without allocating (NULL if unset). */
 const char *mm_os_getenv(const char *name);
 

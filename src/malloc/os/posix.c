@@ -155,6 +155,77 @@ void mm_os_write_error(const char *text, size_t length)
 	errno = saved;
 }
 
+void mm_os_write(int fd, const char *text, size_t length)
+{
+	int saved = errno;
+	while (length) {
+		ssize_t n = write(fd, text, length);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		text += n;
+		length -= (size_t)n;
+	}
+	errno = saved;
+}
+
+int mm_os_dup_error(void)
+{
+	int saved = errno;
+	/* High, out of the way of a program that counts on the lowest free descriptors; lower if the
+	 * descriptor limit is small. */
+	int fd = fcntl(2, F_DUPFD_CLOEXEC, 900);
+	if (fd < 0)
+		fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
+	if (fd < 0)
+		fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	errno = saved;
+	return fd;
+}
+
+int mm_os_create(const char *path)
+{
+	int saved = errno;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	errno = saved;
+	return fd;
+}
+
+void mm_os_close(int fd)
+{
+	int saved = errno;
+	(void)close(fd);
+	errno = saved;
+}
+
+long mm_os_pid(void) { return (long)getpid(); }
+
+size_t mm_os_program_name(char *buf, size_t size)
+{
+	int saved = errno;
+	size_t n = 0;
+#if defined(__GLIBC__)
+	/* The whole name (comm is cut to 15 characters), set by the C library before any constructor. */
+	if (program_invocation_short_name)
+		for (const char *p = program_invocation_short_name; *p && n < size - 1; p++)
+			buf[n++] = *p;
+#endif
+	if (!n) {
+		int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t r = read(fd, buf, size - 1);
+			close(fd);
+			n = r > 0 ? (size_t)r : 0;
+			while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+				n--;
+		}
+	}
+	buf[n] = 0;
+	errno = saved;
+	return n;
+}
+
 extern char **environ;
 
 const char *mm_os_getenv(const char *name)

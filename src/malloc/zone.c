@@ -1,46 +1,50 @@
 /*
- * arena.c - medium requests (above the size classes, up to MM_ARENA_MAX): each thread's TLSF arena,
- * the lower layer's mm_* instance over ARENA segments, one pool each.
+ * zone.c - medium requests (above the size classes, up to MM_ZONE_MAX): each thread's zone (struct
+ * mm_zone), a TLSF instance of the lower layer (mm_t) over ZONE segments, one pool each. "Zone" is
+ * this layer's word for it: the lower layer's own heap (mm_heap_t) and pools are other things.
  *
  * The TLSF core is reused as it is: good fit with at most 1/64 rounding, O(1) malloc and free,
  * in-place realloc, exact memalign, and its O(1) checks, which name a double free or an interior
- * pointer through the error handler (set to mm_malloc_error here). Only the owner thread calls
- * into its instance; other threads push freed blocks on the arena's remote list (one CAS), which
+ * pointer through the error handler (set to mm_report_misuse here). Only the owner thread calls
+ * into its instance; other threads push freed blocks on the zone's remote list (one CAS), which
  * the owner drains on its next medium call.
  *
  * Memory goes back: a pool that becomes entirely free is removed and its segment released; inside
- * a pool, a free block of at least MM_ARENA_PURGE_MIN bytes that has stayed free for MM_PURGE_DELAY
+ * a pool, a free block of at least MM_ZONE_PURGE_MIN bytes that has stayed free for MM_PURGE_DELAY
  * ms has its interior pages purged. Its payload words 2..4 (never part of the TLSF free-list links)
  * remember that: a "seen" mark with the time, and a "purged" mark.
  */
 #include <string.h>
 
+#include "../tlsf_internal.h" /* the TLSF core's unlocked calls, block headers and free lists */
 #include "malloc_internal.h"
 #include "os/os.h"
 
-#define MM_ARENA_PURGE_MIN ((size_t)256 * 1024)
-#define MM_ARENA_PURGE_DELAY 500
+_Static_assert(MM_MIN_ALIGN == MM_ALIGN, "the malloc layer's alignment is the TLSF core's");
 
-static mm_arena *abandoned_arenas;
+#define MM_ZONE_PURGE_MIN ((size_t)256 * 1024)
+#define MM_ZONE_PURGE_DELAY 500
+
+static mm_zone *abandoned_zones;
 
 /* ---- Set-up --------------------------------------------------------------------------------------- */
 
-static void arena_error(void *instance, mm_error_t e, const void *ptr, void *user)
+static void zone_error(void *instance, mm_error_t e, const void *ptr, void *user)
 {
 	(void)instance;
 	(void)user;
-	mm_malloc_error(e == MM_ERR_DOUBLE_FREE        ? "free(): double free"
-	                : e == MM_ERR_CORRUPTED_HEADER ? "free(): corrupted block header (a write past a block?)"
-	                                               : "free(): invalid pointer",
-	                ptr);
+	mm_report_misuse(e == MM_ERR_DOUBLE_FREE        ? "free(): double free"
+	                 : e == MM_ERR_CORRUPTED_HEADER ? "free(): corrupted block header (a write past a block?)"
+	                                                : "free(): invalid pointer",
+	                 ptr);
 }
 
-static int arena_add_pool(mm_arena *a, mm_heap *h)
+static int zone_add_pool(mm_zone *a, mm_tcache *tc)
 {
-	mm_segment *s = mm_segment_new_raw(MM_SEG_ARENA, h);
+	mm_segment *s = mm_segment_new_raw(MM_SEG_ZONE, tc);
 	if (!s)
 		return 0;
-	s->arena = a;
+	s->zone = a;
 	unsigned char *pool = (unsigned char *)s + MM_SEG_HEADER;
 	s->huge_block = pool; /* no block starts lower: remote frees are checked against it */
 	if (!mm_add_pool(a->tlsf, pool, MM_SEG_SIZE - MM_SEG_HEADER)) {
@@ -53,39 +57,41 @@ static int arena_add_pool(mm_arena *a, mm_heap *h)
 		s->next->prev = s;
 	a->segments->next = s;
 	a->pools++;
-	mm_stat_in_use_add((int64_t)MM_SEG_SIZE);
 	return 1;
 }
 
-static mm_arena *arena_create(mm_heap *h)
+static mm_zone *zone_create(mm_tcache *tc)
 {
-	mm_segment *s = mm_segment_new_raw(MM_SEG_ARENA, h);
+	mm_segment *s = mm_segment_new_raw(MM_SEG_ZONE, tc);
 	if (!s)
 		return NULL;
 	unsigned char *base = (unsigned char *)s + MM_SEG_HEADER;
-	mm_arena *a = (mm_arena *)(void *)base; /* MM_SEG_HEADER keeps 64-byte alignment */
+	mm_zone *a = (mm_zone *)(void *)base; /* MM_SEG_HEADER keeps 64-byte alignment */
 	memset(a, 0, sizeof(*a));
-	size_t control_at = (sizeof(mm_arena) + 63) & ~(size_t)63;
+	size_t control_at = (sizeof(mm_zone) + 63) & ~(size_t)63;
 	unsigned char *control = base + control_at; /* the TLSF control, then its first pool */
 	a->tlsf = mm_create_with_pool(control, MM_SEG_SIZE - MM_SEG_HEADER - control_at);
 	if (!a->tlsf) {
 		mm_segment_release(s);
 		return NULL;
 	}
-	mm_set_error_handler(a->tlsf, arena_error, NULL);
-	atomic_init(&a->owner, h);
+	mm_set_error_handler(a->tlsf, zone_error, NULL);
+	atomic_init(&a->owner, tc);
 	atomic_init(&a->remote, NULL);
-	s->arena = a;
+	s->zone = a;
 	s->huge_block = (unsigned char *)a->tlsf + mm_size();
 	s->next = s->prev = NULL;
 	a->segments = s;
 	a->pools = 1;
-	mm_stat_in_use_add((int64_t)MM_SEG_SIZE);
 	return a;
 }
 
-/* Frees what other threads freed into the arena. */
-static void arena_drain(mm_arena *a)
+/* The usable size of a block of a TLSF instance, from its header (the block is in one of our pools:
+ * the read is safe whatever the header says). */
+MM_INLINE size_t block_usable(const void *p) { return mm_stride_of(MM_SIZE_LOAD(mm_block_from_ptr(p))) - MM_W; }
+
+/* Frees what other threads freed into the zone; tc (the calling thread's) counts them freed. */
+static void zone_drain(mm_tcache *tc, mm_zone *a)
 {
 	if (!atomic_load_explicit(&a->remote, memory_order_relaxed))
 		return;
@@ -93,55 +99,59 @@ static void arena_drain(mm_arena *a)
 	while (b) {
 		mm_cblock *next = b->next;
 		uint64_t before = a->tlsf->obs.frees;
+		size_t usable = block_usable(b);
 		mm_tlsf_free(a->tlsf, b); /* the full checks, which the other thread could not make */
-		if (a->tlsf->obs.frees != before)
+		if (a->tlsf->obs.frees != before) {
 			a->live--;
+			mm_relaxed_add(&tc->zone_bytes, (uint64_t)0 - usable);
+		}
 		b = next;
 	}
 }
 
-/* Releases every segment of an arena with no block in use. */
-static void arena_destroy(mm_arena *a)
+/* Releases every segment of a zone with no block in use. */
+static void zone_destroy(mm_zone *a)
 {
+	mm_stat_purged_add(-(int64_t)a->purged_bytes); /* its spans' count: the segments count anew */
+	a->purged_bytes = 0;
 	mm_segment *s = a->segments;
 	while (s) {
 		mm_segment *next = s->next;
-		s->arena = NULL;
-		mm_stat_in_use_add(-(int64_t)MM_SEG_SIZE);
+		s->zone = NULL;
 		mm_segment_release(s); /* the first one last: it holds a itself */
 		s = next;
 	}
 }
 
-static mm_arena *arena_get(mm_heap *h)
+static mm_zone *zone_get(mm_tcache *tc)
 {
 	mm_global_lock();
-	mm_arena *a = abandoned_arenas;
+	mm_zone *a = abandoned_zones;
 	if (a)
-		abandoned_arenas = a->next_abandoned;
+		abandoned_zones = a->next_abandoned;
 	mm_global_unlock();
 	if (a) {
-		atomic_store_explicit(&a->owner, h, memory_order_release);
+		atomic_store_explicit(&a->owner, tc, memory_order_release);
 		for (mm_segment *s = a->segments; s; s = s->next)
-			atomic_store_explicit(&s->heap, h, memory_order_relaxed);
+			atomic_store_explicit(&s->tcache, tc, memory_order_relaxed);
 		a->next_abandoned = NULL;
-		arena_drain(a);
+		zone_drain(tc, a);
 	} else {
-		a = arena_create(h);
+		a = zone_create(tc);
 	}
-	h->arena = a;
+	tc->zone = a;
 	return a;
 }
 
 /* ---- Allocation and free --------------------------------------------------------------------------- */
 
-void *mm_arena_malloc(mm_heap *h, size_t n, size_t align)
+void *mm_zone_malloc(mm_tcache *tc, size_t n, size_t align)
 {
-	mm_arena *a = h->arena ? h->arena : arena_get(h);
+	mm_zone *a = tc->zone ? tc->zone : zone_get(tc);
 	if (!a)
 		return NULL;
-	arena_drain(a);
-	mm_maybe_tick(h);
+	zone_drain(tc, a);
+	mm_maybe_tick(tc);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		void *p = align ? mm_tlsf_memalign(a->tlsf, align, n) : mm_tlsf_malloc(a->tlsf, n);
 		if (p) {
@@ -153,17 +163,18 @@ void *mm_arena_malloc(mm_heap *h, size_t n, size_t align)
 			if (n >= 5 * sizeof(uintptr_t))
 				((uintptr_t *)p)[4] = 0;
 			a->live++;
-			mm_relaxed_add(&h->arena_allocs, 1);
+			mm_relaxed_add(&tc->zone_allocs, 1);
+			mm_relaxed_add(&tc->zone_bytes, block_usable(p));
 			return p;
 		}
-		if (a->pools >= MM_MAX_POOLS || !arena_add_pool(a, h))
+		if (a->pools >= MM_MAX_POOLS || !zone_add_pool(a, tc))
 			break;
 	}
 	return NULL; /* the caller maps the block on its own */
 }
 
 /*
- * What a thread may check of a block of an arena it does not own, without racing with the owner
+ * What a thread may check of a block of a zone it does not own, without racing with the owner
  * (which only ever changes this header's P bit while the block is in use): p is an aligned address
  * inside the segment's blocks; its header says "in use", with a stride that stays inside the
  * segment; and it is not waiting on the remote list already (its cookie). The owner makes the TLSF
@@ -173,41 +184,44 @@ static size_t foreign_check(mm_segment *s, void *p, const char *who)
 {
 	uintptr_t a = (uintptr_t)p, end = (uintptr_t)s + MM_SEG_SIZE;
 	if (a <= (uintptr_t)s->huge_block || a >= end || (a & (MM_ALIGN - 1))) {
-		mm_malloc_error(who, p);
+		mm_report_misuse(who, p);
 		return 0;
 	}
 	size_t size = MM_SIZE_LOAD(mm_block_from_ptr(p));
 	size_t stride = mm_stride_of(size);
 	if ((size & (MM_FREE_BIT | MM_SPARE_MASK)) || stride < MM_MIN_STRIDE || stride > end - a) {
-		mm_malloc_error((size & MM_FREE_BIT) && !(size & MM_SPARE_MASK) ? "free(): double free" : who, p);
+		mm_report_misuse((size & MM_FREE_BIT) && !(size & MM_SPARE_MASK) ? "free(): double free" : who, p);
 		return 0;
 	}
 	if (((mm_cblock *)p)->cookie == (a ^ mm_secret)) {
-		mm_malloc_error("free(): double free", p);
+		mm_report_misuse("free(): double free", p);
 		return 0;
 	}
 	return stride - MM_W;
 }
 
-void mm_arena_free(mm_segment *s, void *p)
+void mm_zone_free(mm_segment *s, void *p)
 {
-	mm_arena *a = s->arena;
-	mm_heap *h = mm_tl_heap;
+	mm_zone *a = s->zone;
+	mm_tcache *tc = mm_tl_tcache;
 	mm_cblock *b = (mm_cblock *)p;
 	uintptr_t cookie = (uintptr_t)p ^ mm_secret;
-	if (MM_LIKELY(atomic_load_explicit(&a->owner, memory_order_relaxed) == h)) {
+	if (MM_LIKELY(atomic_load_explicit(&a->owner, memory_order_relaxed) == tc)) {
 		if (MM_UNLIKELY(b->cookie == cookie)) { /* freed by another thread, not drained yet */
-			mm_malloc_error("free(): double free", p);
+			mm_report_misuse("free(): double free", p);
 			return;
 		}
 		uint64_t before = a->tlsf->obs.frees;
+		size_t usable = block_usable(p);
 		mm_tlsf_free(a->tlsf, p);
-		if (a->tlsf->obs.frees != before)
-			a->live--; /* not if the checks refused p (reported already) */
-		mm_maybe_tick(h);
+		if (a->tlsf->obs.frees != before) { /* not if the checks refused p (reported already) */
+			a->live--;
+			mm_relaxed_add(&tc->zone_bytes, (uint64_t)0 - usable);
+		}
+		mm_maybe_tick(tc);
 		return;
 	}
-	/* Another thread's (or an abandoned) arena: its owner frees it later. The list link and the
+	/* Another thread's (or an abandoned) zone: its owner frees it later. The list link and the
 	 * cookie are written into the block now, so it is checked first. */
 	if (!foreign_check(s, p, "free(): invalid pointer"))
 		return;
@@ -219,27 +233,31 @@ void mm_arena_free(mm_segment *s, void *p)
 	    !atomic_compare_exchange_weak_explicit(&a->remote, &old, b, memory_order_release, memory_order_relaxed));
 }
 
-size_t mm_arena_usable(mm_segment *s, void *p, const char *who)
+size_t mm_zone_usable(mm_segment *s, void *p, const char *who)
 {
-	mm_arena *a = s->arena;
-	if (atomic_load_explicit(&a->owner, memory_order_relaxed) != mm_tl_heap)
+	mm_zone *a = s->zone;
+	if (atomic_load_explicit(&a->owner, memory_order_relaxed) != mm_tl_tcache)
 		return foreign_check(s, p, who);
 	if (((mm_cblock *)p)->cookie == ((uintptr_t)p ^ mm_secret)) {
-		mm_malloc_error(who, p); /* freed by another thread, not drained yet */
+		mm_report_misuse(who, p); /* freed by another thread, not drained yet */
 		return 0;
 	}
 	return mm_tlsf_checked_size(a->tlsf, p); /* the full checks; a bad pointer is reported */
 }
 
-/* Resizes in the owner's arena; NULL if the block is not ours to resize or no room (the caller
+/* Resizes in the owner's zone; NULL if the block is not ours to resize or no room (the caller
  * then allocates, copies and frees). */
-void *mm_arena_realloc(mm_heap *h, mm_segment *s, void *p, size_t n)
+void *mm_zone_realloc(mm_tcache *tc, mm_segment *s, void *p, size_t n)
 {
-	mm_arena *a = s->arena;
-	if (atomic_load_explicit(&a->owner, memory_order_relaxed) != h || n > MM_ARENA_MAX || n <= MM_CLASS_MAX)
+	mm_zone *a = s->zone;
+	if (atomic_load_explicit(&a->owner, memory_order_relaxed) != tc || n > MM_ZONE_MAX || n <= MM_CLASS_MAX)
 		return NULL;
-	arena_drain(a);
-	return mm_tlsf_realloc(a->tlsf, p, n);
+	zone_drain(tc, a);
+	size_t before = block_usable(p);
+	void *q = mm_tlsf_realloc(a->tlsf, p, n);
+	if (q)
+		mm_relaxed_add(&tc->zone_bytes, (uint64_t)block_usable(q) - before);
+	return q;
 }
 
 /* ---- Upkeep -------------------------------------------------------------------------------------- */
@@ -253,40 +271,52 @@ int mm_tlsf_pool_empty(const mm_control *c, size_t i)
 
 /* Purges the interior pages of large free blocks of a TLSF instance that have stayed free long
  * enough. */
-void mm_tlsf_purge_spans(mm_control *c, uint64_t now, int force)
+size_t mm_tlsf_purge_spans(mm_control *c, uint64_t now, int force)
 {
+	size_t purged = 0;
 	size_t page = mm_os_page_size();
-	size_t first = mm_class_search(MM_ARENA_PURGE_MIN, &(size_t){0});
+	size_t first = mm_class_search(MM_ZONE_PURGE_MIN, &(size_t){0});
 	for (size_t k = first; k < MM_CLASS_COUNT; k++) {
 		for (mm_block *b = c->heads[k]; b; b = b->next_free) {
 			size_t stride = mm_stride_of(b->size);
-			if (stride < MM_ARENA_PURGE_MIN)
+			if (stride < MM_ZONE_PURGE_MIN)
 				continue;
 			uintptr_t *w = (uintptr_t *)mm_block_payload(b);
 			uintptr_t mark = (uintptr_t)b ^ mm_secret ^ stride;
-			if (w[4] == (mark ^ 1))
+			uintptr_t lo = ((uintptr_t)(w + 5) + page - 1) & ~(uintptr_t)(page - 1);
+			uintptr_t hi = ((uintptr_t)b + stride - MM_W) & ~(uintptr_t)(page - 1);
+			if (w[4] == (mark ^ 1)) {
+				purged += hi > lo ? (size_t)(hi - lo) : 0;
 				continue; /* purged already, unchanged since */
+			}
 			if (w[2] != mark) {
 				w[2] = mark; /* first seen now */
 				w[3] = (uintptr_t)now;
 				if (!force)
 					continue;
 			}
-			if (!force && now - (uint64_t)w[3] < MM_ARENA_PURGE_DELAY)
+			if (!force && now - (uint64_t)w[3] < MM_ZONE_PURGE_DELAY)
 				continue;
-			uintptr_t lo = ((uintptr_t)(w + 5) + page - 1) & ~(uintptr_t)(page - 1);
-			uintptr_t hi = ((uintptr_t)b + stride - MM_W) & ~(uintptr_t)(page - 1);
 			if (hi > lo) {
 				mm_os_purge((void *)lo, (size_t)(hi - lo));
-				atomic_fetch_add_explicit(&mm_stat_purged, hi - lo, memory_order_relaxed);
+				purged += (size_t)(hi - lo);
 			}
 			w[4] = mark ^ 1;
 		}
 	}
+	return purged;
+}
+
+/* A new pass over a zone's free spans: its count in mm_stat_purged follows. */
+static void zone_purge(mm_zone *a, uint64_t now, int force)
+{
+	size_t purged = mm_tlsf_purge_spans(a->tlsf, now, force);
+	mm_stat_purged_add((int64_t)purged - (int64_t)a->purged_bytes);
+	a->purged_bytes = purged;
 }
 
 /* Removes the pools (other than the first) that are entirely free. */
-static void release_empty_pools(mm_arena *a)
+static void release_empty_pools(mm_zone *a)
 {
 	mm_control *c = a->tlsf;
 	for (mm_segment *s = a->segments->next, *next; s; s = next) {
@@ -300,8 +330,7 @@ static void release_empty_pools(mm_arena *a)
 				if (s->next)
 					s->next->prev = s->prev;
 				a->pools--;
-				s->arena = NULL;
-				mm_stat_in_use_add(-(int64_t)MM_SEG_SIZE);
+				s->zone = NULL;
 				mm_segment_release(s);
 			}
 			break;
@@ -309,18 +338,18 @@ static void release_empty_pools(mm_arena *a)
 	}
 }
 
-void mm_arena_tick(mm_heap *h, uint64_t now, int level)
+void mm_zone_tick(mm_tcache *tc, uint64_t now, int level)
 {
 	int force = level == MM_PURGE_ALL;
-	mm_arena *a = h->arena;
+	mm_zone *a = tc->zone;
 	if (a) {
-		arena_drain(a);
+		zone_drain(tc, a);
 		release_empty_pools(a);
-		mm_tlsf_purge_spans(a->tlsf, now, force);
+		zone_purge(a, now, force);
 	}
-	/* An abandoned arena all of whose blocks were freed since: take it and give its memory back. */
+	/* An abandoned zone all of whose blocks were freed since: take it and give its memory back. */
 	mm_global_lock();
-	mm_arena *x = abandoned_arenas, **link = &abandoned_arenas;
+	mm_zone *x = abandoned_zones, **link = &abandoned_zones;
 	while (x && (atomic_load_explicit(&x->remote, memory_order_relaxed) == NULL)) {
 		link = &x->next_abandoned;
 		x = x->next_abandoned;
@@ -329,39 +358,39 @@ void mm_arena_tick(mm_heap *h, uint64_t now, int level)
 		*link = x->next_abandoned;
 	mm_global_unlock();
 	if (x) {
-		arena_drain(x);
+		zone_drain(tc, x);
 		if (x->live == 0) {
-			arena_destroy(x);
+			zone_destroy(x);
 		} else {
 			release_empty_pools(x);
-			mm_tlsf_purge_spans(x->tlsf, now, 1);
+			zone_purge(x, now, 1);
 			mm_global_lock();
-			x->next_abandoned = abandoned_arenas;
-			abandoned_arenas = x;
+			x->next_abandoned = abandoned_zones;
+			abandoned_zones = x;
 			mm_global_unlock();
 		}
 	}
 }
 
-void mm_arena_abandon(mm_heap *h)
+void mm_zone_abandon(mm_tcache *tc)
 {
-	mm_arena *a = h->arena;
+	mm_zone *a = tc->zone;
 	if (!a)
 		return;
-	h->arena = NULL;
-	arena_drain(a);
+	tc->zone = NULL;
+	zone_drain(tc, a);
 	if (a->live == 0) {
-		arena_destroy(a);
+		zone_destroy(a);
 		return;
 	}
 	/* Blocks still in use: its free memory goes back now, as no one ticks for it any more. */
 	release_empty_pools(a);
-	mm_tlsf_purge_spans(a->tlsf, mm_os_now_ms(), 1);
+	zone_purge(a, mm_os_now_ms(), 1);
 	atomic_store_explicit(&a->owner, NULL, memory_order_release);
 	for (mm_segment *s = a->segments; s; s = s->next)
-		atomic_store_explicit(&s->heap, NULL, memory_order_relaxed);
+		atomic_store_explicit(&s->tcache, NULL, memory_order_relaxed);
 	mm_global_lock();
-	a->next_abandoned = abandoned_arenas;
-	abandoned_arenas = a;
+	a->next_abandoned = abandoned_zones;
+	abandoned_zones = a;
 	mm_global_unlock();
 }

@@ -1,0 +1,274 @@
+/*
+ * test_malloc_stats.c - each figure of memoman_malloc_get_stats means what its field says, against
+ * known allocation patterns and /proc/self/statm:
+ *   - live bytes grow by N x the class's block size for N class blocks (and the class's live count
+ *     by N), by the usable sizes for zone, large-region and huge blocks, and fall back by as much
+ *     when they are freed (a 2 MiB block: by 2 MiB); live is the sum of its four parts;
+ *   - blocks allocated by a thread that exited and freed by another leave live once taken back;
+ *   - returned is never above mapped (sampled after every step), grows when free zone spans are
+ *     purged, and mapped_peak is never below mapped;
+ *   - resident is the process's /proc/self/statm figure, and memory touched in new blocks grows
+ *     resident by no more than it grows mapped.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "memoman-malloc.h"
+#include "mcheck.h"
+#include "names.h"
+
+#define KiB ((size_t)1 << 10)
+#define MiB ((size_t)1 << 20)
+
+static memoman_malloc_stats get(void)
+{
+	memoman_malloc_stats st;
+	CHECK(memoman_malloc_get_stats(&st));
+	/* What holds at any moment. */
+	CHECK(st.live == st.live_classes + st.live_zones + st.live_large + st.live_huge);
+	CHECK(st.returned <= st.mapped);
+	CHECK(st.mapped_peak >= st.mapped);
+	CHECK(st.threads >= 1);
+	return st;
+}
+
+#ifndef MM_TEST_PREFIXED
+/* The resident set from /proc/self/statm, read here. */
+static size_t statm_resident(void)
+{
+	char buf[128];
+	int fd = open("/proc/self/statm", O_RDONLY);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	unsigned long size = 0, res = 0;
+	if (sscanf(buf, "%lu %lu", &size, &res) != 2)
+		return 0;
+	return (size_t)res * (size_t)sysconf(_SC_PAGESIZE);
+}
+#endif
+
+/* The class whose blocks serve requests of n bytes (the stats' class table). */
+static int class_of(const memoman_malloc_stats *st, size_t n)
+{
+	for (int c = 0; c < MEMOMAN_MALLOC_CLASSES; c++)
+		if (st->classes[c].size >= n)
+			return c;
+	return -1;
+}
+
+static void *volatile sink;
+
+static void classes(void)
+{
+	enum { N = 1000 };
+	static void *p[N];
+	for (size_t size = 24; size <= 16 * KiB; size = size * 3 + 8) {
+		memoman_malloc_stats a = get();
+		int c = class_of(&a, size);
+		CHECK(c >= 0);
+		for (int i = 0; i < N; i++)
+			p[i] = malloc(size);
+		memoman_malloc_stats b = get();
+		size_t block = b.classes[c].size;
+		CHECK(block >= size && block <= size + size / 4 + 16);
+		CHECK(b.classes[c].live == a.classes[c].live + N);
+		CHECK(b.classes[c].allocs == a.classes[c].allocs + N);
+		CHECK(b.live_classes == a.live_classes + N * block);
+		CHECK(b.live == a.live + N * block);
+		CHECK(b.live_classes - a.live_classes >= N * size);
+		for (int i = 0; i < N; i++)
+			free(p[i]);
+		memoman_malloc_stats d = get();
+		CHECK(d.classes[c].live == a.classes[c].live);
+		CHECK(d.live == a.live);
+		if (d.live != a.live)
+			fprintf(stderr, "class %zu: live %zu before, %zu after\n", block, a.live, d.live);
+	}
+}
+
+static size_t part(const memoman_malloc_stats *st, int which)
+{
+	return which == 0 ? st->live_zones : which == 1 ? st->live_large : st->live_huge;
+}
+
+/* count blocks of n bytes: live (and its part `which`) grows by their usable sizes, and falls back
+ * by each one's as it is freed. */
+static void sized(size_t n, int count, int which)
+{
+	void *p[16];
+	memoman_malloc_stats a = get();
+	size_t usable = 0;
+	for (int i = 0; i < count; i++) {
+		p[i] = malloc(n);
+		CHECK(p[i] != NULL);
+		usable += malloc_usable_size(p[i]);
+	}
+	memoman_malloc_stats b = get();
+	CHECK(part(&b, which) == part(&a, which) + usable);
+	CHECK(b.live == a.live + usable);
+	/* TLSF rounds by at most 1/32 here; a huge block's mapping by at most a quarter. */
+	size_t slack = which == 2 ? n / 4 + 64 * KiB : n / 32 + 4096;
+	CHECK(usable >= (size_t)count * n && usable <= (size_t)count * (n + slack));
+	if (part(&b, which) != part(&a, which) + usable)
+		fprintf(stderr, "%zu x %d: part %zu -> %zu, usable %zu\n", n, count, part(&a, which), part(&b, which),
+		        usable);
+	for (int i = 0; i < count; i++) {
+		size_t u = malloc_usable_size(p[i]);
+		memoman_malloc_stats x = get();
+		free(p[i]);
+		memoman_malloc_stats y = get();
+		CHECK(x.live - y.live == u); /* a 2 MiB block freed: live falls by 2 MiB */
+	}
+	memoman_malloc_stats d = get();
+	CHECK(d.live == a.live);
+	CHECK(part(&d, which) == part(&a, which));
+}
+
+static void counts(void)
+{
+	memoman_malloc_stats a = get();
+	void *z = malloc(100000), *l = malloc(3 * MiB), *h = malloc(40 * MiB);
+	memoman_malloc_stats b = get();
+	CHECK(b.zone_allocs == a.zone_allocs + 1);
+	CHECK(b.large_allocs == a.large_allocs + 1);
+	CHECK(b.huge_allocs == a.huge_allocs + 1);
+	free(z);
+	free(l);
+	free(h);
+}
+
+/* ---- A thread's blocks freed by another after it exited ------------------------------------------ */
+
+enum { T_BLOCKS = 3000 };
+static void *t_blocks[T_BLOCKS];
+
+static void *allocator(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < T_BLOCKS; i++)
+		t_blocks[i] = malloc(48);
+	return NULL;
+}
+
+static void other_thread(void)
+{
+	memoman_malloc_stats a = get();
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, allocator, NULL) == 0);
+	pthread_join(t, NULL);
+	memoman_malloc_stats b = get();
+	int c = class_of(&b, 48);
+	CHECK(b.classes[c].live == a.classes[c].live + T_BLOCKS);
+	/* The C library's thread set-up allocates a little too. */
+	CHECK(b.live_classes >= a.live_classes + T_BLOCKS * b.classes[c].size);
+	CHECK(b.live_classes <= a.live_classes + T_BLOCKS * b.classes[c].size + 16 * KiB);
+	if (b.live_classes != a.live_classes + T_BLOCKS * b.classes[c].size)
+		fprintf(stderr, "other thread: %zu before, %zu after\n", a.live_classes, b.live_classes);
+	for (int i = 0; i < T_BLOCKS; i++)
+		free(t_blocks[i]);
+	memoman_malloc_collect(); /* takes back what was freed into the exited thread's pages */
+	memoman_malloc_stats d = get();
+	CHECK(d.classes[c].live == a.classes[c].live);
+	CHECK(d.live_classes <= a.live_classes + 16 * KiB);
+	if (d.live_classes != a.live_classes)
+		fprintf(stderr, "other thread: %zu before, %zu after the frees\n", a.live_classes, d.live_classes);
+}
+
+/* ---- Mapped, returned, resident ------------------------------------------------------------------ */
+
+static void returned(void)
+{
+	enum { N = 20 };
+	void *p[N];
+	for (int i = 0; i < N; i++) {
+		p[i] = malloc(500000);
+		memset(p[i], 1, 500000);
+	}
+	memoman_malloc_stats a = get();
+	for (int i = 0; i < N - 1; i++) /* the last one keeps its zone alive */
+		free(p[i]);
+	memoman_malloc_collect();
+	memoman_malloc_stats b = get();
+	CHECK(b.returned > a.returned); /* free zone spans purged, still mapped */
+	/* Class pages and whole segments: purged or unmapped, never counted beyond mapped. */
+	enum { M = 40000 };
+	static void *q[M];
+	for (int i = 0; i < M; i++)
+		memset(q[i] = malloc(1000), 2, 1000);
+	for (int i = 0; i < M; i++)
+		free(q[i]);
+	get();
+	memoman_malloc_collect();
+	get();
+	for (int round = 0; round < 3; round++) { /* reuse and give back again: still within mapped */
+		for (int i = 0; i < M; i++)
+			memset(q[i] = malloc(1000), 3, 1000);
+		get();
+		for (int i = 0; i < M; i++)
+			free(q[i]);
+		memoman_malloc_collect();
+		memoman_malloc_stats x = get();
+		if (x.returned > x.mapped)
+			fprintf(stderr, "returned %zu above mapped %zu\n", x.returned, x.mapped);
+	}
+	free(p[N - 1]);
+	get();
+}
+
+static void resident(void)
+{
+#ifndef MM_TEST_PREFIXED /* a sanitizer's shadow memory makes resident mean little */
+	memoman_malloc_stats a = get();
+	size_t r = statm_resident();
+	/* The same figure, read at nearly the same moment: within a few pages. */
+	CHECK(a.resident + 256 * KiB >= r && r + 256 * KiB >= a.resident);
+	/* Touching new blocks: resident grows by no more than mapped does (plus a little slack for the
+	 * rest of the process). */
+	enum { N = 48 };
+	void *p[N];
+	for (int i = 0; i < N; i++) {
+		p[i] = malloc(i % 2 ? 700000 : 2 * MiB);
+		memset(p[i], 5, i % 2 ? 700000 : 2 * MiB);
+	}
+	memoman_malloc_stats b = get();
+	size_t grew_resident = b.resident > a.resident ? b.resident - a.resident : 0;
+	size_t grew_mapped = b.mapped > a.mapped ? b.mapped - a.mapped : 0;
+	size_t held = b.live - a.live;
+	CHECK(held >= (size_t)N / 2 * (700000 + 2 * MiB));
+	CHECK(grew_resident <= grew_mapped + held + MiB); /* memory reused from before counts in held */
+	CHECK(b.mapped >= b.live);
+	for (int i = 0; i < N; i++)
+		free(p[i]);
+	get();
+#endif
+}
+
+int main(void)
+{
+	sink = malloc(1); /* set up */
+	classes();
+	sized(100000, 10, 0);     /* zones */
+	sized(2 * MiB, 3, 1);     /* the large region */
+	sized(5 * MiB + 3, 4, 1); /* the large region */
+	sized(40 * MiB, 2, 2);    /* huge blocks */
+	counts();
+	other_thread();
+	returned();
+	resident();
+	free(sink);
+	return check_done("test_malloc_stats");
+}
