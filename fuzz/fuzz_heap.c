@@ -298,7 +298,7 @@ static int configure(state *st, mm_heap_config *c)
 	c->remainder = r < 40 ? 0 : (size_t)r * 64;
 	c->fallback = byte(st) % 4;
 	st->bitmap = byte(st) % 2;
-	c->flags = st->bitmap ? MM_FIXED_BITMAP : 0;
+	c->flags = st->bitmap ? 0 : MM_FIXED_UNCHECKED; /* the checked default, or the opt-out */
 	return mm_heap_size(c) != 0 && mm_heap_size(c) <= sizeof(arena);
 }
 

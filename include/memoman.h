@@ -267,7 +267,8 @@ MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2) void *mm_malloc(mm_t mm, size_t bytes);
 
 /*
  * Allocates at least `bytes` bytes aligned to `align`, which must be a power of two (any power of
- * two; 0 is not one: that is reported to the error handler as MM_ERR_BAD_ARGUMENT, the pointer NULL).
+ * two; 0 is not one: that is reported to the error handler as MM_ERR_BAD_ARGUMENT, the pointer NULL;
+ * with MM_DEBUG and no handler, a report aborts).
  * An alignment up to mm_align_size() is mm_malloc.
  * Returns NULL if and only if mm is NULL, align is not a power of two, bytes > mm_block_size_max(),
  * bytes + align + mm_block_size_min() exceeds the largest request (checked without wrap-around), or

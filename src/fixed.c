@@ -142,33 +142,46 @@ static size_t fixed_capacity(uintptr_t m, size_t bytes, size_t stride, size_t al
 	return lo;
 }
 
-mm_error_t mm_fixed_create_error(const void *mem, size_t bytes, size_t block_size, size_t align, unsigned flags)
+/* What mm_fixed_create would make of its arguments: the mode, stride and capacity, and where the
+ * blocks start; or why it cannot. Both mm_fixed_create and mm_fixed_create_error use it. */
+typedef struct fixed_plan {
+	unsigned mode;
+	size_t stride, capacity;
+	uintptr_t blocks;
+} fixed_plan;
+
+static mm_error_t plan_pool(const void *mem, size_t bytes, size_t block_size, size_t align, unsigned flags,
+                            fixed_plan *out)
 {
 	if (!mem || !arguments_ok(align, flags))
 		return MM_ERR_BAD_ARGUMENT;
 	if (mm_addr(mem) & (MM_FIXED_MEM_ALIGN - 1))
 		return MM_ERR_MISALIGNED;
-	flags = mm_fixed_mode(flags);
-	align = effective_align(align, flags);
-	size_t stride = fixed_stride(block_size, align, flags);
-	if (!stride || bytes > UINTPTR_MAX - mm_addr(mem))
+	out->mode = mm_fixed_mode(flags);
+	align = effective_align(align, out->mode);
+	out->stride = fixed_stride(block_size, align, out->mode);
+	if (!out->stride || bytes > UINTPTR_MAX - mm_addr(mem))
 		return MM_ERR_BAD_ARGUMENT;
-	uintptr_t blocks;
-	return fixed_capacity(mm_addr(mem), bytes, stride, align, flags, &blocks) ? MM_OK : MM_ERR_TOO_SMALL;
+	out->capacity = fixed_capacity(mm_addr(mem), bytes, out->stride, align, out->mode, &out->blocks);
+	return out->capacity ? MM_OK : MM_ERR_TOO_SMALL;
+}
+
+mm_error_t mm_fixed_create_error(const void *mem, size_t bytes, size_t block_size, size_t align, unsigned flags)
+{
+	fixed_plan plan;
+	return plan_pool(mem, bytes, block_size, align, flags, &plan);
 }
 
 mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t align, unsigned flags)
 {
-	if (mm_fixed_create_error(mem, bytes, block_size, align, flags) != MM_OK)
+	fixed_plan plan;
+	if (plan_pool(mem, bytes, block_size, align, flags, &plan) != MM_OK)
 		return NULL;
-	flags = mm_fixed_mode(flags);
-	align = effective_align(align, flags);
-	size_t stride = fixed_stride(block_size, align, flags);
-	uintptr_t m = mm_addr(mem), blocks;
-	size_t capacity = fixed_capacity(m, bytes, stride, align, flags, &blocks);
+	flags = plan.mode;
+	size_t capacity = plan.capacity;
 	mm_fixed *p = (mm_fixed *)mem;
 	unsigned char *meta = (unsigned char *)mem + CONTROL_BYTES;
-	mm_fixed_init(p, (void *)blocks, capacity, stride, (flags & MM_FIXED_BITMAP) ? meta : NULL, flags);
+	mm_fixed_init(p, (void *)plan.blocks, capacity, plan.stride, (flags & MM_FIXED_BITMAP) ? meta : NULL, flags);
 #if MM_HAVE_ATOMICS
 	if (flags & MM_FIXED_LOCKFREE) {
 		p->links =
@@ -243,21 +256,11 @@ void mm_fixed_free(mm_fixed_t p, void *ptr)
 	/* Fast path: in the (default) bitmap mode, the block's index (a multiply and a rotate) below the
 	 * carved count and its bit set, then cleared; then a push. `head` is NULL only while the pool is
 	 * observed: the push's own load is the test. */
-	void *next;
-	if (MM_UNLIKELY(!p || !(next = p->head))) {
+	if (MM_UNLIKELY(!p || !p->head)) {
 		fixed_free_observed(p, ptr);
 		return;
 	}
-	if (p->bitmap) {
-		size_t i = mm_fixed_index(p, mm_addr(ptr));
-		if (MM_UNLIKELY(i >= p->carved || !mm_fixed_unmark(p, i))) {
-			mm_fixed_refuse(p, ptr, &p->obs);
-			return;
-		}
-	}
-	*(void **)ptr = next;
-	p->head = ptr;
-	p->obs.frees++;
+	mm_fixed_put(p, &p->head, ptr, &p->obs);
 }
 
 /* ---- Bitmap and lock-free modes --------------------------------------------------------------- */
@@ -346,11 +349,8 @@ void *mm_fixed_alloc_core(mm_fixed *p)
 		return NULL;
 	}
 	p->obs.allocs++;
-	if (p->bitmap) {
-		size_t i = mm_fixed_index(p, mm_addr(b));
-		mm_bitmap_word *w = &p->bitmap[i / MM_BITMAP_BITS];
-		BIT_STORE(w, BIT_LOAD(w) | ((size_t)1 << (i % MM_BITMAP_BITS)));
-	}
+	if (p->bitmap)
+		mm_fixed_mark(p, b);
 	return b;
 }
 
@@ -365,40 +365,28 @@ void mm_fixed_refuse(const mm_fixed *p, const void *ptr, mm_observe *report_to)
 
 int mm_fixed_free_core(mm_fixed *p, void *ptr, mm_observe *report_to)
 {
-	if (p->flags) { /* bitmap or lock-free: the index is known, so the pointer is checked */
+#if MM_HAVE_ATOMICS
+	if (p->flags & MM_FIXED_LOCKFREE) { /* the index is computed anyway, so the pointer is checked */
 		size_t i = mm_fixed_index(p, mm_addr(ptr));
 		if (MM_UNLIKELY(i >= fixed_carved(p))) { /* not a block, or one never handed out */
 			mm_fixed_refuse(p, ptr, report_to);
 			return 0;
 		}
-		if (p->bitmap) {
+		if (p->bitmap) { /* cleared in one atomic step: two threads freeing it cannot both win */
 			size_t bit = (size_t)1 << (i % MM_BITMAP_BITS);
-			mm_bitmap_word *w = &p->bitmap[i / MM_BITMAP_BITS];
-#if MM_HAVE_ATOMICS
-			size_t was = (p->flags & MM_FIXED_LOCKFREE)
-			                 ? atomic_fetch_and_explicit(w, ~bit, memory_order_relaxed)
-			                 : BIT_LOAD(w);
-#else
-			size_t was = BIT_LOAD(w);
-#endif
-			if (MM_UNLIKELY(!(was & bit))) {
+			if (MM_UNLIKELY(!(
+			        atomic_fetch_and_explicit(&p->bitmap[i / MM_BITMAP_BITS], ~bit, memory_order_relaxed) &
+			        bit))) {
 				mm_observe_report(report_to, MM_ERR_DOUBLE_FREE, ptr);
 				return 0;
 			}
-			if (!(p->flags & MM_FIXED_LOCKFREE))
-				BIT_STORE(w, was & ~bit);
 		}
-#if MM_HAVE_ATOMICS
-		if (p->flags & MM_FIXED_LOCKFREE) {
-			lockfree_free(p, i);
-			atomic_fetch_add_explicit(&p->lf_frees, 1, memory_order_relaxed);
-			return 1;
-		}
-#endif
+		lockfree_free(p, i);
+		atomic_fetch_add_explicit(&p->lf_frees, 1, memory_order_relaxed);
+		return 1;
 	}
-	mm_list_push(mm_fixed_list(p), ptr);
-	p->obs.frees++;
-	return 1;
+#endif
+	return mm_fixed_put(p, mm_fixed_list(p), ptr, report_to);
 }
 
 /* ---- The observed path: lock, time, hooks, modes ------------------------------------------------ */

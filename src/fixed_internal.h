@@ -20,8 +20,8 @@ typedef size_t mm_bitmap_word;
 struct mm_fixed {
 	mm_observe obs;
 	/* The recycled free blocks, each holding the next in its first word, the last MM_LIST_END: in
-	 * `head` while the pool is not observed, in `parked` while it is (hooks, a lock, timing, bitmap
-	 * or lock-free mode), the other field NULL. So mm_fixed_alloc's one test of `head` (<= END)
+	 * `head` while the pool is not observed, in `parked` while it is (hooks, a lock, timing, the
+	 * lock-free mode), the other field NULL. So mm_fixed_alloc's one test of `head` (<= END)
 	 * catches both an empty list and an observed pool, and mm_fixed_free's (NULL) an observed pool.
 	 * mm_fixed_gate moves the list when `observed` changes. */
 	void *head;
@@ -155,6 +155,25 @@ MM_INLINE size_t mm_fixed_bitmap_bytes(size_t capacity)
 /* Names and reports a pointer that a checked pool refuses: not a block, never handed out (index i
  * at or above the carved count), or already free. Cold: the error path only. */
 void mm_fixed_refuse(const mm_fixed *p, const void *ptr, mm_observe *report_to);
+
+/* Takes block ptr back into a pool that is not lock-free, pushing it on *list: in the checked mode
+ * only if it is a carved block whose bit is set (else reported to report_to and refused: 0). The
+ * free fast paths of fixed pools and heap classes, and the observed path. */
+MM_INLINE int mm_fixed_put(mm_fixed *p, void **list, void *ptr, mm_observe *report_to)
+{
+	void *next = *list; /* read before the bitmap store, which the compiler cannot move it past */
+	if (p->bitmap) {
+		size_t i = mm_fixed_index(p, mm_addr(ptr));
+		if (MM_UNLIKELY(i >= p->carved || !mm_fixed_unmark(p, i))) {
+			mm_fixed_refuse(p, ptr, report_to);
+			return 0;
+		}
+	}
+	*(void **)ptr = next;
+	*list = ptr;
+	p->obs.frees++;
+	return 1;
+}
 
 /* The mode-aware operations (bitmap, lock-free) without locking, timing or hooks; errors are
  * reported to `report_to`. Return 1 / the block on success. */

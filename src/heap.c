@@ -133,22 +133,28 @@ static void forward_error(void *instance, mm_error_t error, const void *ptr, voi
 	mm_observe_report(&((mm_heap *)user)->obs, error, ptr);
 }
 
-mm_error_t mm_heap_create_error(const void *mem, size_t bytes, const mm_heap_config *cfg)
+/* Lays out cfg in [mem, mem + bytes) (*l), or says why it cannot be: mm_heap_create_error's answer. */
+static mm_error_t plan_heap(const void *mem, size_t bytes, const mm_heap_config *cfg, heap_layout *l)
 {
-	heap_layout l;
 	if (!mem || !cfg || bytes > UINTPTR_MAX - mm_addr(mem))
 		return MM_ERR_BAD_ARGUMENT;
 	if (mm_addr(mem) & (MM_ALIGN - 1))
 		return MM_ERR_MISALIGNED;
-	if (!layout(cfg, &l))
+	if (!layout(cfg, l))
 		return MM_ERR_BAD_CONFIG;
-	return bytes < l.total ? MM_ERR_TOO_SMALL : MM_OK;
+	return bytes < l->total ? MM_ERR_TOO_SMALL : MM_OK;
+}
+
+mm_error_t mm_heap_create_error(const void *mem, size_t bytes, const mm_heap_config *cfg)
+{
+	heap_layout l;
+	return plan_heap(mem, bytes, cfg, &l);
 }
 
 mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg)
 {
 	heap_layout l;
-	if (mm_heap_create_error(mem, bytes, cfg) != MM_OK || !layout(cfg, &l))
+	if (plan_heap(mem, bytes, cfg, &l) != MM_OK)
 		return NULL;
 	const unsigned mode = mm_fixed_mode(cfg->flags);
 	unsigned char *base = (unsigned char *)mem;
@@ -276,8 +282,7 @@ static MM_NOINLINE void *fall_back(mm_heap *h, size_t c, size_t n)
 	return NULL;
 }
 
-/* Class c's request off the fast path: a block of c (a never-used one, or any in bitmap mode), else
- * the fallback. */
+/* Class c's request off the fast path: a never-used block of c, else the fallback. */
 static MM_NOINLINE void *class_malloc(mm_heap *h, size_t c, size_t n)
 {
 	void *b = class_take(h, c);
@@ -298,8 +303,8 @@ static MM_NOINLINE MM_COLD void class_bad_pointer(mm_heap *h, mm_fixed *p, const
 	mm_observe_report(&h->obs, i >= p->capacity ? MM_ERR_INTERIOR_POINTER : MM_ERR_INVALID_POINTER, ptr);
 }
 
-/* The O(1) check of a class pointer (MM_CHECKS >= 1): a block handed out at some point. The bitmap
- * mode checks more (live, not just carved) in mm_fixed_free_core. */
+/* The O(1) check of a class pointer (MM_CHECKS >= 1): a block handed out at some point. The checked
+ * mode checks more (live, not just carved) in class_put. */
 MM_INLINE int class_pointer_ok(const mm_fixed *p, const void *ptr)
 {
 #if MM_CHECKS >= 1
@@ -311,21 +316,12 @@ MM_INLINE int class_pointer_ok(const mm_fixed *p, const void *ptr)
 #endif
 }
 
-/* Takes back a block of class c after class_pointer_ok. The checked mode first clears the block's
- * bit, refusing (reported, 0 returned) a block that is not live or, with MM_CHECKS 0, not a block. */
+/* Takes back a block of class c after class_pointer_ok (the checked mode refuses, reporting it, a
+ * block that is not live: 0). */
 MM_INLINE int class_put(mm_heap *h, size_t c, void *ptr)
 {
 	mm_fixed *p = h->class_at[c];
-	if (p->bitmap) {
-		size_t i = mm_fixed_index(p, mm_addr(ptr));
-		if (MM_UNLIKELY(i >= p->carved || !mm_fixed_unmark(p, i))) {
-			mm_fixed_refuse(p, ptr, &h->obs);
-			return 0;
-		}
-	}
-	mm_list_push(&p->head, ptr);
-	p->obs.frees++;
-	return 1;
+	return mm_fixed_put(p, &p->head, ptr, &h->obs);
 }
 
 /* ---- The core operations (no lock, timing or hooks) ---------------------------------------------- */

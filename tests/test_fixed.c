@@ -1,5 +1,6 @@
 /*
- * test_fixed.c - fixed-size pools: creation and sizing, the three modes, misuse with the exact error,
+ * test_fixed.c - fixed-size pools: creation and sizing, every mode (checked, unchecked, lock-free with
+ * and without the bitmap), misuse with the exact error,
  * observation (hooks, lock callbacks), and a randomized run against a shadow model whose statistics
  * must equal the pool's at every step.
  *
@@ -10,7 +11,9 @@
 
 static _Alignas(64) unsigned char arena[1 << 20];
 
-static const unsigned modes[] = {0, MM_FIXED_BITMAP, MM_FIXED_LOCKFREE, MM_FIXED_BITMAP | MM_FIXED_LOCKFREE};
+/* modes[0] is the only one that checks nothing; the rest catch foreign and interior pointers. */
+static const unsigned modes[] = {MM_FIXED_UNCHECKED, MM_FIXED_BITMAP, MM_FIXED_LOCKFREE | MM_FIXED_UNCHECKED,
+                                 MM_FIXED_LOCKFREE, 0};
 
 /* ---- Creation and sizing ------------------------------------------------------------------------ */
 
@@ -117,7 +120,7 @@ static void test_misuse(void)
 		mm_fixed_free(p, a);
 		CHECK(rec.count == 0);
 		mm_fixed_free(p, a);
-		if (mode & MM_FIXED_BITMAP) {
+		if (!(mode & MM_FIXED_UNCHECKED)) {
 			CHECK(take_error(&rec) == MM_ERR_DOUBLE_FREE);
 			/* A block start never handed out is not a pointer the pool returned. */
 			mm_fixed_free(p, b + 64 * 5);

@@ -155,7 +155,7 @@ static void test_routing(void)
 	/* LARGER is one step: class 0's requests may take class 1's blocks, never class 2's. */
 	for (int bitmap = 0; bitmap <= 1; bitmap++) {
 		c = three_classes(MM_HEAP_FALLBACK_LARGER, 20000);
-		c.flags = bitmap ? MM_FIXED_BITMAP : 0;
+		c.flags = bitmap ? MM_FIXED_BITMAP : MM_FIXED_UNCHECKED;
 		h = mm_heap_create(arena, mm_heap_size(&c), &c);
 		for (int i = 0; i < 8; i++)
 			a[i] = mm_heap_malloc(h, 20); /* class 0 full */
@@ -382,7 +382,7 @@ static void test_misuse(void)
 {
 	for (int bitmap = 0; bitmap <= 1; bitmap++) {
 		mm_heap_config c = three_classes(MM_HEAP_FALLBACK_LARGER, 20000);
-		c.flags = bitmap ? MM_FIXED_BITMAP : 0;
+		c.flags = bitmap ? MM_FIXED_BITMAP : MM_FIXED_UNCHECKED;
 		mm_heap_t h = mm_heap_create(arena, mm_heap_size(&c), &c);
 		recorded_errors rec;
 		record_errors(h, &rec);
@@ -546,7 +546,7 @@ static void random_run(rng *g, size_t steps)
 	}
 	c.fallback = (unsigned)(rng_next(g) % 4);
 	c.remainder = rng_next(g) % 3 ? 20000 + (size_t)(rng_next(g) % 100000) : 0;
-	c.flags = rng_next(g) % 3 == 0 ? MM_FIXED_BITMAP : 0;
+	c.flags = rng_next(g) % 3 == 0 ? MM_FIXED_UNCHECKED : 0;
 	mm_heap_t h = mm_heap_create(arena, mm_heap_size(&c), &c);
 	CHECK(h != NULL);
 	recorded_errors rec;

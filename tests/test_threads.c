@@ -178,7 +178,7 @@ int main(void)
 	int iterations = 60000;
 	/* Lock-free fixed pools, with and without the bitmap, tight enough that threads contend for the
 	 * last blocks. */
-	unsigned lf_modes[] = {MM_FIXED_LOCKFREE, MM_FIXED_LOCKFREE | MM_FIXED_BITMAP};
+	unsigned lf_modes[] = {MM_FIXED_LOCKFREE | MM_FIXED_UNCHECKED, MM_FIXED_LOCKFREE};
 	for (int m = 0; m < 2; m++) {
 		size_t count = THREADS * HELD / 2; /* the threads hold about half their slots: often dry */
 		mm_fixed_t p = mm_fixed_create(arena, mm_fixed_size(count, 64, 0, lf_modes[m]), 64, 0, lf_modes[m]);

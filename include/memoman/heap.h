@@ -80,7 +80,7 @@ mm_error_t mm_heap_create_error(const void *mem, size_t bytes, const mm_heap_con
 void mm_heap_destroy(mm_heap_t heap);
 
 /* Frees every block at once (earlier pointers become invalid): the frame reset of real-time loops.
- * O(classes + remainder pools), plus clearing the bitmaps in bitmap mode. */
+ * O(classes + remainder pools), plus clearing the bitmaps in the checked mode. */
 void mm_heap_reset(mm_heap_t heap);
 
 /* ---- Allocation ---------------------------------------------------------------------------------- */
@@ -103,7 +103,7 @@ MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2, 3) void *mm_heap_calloc(mm_heap_t heap, siz
  * mm_heap_malloc (its class and fallback). A larger one: from the smallest class whose blocks hold
  * `bytes` and are all so aligned, if it has a free block; else from the remainder (mm_memalign),
  * whatever the fallback setting. NULL if align is not a power of two (reported as
- * MM_ERR_BAD_ARGUMENT) or nothing fits. O(1): one class, then one TLSF memalign.
+ * MM_ERR_BAD_ARGUMENT: with MM_DEBUG and no handler, that aborts) or nothing fits. O(1): one class, then one TLSF memalign.
  */
 MM_ATTR_MALLOC MM_ATTR_ALLOC_ALIGN(2)
     MM_ATTR_ALLOC_SIZE(3) void *mm_heap_memalign(mm_heap_t heap, size_t align, size_t bytes);
@@ -128,7 +128,8 @@ MM_ATTR_NODISCARD MM_ATTR_ALLOC_SIZE(3) void *mm_heap_realloc(mm_heap_t heap, vo
 void mm_heap_free(mm_heap_t heap, void *ptr);
 
 /* Usable bytes of a live block: its class's block size, or mm_block_size for the remainder. 0 for
- * NULL. O(1). */
+ * NULL; 0, and reported as mm_heap_free would report it (a freed class block as MM_ERR_DOUBLE_FREE
+ * in the checked mode), for a pointer that is not a live block. O(1). */
 size_t mm_heap_block_size(mm_heap_t heap, void *ptr);
 
 /* ---- Inspection ---------------------------------------------------------------------------------- */

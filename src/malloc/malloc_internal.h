@@ -376,9 +376,23 @@ void mm_large_fork_child(void);
  * global lock (NULL: the place for the totals of exited threads, which change under it too). */
 typedef void (*mm_tcache_visitor)(mm_tcache *tc, void *user);
 void mm_tcaches_visit(mm_tcache_visitor visit, void *user, size_t *count);
-/* MEMOMAN_STATS: read at set-up (which keeps a descriptor of its own for the report), printed by
- * an atexit handler. */
+/* MEMOMAN_STATS: read at set-up (which keeps a duplicate of standard error for the report, for a
+ * program that closes descriptor 2 before it exits), printed by an atexit handler. A forked child
+ * closes the duplicate (mm_fork_child). */
 void mm_stats_setup(void);
+void mm_stats_fork_child(void);
+/* The statistics as counted, before memoman_malloc_get_stats bounds them at zero (and returned at
+ * mapped) for snapshots read while other threads run: with no other thread running every figure is
+ * exact, none negative, and purged never above mapped (test_malloc_stats checks this). */
+typedef struct mm_stats_raw {
+	uint64_t class_allocs[MM_CLASSES]; /* blocks handed out since the start */
+	int64_t class_live[MM_CLASSES];    /* blocks handed out minus blocks given back */
+	int64_t zone_bytes, large_bytes, huge_bytes; /* usable bytes of live blocks */
+	uint64_t zone_allocs, large_allocs, huge_allocs;
+	int64_t mapped, mapped_peak, purged;
+	size_t threads;
+} mm_stats_raw;
+void mm_stats_snapshot(mm_stats_raw *out);
 /* Adds the statistics of a thread cache whose thread exits to the exited totals (under the global
  * lock). */
 void mm_stats_tcache_exit(mm_tcache *tc);

@@ -531,4 +531,5 @@ void mm_fork_child(void)
 {
 	mm_global_unlock(); /* the child's one thread is the one that locked them */
 	mm_large_fork_child();
+	mm_stats_fork_child();
 }

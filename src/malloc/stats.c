@@ -17,9 +17,11 @@
  *             shrunk huge block. Unmapping takes bytes out of mapped and returned alike.
  *   resident  the process's resident set, from /proc/self/statm when asked.
  *
- * The report is written without allocating. MEMOMAN_STATS is read at set-up; for standard error a
- * duplicate of descriptor 2 is kept then, so that the report at exit survives a program that
- * closes standard error in its own exit handlers (coreutils do).
+ * The report is written without allocating. MEMOMAN_STATS is read at set-up. The report at exit
+ * goes to descriptor 2 if it is open then. A duplicate of descriptor 2 is kept from set-up for a
+ * program that closes standard error in its own exit handlers (coreutils do): it is used only when
+ * descriptor 2 is closed at exit and only if it still refers to the file it was made from, and a
+ * forked child closes it (a daemon must not keep its caller's pipe open).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -81,10 +83,8 @@ static void visit(mm_tcache *tc, void *user)
 	t->zone_bytes += mm_relaxed_load(&tc->zone_bytes);
 }
 
-MEMOMAN_MALLOC_API int memoman_malloc_get_stats(memoman_malloc_stats *out)
+void mm_stats_snapshot(mm_stats_raw *out)
 {
-	if (!out)
-		return 0;
 	mm_process_init();
 	memset(out, 0, sizeof(*out));
 	totals t;
@@ -92,26 +92,53 @@ MEMOMAN_MALLOC_API int memoman_malloc_get_stats(memoman_malloc_stats *out)
 	mm_tcaches_visit(visit, &t, &out->threads);
 	for (unsigned c = 0; c < MM_CLASSES; c++) {
 		uint64_t frees = t.frees[c] + atomic_load_explicit(&orphan_class_frees[c], memory_order_relaxed);
-		/* Snapshots of different threads at different moments: never below zero. */
-		uint64_t live = t.allocs[c] > frees ? t.allocs[c] - frees : 0;
-		out->classes[c].size = mm_class_size(c);
-		out->classes[c].allocs = t.allocs[c];
-		out->classes[c].live = live;
-		out->live_classes += (size_t)(live * mm_class_size(c));
+		out->class_allocs[c] = t.allocs[c];
+		out->class_live[c] = (int64_t)(t.allocs[c] - frees);
 	}
-	out->live_zones = (int64_t)t.zone_bytes > 0 ? (size_t)t.zone_bytes : 0;
-	out->live_large = (size_t)atomic_load_explicit(&mm_stat_large_bytes, memory_order_relaxed);
-	out->live_huge = (size_t)atomic_load_explicit(&mm_stat_huge_bytes, memory_order_relaxed);
-	out->live = out->live_classes + out->live_zones + out->live_large + out->live_huge;
+	out->zone_bytes = (int64_t)t.zone_bytes;
+	out->large_bytes = (int64_t)atomic_load_explicit(&mm_stat_large_bytes, memory_order_relaxed);
+	out->huge_bytes = (int64_t)atomic_load_explicit(&mm_stat_huge_bytes, memory_order_relaxed);
 	out->zone_allocs = t.zone_allocs;
 	out->large_allocs = t.large_allocs;
 	out->huge_allocs = t.huge_allocs;
-	out->mapped = (size_t)atomic_load_explicit(&mm_stat_mapped, memory_order_relaxed);
-	out->mapped_peak = (size_t)atomic_load_explicit(&mm_stat_mapped_peak, memory_order_relaxed);
-	uint64_t purged = atomic_load_explicit(&mm_stat_purged, memory_order_relaxed);
+	out->mapped = (int64_t)atomic_load_explicit(&mm_stat_mapped, memory_order_relaxed);
+	out->mapped_peak = (int64_t)atomic_load_explicit(&mm_stat_mapped_peak, memory_order_relaxed);
+	out->purged = (int64_t)atomic_load_explicit(&mm_stat_purged, memory_order_relaxed);
+}
+
+/* A figure of the snapshot as a size: never below zero. Only a snapshot taken while other threads
+ * run can be below (their figures are read at different moments); test_malloc_stats checks the
+ * unclamped figures of mm_stats_snapshot where no other thread runs. */
+static size_t clamped(int64_t v) { return v > 0 ? (size_t)v : 0; }
+
+MEMOMAN_MALLOC_API int memoman_malloc_get_stats(memoman_malloc_stats *out)
+{
+	if (!out)
+		return 0;
+	mm_stats_raw raw;
+	mm_stats_snapshot(&raw);
+	memset(out, 0, sizeof(*out));
+	out->threads = raw.threads;
+	for (unsigned c = 0; c < MM_CLASSES; c++) {
+		uint64_t live = (uint64_t)clamped(raw.class_live[c]);
+		out->classes[c].size = mm_class_size(c);
+		out->classes[c].allocs = raw.class_allocs[c];
+		out->classes[c].live = live;
+		out->live_classes += (size_t)(live * mm_class_size(c));
+	}
+	out->live_zones = clamped(raw.zone_bytes);
+	out->live_large = clamped(raw.large_bytes);
+	out->live_huge = clamped(raw.huge_bytes);
+	out->live = out->live_classes + out->live_zones + out->live_large + out->live_huge;
+	out->zone_allocs = raw.zone_allocs;
+	out->large_allocs = raw.large_allocs;
+	out->huge_allocs = raw.huge_allocs;
+	out->mapped = clamped(raw.mapped);
+	out->mapped_peak = clamped(raw.mapped_peak);
 	/* The accounting keeps it within `mapped`; the bound is for a snapshot read while other threads
 	 * change both (the two are read apart). */
-	out->returned = (int64_t)purged < 0 ? 0 : purged > out->mapped ? out->mapped : (size_t)purged;
+	size_t purged = clamped(raw.purged);
+	out->returned = purged > out->mapped ? out->mapped : purged;
 	out->resident = mm_os_resident();
 	return 1;
 }
@@ -236,14 +263,44 @@ MEMOMAN_MALLOC_API void memoman_malloc_print_stats(int verbose) { report(2, verb
 
 /* ---- MEMOMAN_STATS ------------------------------------------------------------------------------------- */
 
-static int stats_level;       /* 0: off, 1: short, 2: with the classes */
-static int stats_fd = -1;     /* the duplicate of standard error */
-static char stats_path[4096]; /* MEMOMAN_STATS=<path>: the file is <path>.<pid> */
+static int stats_level;            /* 0: off, 1: short, 2: with the classes */
+static int stats_fd = -1;          /* the duplicate of standard error made at set-up */
+static mm_os_file_id stats_fd_id;  /* the file it referred to then */
+static char stats_path[4096];      /* MEMOMAN_STATS=PATH: the file is PATH.PID */
+
+/* Where the report goes: standard error if it is open (wherever the program has pointed it since);
+ * if the program has closed it, the duplicate made at set-up, provided it still refers to the same
+ * file (the program may have closed it too and reused its number); -1 if neither. */
+static int report_fd(void)
+{
+	if (mm_os_fd_open(2))
+		return 2;
+	mm_os_file_id id;
+	if (stats_fd >= 0 && mm_os_fd_identity(stats_fd, &id) && id.dev == stats_fd_id.dev &&
+	    id.ino == stats_fd_id.ino)
+		return stats_fd;
+	return -1;
+}
+
+/* In the child of a fork: the duplicate goes, so that a daemon (which closes standard error)
+ * does not keep its caller's pipe or terminal open. The child's report goes to its standard error
+ * if it has one. */
+void mm_stats_fork_child(void)
+{
+	if (stats_fd < 0)
+		return;
+	mm_os_file_id id;
+	if (mm_os_fd_identity(stats_fd, &id) && id.dev == stats_fd_id.dev && id.ino == stats_fd_id.ino)
+		mm_os_close(stats_fd);
+	stats_fd = -1;
+}
 
 static void at_exit(void)
 {
 	if (!stats_path[0]) {
-		report(stats_fd >= 0 ? stats_fd : 2, stats_level > 1);
+		int fd = report_fd();
+		if (fd >= 0)
+			report(fd, stats_level > 1);
 		return;
 	}
 	line name = {{0}, 0};
@@ -256,33 +313,50 @@ static void at_exit(void)
 	file[n + name.n] = 0;
 	int fd = mm_os_create(file);
 	if (fd < 0) {
-		line l = {{0}, 0};
-		put(&l, "memoman: MEMOMAN_STATS: cannot create ");
-		put(&l, file);
-		flush(&l, stats_fd >= 0 ? stats_fd : 2);
+		int err = report_fd();
+		if (err >= 0) {
+			line l = {{0}, 0};
+			put(&l, "memoman: MEMOMAN_STATS: cannot create ");
+			put(&l, file);
+			flush(&l, err);
+		}
 		return;
 	}
 	report(fd, stats_level > 1);
 	mm_os_close(fd);
 }
 
+/* MEMOMAN_STATS: unset, empty or 0: off; 1: the short report on standard error; 2 or verbose: with
+ * the classes; a value with a '/': the short report to the file VALUE.PID. Anything else is said to
+ * be not understood, and the short report goes to standard error. */
 void mm_stats_setup(void)
 {
 	const char *v = mm_os_getenv("MEMOMAN_STATS");
 	if (!v || !v[0] || strcmp(v, "0") == 0)
 		return;
-	if (strcmp(v, "1") == 0) {
-		stats_level = 1;
-	} else if (strcmp(v, "2") == 0 || strcmp(v, "verbose") == 0) {
+	stats_level = 1;
+	if (strcmp(v, "2") == 0 || strcmp(v, "verbose") == 0) {
 		stats_level = 2;
-	} else {
+	} else if (strcmp(v, "1") != 0) {
+		line l = {{0}, 0};
 		size_t n = strlen(v);
-		if (n >= sizeof(stats_path))
-			return;
-		memcpy(stats_path, v, n + 1);
-		stats_level = 1;
+		if (strchr(v, '/') && n < sizeof(stats_path)) {
+			memcpy(stats_path, v, n + 1);
+		} else {
+			put(&l, "memoman: MEMOMAN_STATS=");
+			put(&l, v);
+			put(&l, strchr(v, '/') ? ": the path is too long; the report goes to standard error"
+			                       : " not understood: use 1, 2, verbose or a path with a /");
+			put(&l, "\n");
+			mm_os_write_error(l.buf, l.n);
+		}
 	}
-	stats_fd = mm_os_dup_error(); /* also for a path: where to say that it cannot be created */
+	/* Also for a path: where to say that it cannot be created. */
+	stats_fd = mm_os_dup_error();
+	if (stats_fd >= 0 && !mm_os_fd_identity(stats_fd, &stats_fd_id)) {
+		mm_os_close(stats_fd);
+		stats_fd = -1;
+	}
 	(void)atexit(at_exit);
 }
 

@@ -49,7 +49,20 @@ void mm_os_write(int fd, const char *text, size_t length);
 /* A duplicate of standard error at a high descriptor number, closed on exec; -1 if none. */
 int mm_os_dup_error(void);
 
-/* A file created (or truncated) for writing, closed on exec; -1 if it cannot be. */
+/* 1 if descriptor fd is open. */
+int mm_os_fd_open(int fd);
+
+/* What file an open descriptor refers to (device and inode), to tell later whether the descriptor
+ * still refers to it. */
+typedef struct mm_os_file_id {
+	uint64_t dev, ino;
+} mm_os_file_id;
+
+/* Fills *id for descriptor fd; 1, or 0 if fd is not open. */
+int mm_os_fd_identity(int fd, mm_os_file_id *id);
+
+/* A file created (or truncated) for writing, closed on exec, not through a symbolic link at its
+ * last component; -1 if it cannot be. */
 int mm_os_create(const char *path);
 
 void mm_os_close(int fd);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
@@ -184,10 +185,31 @@ int mm_os_dup_error(void)
 	return fd;
 }
 
+int mm_os_fd_open(int fd)
+{
+	int saved = errno;
+	int is_open = fcntl(fd, F_GETFD) != -1;
+	errno = saved;
+	return is_open;
+}
+
+int mm_os_fd_identity(int fd, mm_os_file_id *id)
+{
+	int saved = errno;
+	struct stat st;
+	int ok = fstat(fd, &st) == 0;
+	errno = saved;
+	if (!ok)
+		return 0;
+	id->dev = (uint64_t)st.st_dev;
+	id->ino = (uint64_t)st.st_ino;
+	return 1;
+}
+
 int mm_os_create(const char *path)
 {
 	int saved = errno;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	errno = saved;
 	return fd;
 }
