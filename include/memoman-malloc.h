@@ -7,12 +7,17 @@
  *
  * Load it with LD_PRELOAD=libmemoman-malloc.so, or link libmemoman-malloc (shared or static) ahead
  * of the C library. Environment:
- *   MEMOMAN_STATS=1       at exit, a short report (the figures below) on standard error; it is
- *                         written to a duplicate of descriptor 2 made at set-up, so it survives a
- *                         program that closes standard error in its own exit handlers
+ *   MEMOMAN_STATS=1       at exit, a short report (the figures below) on standard error:
+ *                         descriptor 2 as the program left it; if the program has closed it (some
+ *                         do in their own exit handlers), a duplicate made at set-up, provided it
+ *                         still refers to the same file (a forked child closes that duplicate, so
+ *                         a daemon does not keep its caller's pipe open)
  *   MEMOMAN_STATS=2       the same with one line per size class (also MEMOMAN_STATS=verbose)
- *   MEMOMAN_STATS=PATH    the short report to the file PATH.PID (created or truncated at exit),
- *                         so that every process of a script gets its own
+ *   MEMOMAN_STATS=PATH    a value with a '/' in it (./stats, /tmp/stats): the short report to the
+ *                         file PATH.PID (created or truncated at exit, not through a symbolic
+ *                         link), so that every process of a script gets its own
+ *   MEMOMAN_STATS=0       no report (nor when unset or empty); any value other than these: one
+ *                         warning line on standard error at set-up, then the short report there
  *   MEMOMAN_ERRORS=report a bad free (double free, a pointer no allocation returned) is reported and
  *                         refused, and the program goes on; by default it is reported and the
  *                         process aborts, as glibc does

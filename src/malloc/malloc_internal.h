@@ -385,8 +385,8 @@ void mm_stats_fork_child(void);
  * mapped) for snapshots read while other threads run: with no other thread running every figure is
  * exact, none negative, and purged never above mapped (test_malloc_stats checks this). */
 typedef struct mm_stats_raw {
-	uint64_t class_allocs[MM_CLASSES]; /* blocks handed out since the start */
-	int64_t class_live[MM_CLASSES];    /* blocks handed out minus blocks given back */
+	uint64_t class_allocs[MM_CLASSES];           /* blocks handed out since the start */
+	int64_t class_live[MM_CLASSES];              /* blocks handed out minus blocks given back */
 	int64_t zone_bytes, large_bytes, huge_bytes; /* usable bytes of live blocks */
 	uint64_t zone_allocs, large_allocs, huge_allocs;
 	int64_t mapped, mapped_peak, purged;

@@ -263,10 +263,10 @@ MEMOMAN_MALLOC_API void memoman_malloc_print_stats(int verbose) { report(2, verb
 
 /* ---- MEMOMAN_STATS ------------------------------------------------------------------------------------- */
 
-static int stats_level;            /* 0: off, 1: short, 2: with the classes */
-static int stats_fd = -1;          /* the duplicate of standard error made at set-up */
-static mm_os_file_id stats_fd_id;  /* the file it referred to then */
-static char stats_path[4096];      /* MEMOMAN_STATS=PATH: the file is PATH.PID */
+static int stats_level;           /* 0: off, 1: short, 2: with the classes */
+static int stats_fd = -1;         /* the duplicate of standard error made at set-up */
+static mm_os_file_id stats_fd_id; /* the file it referred to then */
+static char stats_path[4096];     /* MEMOMAN_STATS=PATH: the file is PATH.PID */
 
 /* Where the report goes: standard error if it is open (wherever the program has pointed it since);
  * if the program has closed it, the duplicate made at set-up, provided it still refers to the same
@@ -276,8 +276,7 @@ static int report_fd(void)
 	if (mm_os_fd_open(2))
 		return 2;
 	mm_os_file_id id;
-	if (stats_fd >= 0 && mm_os_fd_identity(stats_fd, &id) && id.dev == stats_fd_id.dev &&
-	    id.ino == stats_fd_id.ino)
+	if (stats_fd >= 0 && mm_os_fd_identity(stats_fd, &id) && id.dev == stats_fd_id.dev && id.ino == stats_fd_id.ino)
 		return stats_fd;
 	return -1;
 }
@@ -347,6 +346,8 @@ void mm_stats_setup(void)
 			put(&l, v);
 			put(&l, strchr(v, '/') ? ": the path is too long; the report goes to standard error"
 			                       : " not understood: use 1, 2, verbose or a path with a /");
+			if (l.n > sizeof(l.buf) - 2) /* a value too long for the line: the line still ends */
+				l.n = sizeof(l.buf) - 2;
 			put(&l, "\n");
 			mm_os_write_error(l.buf, l.n);
 		}
