@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # memoman - a thin wrapper around CMake. Every target configures its own build folder under build/.
 #
 #   make demo        compile and run the demo (examples/audio_loop.c, seconds); DEMO_ARGS="--no-rt --no-lock"

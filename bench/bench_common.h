@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * bench_common.h - what the benchmark programs share: a seeded random generator (splitmix64, so
  * that every trace is the same on every machine), sorting helpers and lookup of a named entry.

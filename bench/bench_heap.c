@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * bench_heap.c - fixed-size pools and the composed heap against the TLSF core and glibc: fixed-seed
  * traces replayed identically through each allocator, and the worst paths of each, one call at a time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * bench_tlsf.c - the TLSF core's benchmark: fixed-seed traces replayed through several allocators.
  *

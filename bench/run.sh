@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make bench: the TLSF core, fixed pools and the composed heap against glibc, in one run. Prints
 # tables and writes <build>/bench/tlsf.csv and <build>/bench/heap.csv. Instruction counts need
 # valgrind (apt-get install valgrind). TLSF 3.1 and o1heap are measured beside them when the build was

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # exports.cmake - the functions libmemoman's public headers declare, as a linker version script.
 #
 # libmemoman.so must export its public API and nothing else (the internal mm_tlsf_*, mm_fixed_*_core,

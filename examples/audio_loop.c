@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * audio_loop.c - the demo (`make demo`): a simulated real-time audio loop on a memoman heap (the
  * audio preset over a buffer touched before the loop starts) and on the system malloc, under the

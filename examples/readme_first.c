@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The README's first example: a TLSF instance over a static buffer, typed handles, and a double
  * free reported to the error handler and refused. The tests build and run it. */
 #include "memoman.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The README's heap example: a buffer sized for a stated workload, a heap that can then never fail
  * on it, a fixed pool beside it, and the statistics. The tests build and run it. */
 #include "memoman.h"

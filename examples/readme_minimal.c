@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The "Minimal Example" of memoman's README (seed 000), unchanged: it must compile and run. */
 #include "memoman.h"
 #include <stdint.h>

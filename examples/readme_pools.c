@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* The "Multiple Pools" snippet of memoman's README (seed 000), unchanged, inside a main that checks
  * it did what it says. */
 #include "memoman.h"

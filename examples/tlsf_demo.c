@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * demo.c - memoman's TLSF core at work on a static arena (`make demo`).
  *

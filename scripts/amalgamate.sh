@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # amalgamate.sh - writes libmemoman's lower layer as two files that drop into any project, the way
 # TLSF 3.1's tlsf.c + tlsf.h do:
 #

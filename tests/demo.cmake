@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The demo as a user runs it (tests/demo_run.sh): as an ordinary user with the default `ulimit -l`
 # of 8 MiB (as root: setpriv to nobody; skipped without setpriv), and with --no-rt --no-lock. Each
 # checks the exit status, the summary, the SVG and what the demo says about the options.

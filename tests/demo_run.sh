@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/demo_run.sh - runs the demo as a user would and checks that it finished: exit status 0, its
 # summary printed, and what it said about each option it was given.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # packaging.cmake - the tests of packaging and integration (included at the end of tests/CMakeLists.txt):
 #   amalgamation_dropin  tlsf.c + tlsf.h alone build with a bare cc and run a TLSF 3.1 program; memoman.h
 #                        and tlsf.h compile together under -std=c99 -pedantic -Werror

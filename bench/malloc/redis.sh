@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # A bench workload: redis-server (with the allocator in LD_PRELOAD, as run_bench sets it) under
 # redis-benchmark on loopback; the benchmark client itself runs with the system malloc.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The general-purpose malloc benchmark (part of make bench): every workload of workloads.c, plus
 # redis-server under redis-benchmark and a slice of CPython's test suite, under glibc, jemalloc,
 # mimalloc, tcmalloc (Debian's libjemalloc2, libmimalloc2.0, libtcmalloc-minimal4: those installed)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * run_bench.c - runs the general-purpose malloc benchmark: every workload under every allocator
  * (glibc, and the others through LD_PRELOAD), alternated within each round so that the machine's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * workloads.c - the general-purpose malloc benchmark's workloads, one program; the allocator is
  * whatever malloc the process has (run_bench.c sets LD_PRELOAD). Modelled on what the field

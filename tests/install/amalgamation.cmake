@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # amalgamation.cmake - the amalgamation (scripts/amalgamate.sh, built by the `amalgamation` target) is
 # what it promises: a firmware engineer drops tlsf.c + tlsf.h into a project, compiles with a bare
 # `cc` (no flag at all), and a program written for TLSF 3.1 works; memoman.h and tlsf.h (amalgamated

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * both_headers_c99.c - a C99 translation unit that includes memoman.h and the TLSF 3.1 header together
  * (both orders are covered: MEMOMAN_TLSF_FIRST). The packaging tests compile it with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # common.cmake - helpers shared by the packaging test scripts of this folder (run with cmake -P).
 #   run(cmd...)                  runs a command; fails the test with its output if it fails
 #   run_in(dir cmd...)           the same in a working directory

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* A user program against an installed memoman. */
 #include <memoman.h>
 #include <memoman/tlsf.h>

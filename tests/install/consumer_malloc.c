@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* consumer_malloc.c - a user program linked with an installed libmemoman-malloc (shared or static,
  * through CMake's memoman::malloc / memoman::malloc_static or pkg-config memoman-malloc): its malloc
  * must be memoman's, which the allocator's own statistics show. */

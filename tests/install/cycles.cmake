@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # cycles.cmake - the MEMOMAN_CYCLES option: a build of libmemoman alone configured with
 # -DMEMOMAN_CYCLES=ON is installed; its memoman.pc Cflags and its CMake targets' compile definitions
 # carry MM_CYCLES=1, and a program built with pkg-config's flags finds cycle tracking compiled in

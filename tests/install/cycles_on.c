@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /* cycles_on.c - built against a libmemoman configured with -DMEMOMAN_CYCLES=ON: cycle tracking is
  * there (mm_track_cycles answers 1), and MM_CYCLES reaches the program through the build flags. */
 #include <memoman.h>

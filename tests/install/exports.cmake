@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # exports.cmake - libmemoman.so exports the public API and nothing else, under a versioned SONAME.
 # The names declared by the public headers (memoman.h and what it includes, memoman/tlsf.h; found as
 # cmake/exports.cmake finds them) must equal `nm -D --defined-only` of the library, both ways: a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # run.cmake - installs the build into a scratch prefix and uses it the ways the README tells a user to:
 #   1. what is installed: headers (memoman-tlsf/ holding only tlsf.h), both libraries with versioned
 #      SONAMEs, the three .pc files, the CMake package, the amalgamation;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * tlsf31_program.c - a program written for TLSF 3.1 and nothing else: it includes "tlsf.h", calls only
  * tlsf_* functions, and is plain C89. The packaging tests build it unchanged

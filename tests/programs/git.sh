@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # A repository for tests/programs/run.sh: commits with fixed dates, a branch and a merge, a rename,
 # a gc and an fsck; prints what a user would look at. The same every time (fixed identities and dates).
 set -e

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # make test-programs: real programs from Debian's packages, each run without and with
 # LD_PRELOAD=libmemoman-malloc.so; the results must be the same. CPython (part of its own test
 # suite, PYTHONMALLOC=malloc so that every object goes through the allocator), sqlite3 on a
