@@ -3,6 +3,10 @@
  * folders, for builds without libFuzzer (gcc, -m32, the debug build): `fuzz_replay fuzz/corpus`.
  */
 #define _DEFAULT_SOURCE
+/* 64-bit file offsets and inode numbers: without them a 32-bit readdir() fails with EOVERFLOW on
+ * file systems (and under qemu-user) whose directory offsets or inodes do not fit in 32 bits, and
+ * the replay would see no inputs at all. */
+#define _FILE_OFFSET_BITS 64
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>

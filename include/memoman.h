@@ -124,7 +124,9 @@ typedef struct mm_stats {
 	size_t blocks_in_use;   /* blocks allocated now */
 	uint64_t allocs;        /* blocks handed out (a realloc that moves counts one alloc, one free) */
 	uint64_t frees;         /* blocks taken back */
-	uint64_t failures;      /* allocation requests answered NULL because they could not be served */
+	uint64_t failures;      /* allocation requests answered NULL because they could not be served;
+	                           these three count in 64 bits on every target, except a lock-free fixed
+	                           pool's, which count in atomic words: modulo 2^32 on 32-bit targets */
 	unsigned fragmentation; /* per mille, of TLSF free space: 1000 * (1 - largest_free / free), 0 when
 	                           nothing is free; a heap gives its remainder's; a fixed pool 0 (every free
 	                           block serves its one size) */
@@ -167,8 +169,10 @@ typedef struct mm_timing {
 
 /*
  * Creates an instance with no pool in the first mm_size() bytes of mem; add pools with mm_add_pool.
- * mem must be aligned to sizeof(size_t) (to 8 on 32-bit targets whose ABI aligns 64-bit integers to
- * 8, such as ARM) and stay valid, and untouched by the caller, for the life of the instance.
+ * mem must be aligned to sizeof(size_t) (the control's 64-bit counters are word-aligned on every
+ * target with gcc and clang; other compilers may need 8 on 32-bit targets whose ABI aligns 64-bit
+ * integers to 8, such as ARM) and stay valid, and untouched by the caller, for the life of the
+ * instance.
  * Returns NULL if and only if mem is NULL or misaligned. O(1).
  */
 MM_ATTR_NODISCARD mm_t mm_create(void *mem);
@@ -395,8 +399,10 @@ void mm_set_hooks(void *instance, mm_alloc_hook on_alloc, mm_free_hook on_free, 
  * (mm_*, mm_fixed_*, mm_heap_*) runs between lock(user) and unlock(user) (both NULL: no lock again).
  * The other calls (resets, validation, block sizes, statistics, pool management) do not take it:
  * make them from one thread, or hold your own lock around them. mm_use_builtin_lock installs a
- * spinlock kept inside the instance (returns 0 where C11 atomics are missing). Not for lock-free
- * fixed pools, which need no lock (returns 0 there).
+ * spinlock kept inside the instance, and returns 0 (installing nothing) where it could not be a
+ * lock: without C11 atomics, or without a lock-free atomic exchange of an unsigned int
+ * (ATOMIC_INT_LOCK_FREE below 2, as on ARMv6-M: Cortex-M0/M0+, where a lock needs your own,
+ * interrupt-masking or hardware, one through mm_set_lock). Not for lock-free fixed pools, which need no lock (returns 0 there).
  */
 int mm_set_lock(void *instance, mm_lock_fn lock, mm_lock_fn unlock, void *user);
 int mm_use_builtin_lock(void *instance);

@@ -43,6 +43,20 @@
 	: (x) >= 2 ? 1 : 0)
 // clang-format on
 
+/*
+ * A 64-bit integer that asks for no more than a word's alignment: the statistics counters, cycle
+ * records and 64-bit bitmaps of the instances' control structures. On 32-bit ABIs that align
+ * uint64_t to 8 (ARM EABI, RISC-V, s390, PowerPC), a plain uint64_t would make every control
+ * structure need 8, more than mm_align_size() promises with MM_ALIGNMENT=4. Accessed only as
+ * plain (non-atomic) integers, under the instance's lock if any. Other compilers: uint64_t, and the
+ * creation functions check the control's real alignment.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+typedef uint64_t mm_u64 __attribute__((aligned(sizeof(size_t))));
+#else
+typedef uint64_t mm_u64;
+#endif
+
 MM_INLINE uintptr_t mm_addr(const void *p) { return (uintptr_t)p; }
 MM_INLINE uintptr_t mm_align_up_addr(uintptr_t a, size_t align) { return (a + (align - 1)) & ~(uintptr_t)(align - 1); }
 

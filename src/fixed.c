@@ -6,7 +6,9 @@
 
 #include "fixed_internal.h"
 
-#if MM_HAVE_ATOMICS && defined(ATOMIC_LLONG_LOCK_FREE) && ATOMIC_LLONG_LOCK_FREE == 2
+/* Lock-free pools where the hardware has a lock-free compare-and-swap of the stack top's width
+ * (MM_LOCKFREE_TOP_BITS, observe.h); MM_FIXED_LOCKFREE is refused elsewhere. */
+#if MM_LOCKFREE_TOP_BITS
 #define MM_LOCKFREE_OK 1
 #else
 #define MM_LOCKFREE_OK 0
@@ -47,21 +49,30 @@ static int arguments_ok(size_t align, unsigned flags)
 	return 1;
 }
 
-/* Metadata bytes (bitmap, links) for a capacity, each part rounded to a word. */
+/* What mem must be aligned to: the control's alignment, a pointer's with gcc and clang on every
+ * target (its 64-bit counters are mm_u64, word-aligned), which mm_align_size() always is. */
+#define MM_FIXED_MEM_ALIGN (_Alignof(mm_fixed) > _Alignof(void *) ? _Alignof(mm_fixed) : _Alignof(void *))
+_Static_assert(MM_FIXED_MEM_ALIGN <= MM_ALIGNMENT, "memory aligned to mm_align_size() suits a pool's control");
+
+#if MM_LOCKFREE_TOP_BITS
+/* The lock-free stack top's bytes in the metadata, with the padding that aligns it there (the
+ * metadata starts on a word). */
+#define LF_TOP_ALIGN _Alignof(_Atomic mm_lf_top)
+#define LF_TOP_BYTES (sizeof(_Atomic mm_lf_top) + (LF_TOP_ALIGN > sizeof(size_t) ? LF_TOP_ALIGN - sizeof(size_t) : 0))
+#endif
+
+/* Metadata bytes (bitmap, lock-free top and links) for a capacity, each part rounded to a word. */
 static size_t metadata_bytes(size_t capacity, unsigned flags)
 {
 	size_t m = 0;
 	if (flags & MM_FIXED_BITMAP)
 		m += mm_fixed_bitmap_bytes(capacity);
-	if (flags & MM_FIXED_LOCKFREE)
-		m += (capacity * sizeof(uint32_t) + sizeof(size_t) - 1) & ~(sizeof(size_t) - 1);
+#if MM_LOCKFREE_TOP_BITS
+	if (flags & MM_FIXED_LOCKFREE) /* the stack top (aligned: up to its alignment less a word's) and the links */
+		m += LF_TOP_BYTES + ((capacity * sizeof(uint32_t) + sizeof(size_t) - 1) & ~(sizeof(size_t) - 1));
+#endif
 	return m;
 }
-
-/* What mem must be aligned to: the control's 64-bit counters and atomics (8 even on 32-bit ABIs). */
-#define MM_FIXED_MEM_ALIGN 8
-_Static_assert(_Alignof(mm_fixed) <= MM_FIXED_MEM_ALIGN && sizeof(void *) <= MM_FIXED_MEM_ALIGN,
-               "the pool's control fits memory aligned to 8");
 
 #define CONTROL_BYTES ((sizeof(mm_fixed) + sizeof(size_t) - 1) & ~(sizeof(size_t) - 1))
 
@@ -74,8 +85,10 @@ size_t mm_fixed_size(size_t count, size_t block_size, size_t align, unsigned fla
 	size_t stride = fixed_stride(block_size, align, flags);
 	if (!stride || count > (SIZE_MAX / 2) / stride || count > SIZE_MAX / 64)
 		return 0;
-	if ((flags & MM_FIXED_LOCKFREE) && count >= UINT32_MAX)
+#if MM_LOCKFREE_TOP_BITS
+	if ((flags & MM_FIXED_LOCKFREE) && count > MM_LF_CAPACITY_MAX)
 		return 0;
+#endif
 	/* mem is aligned to mm_align_size(): the blocks start at most align - that past the metadata. */
 	size_t pad = align > MM_ALIGNMENT ? align - MM_ALIGNMENT : 0;
 	size_t head = CONTROL_BYTES + metadata_bytes(count, flags);
@@ -92,10 +105,25 @@ static uintptr_t inverse_of_odd(uintptr_t odd)
 	return x;
 }
 
+static void fixed_fill_stats(void *instance, mm_stats *out);
+static void fixed_reset_counters(void *instance);
+static void fixed_gate(void *instance);
+
+/* What observe.c asks of a fixed pool (observe.h). */
+static const mm_observe_ops fixed_ops = {
+    .name = "fixed pool",
+    .fill_stats = fixed_fill_stats,
+    .reset_counters = fixed_reset_counters,
+    .gate = fixed_gate,
+#if MM_HAVE_STDIO
+    .print = NULL,
+#endif
+};
+
 int mm_fixed_init(mm_fixed *p, void *blocks, size_t capacity, size_t stride, void *bitmap_mem, unsigned flags)
 {
 	memset(p, 0, sizeof(*p));
-	mm_observe_init(&p->obs, MM_KIND_FIXED);
+	mm_observe_init(&p->obs, MM_KIND_FIXED, &fixed_ops);
 	p->base = mm_addr(blocks);
 	p->stride = stride;
 	p->capacity = capacity;
@@ -112,7 +140,7 @@ int mm_fixed_init(mm_fixed *p, void *blocks, size_t capacity, size_t stride, voi
 	p->head = MM_LIST_END;
 	if (flags & MM_FIXED_LOCKFREE) {
 		p->obs.observed |= MM_OBSERVE_MODE;
-		mm_fixed_gate(p); /* the list lives in `parked` for good */
+		fixed_gate(p); /* the list lives in `parked` for good */
 	}
 	return 1;
 }
@@ -126,9 +154,9 @@ static size_t fixed_capacity(uintptr_t m, size_t bytes, size_t stride, size_t al
 		return 0;
 	uintptr_t end = m + bytes;
 	size_t lo = 0, hi = (bytes - CONTROL_BYTES) / stride + 1; /* fits(lo), !fits(hi) */
-#if SIZE_MAX > UINT32_MAX
-	if ((flags & MM_FIXED_LOCKFREE) && hi > UINT32_MAX)
-		hi = UINT32_MAX; /* capacity < 2^32 - 1, as mm_fixed_size allows: index + 1 fits */
+#if MM_LOCKFREE_TOP_BITS
+	if ((flags & MM_FIXED_LOCKFREE) && hi > MM_LF_CAPACITY_MAX)
+		hi = MM_LF_CAPACITY_MAX + 1; /* capacity <= MM_LF_CAPACITY_MAX as in mm_fixed_size: index + 1 fits */
 #endif
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -182,12 +210,13 @@ mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t al
 	mm_fixed *p = (mm_fixed *)mem;
 	unsigned char *meta = (unsigned char *)mem + CONTROL_BYTES;
 	mm_fixed_init(p, (void *)plan.blocks, capacity, plan.stride, (flags & MM_FIXED_BITMAP) ? meta : NULL, flags);
-#if MM_HAVE_ATOMICS
+#if MM_LOCKFREE_TOP_BITS
 	if (flags & MM_FIXED_LOCKFREE) {
-		p->links =
-		    (_Atomic uint32_t *)(void *)(meta +
-		                                 ((flags & MM_FIXED_BITMAP) ? mm_fixed_bitmap_bytes(capacity) : 0));
-		atomic_init(&p->top, 0);
+		uintptr_t top = mm_align_up_addr(
+		    mm_addr(meta) + ((flags & MM_FIXED_BITMAP) ? mm_fixed_bitmap_bytes(capacity) : 0), LF_TOP_ALIGN);
+		p->top = (_Atomic mm_lf_top *)top;
+		p->links = (_Atomic uint32_t *)(top + sizeof(_Atomic mm_lf_top));
+		atomic_init(p->top, 0);
 		atomic_init(&p->fresh, 0);
 		atomic_init(&p->lf_allocs, 0);
 		atomic_init(&p->lf_frees, 0);
@@ -208,8 +237,9 @@ void mm_fixed_destroy(mm_fixed_t p)
 static MM_NOINLINE void *fixed_alloc_observed(mm_fixed *p);
 static MM_NOINLINE void fixed_free_observed(mm_fixed *p, void *ptr);
 
-void mm_fixed_gate(mm_fixed *p)
+static void fixed_gate(void *instance)
 {
+	mm_fixed *p = (mm_fixed *)instance;
 	void *list = p->head ? p->head : p->parked;
 	p->head = p->parked = NULL;
 	*mm_fixed_list(p) = list;
@@ -274,18 +304,26 @@ static mm_error_t not_a_block(const mm_fixed *p, const void *ptr)
 	return a >= p->base && a < p->end ? MM_ERR_INTERIOR_POINTER : MM_ERR_INVALID_POINTER;
 }
 
-#if MM_HAVE_ATOMICS
+#if MM_LOCKFREE_TOP_BITS
+#define LF_INDEX_MASK ((((mm_lf_top)1) << MM_LF_INDEX_BITS) - 1)
+
+/* The top that puts `index1` (an index + 1, or 0) on top after `old`: the tag bumped. */
+MM_INLINE mm_lf_top lf_next(mm_lf_top old, mm_lf_top index1)
+{
+	return (mm_lf_top)((((old >> MM_LF_INDEX_BITS) + 1) << MM_LF_INDEX_BITS) | index1);
+}
+
 /* Pops the stack: a block, or NULL if it was empty when looked at. */
 static void *lockfree_pop(mm_fixed *p)
 {
-	uint64_t old = atomic_load_explicit(&p->top, memory_order_acquire);
+	mm_lf_top old = atomic_load_explicit(p->top, memory_order_acquire);
 	for (;;) {
-		uint32_t top = (uint32_t)old;
+		uint32_t top = (uint32_t)(old & LF_INDEX_MASK);
 		if (top == 0)
 			return NULL;
 		uint32_t below = atomic_load_explicit(&p->links[top - 1], memory_order_relaxed);
-		uint64_t next = (((old >> 32) + 1) << 32) | below;
-		if (atomic_compare_exchange_weak_explicit(&p->top, &old, next, memory_order_acquire,
+		mm_lf_top next = lf_next(old, below);
+		if (atomic_compare_exchange_weak_explicit(p->top, &old, next, memory_order_acquire,
 		                                          memory_order_acquire))
 			return (void *)(p->base + (size_t)(top - 1) * p->stride);
 	}
@@ -311,11 +349,11 @@ static void *lockfree_alloc(mm_fixed *p)
 
 static void lockfree_free(mm_fixed *p, size_t index)
 {
-	uint64_t old = atomic_load_explicit(&p->top, memory_order_relaxed);
+	mm_lf_top old = atomic_load_explicit(p->top, memory_order_relaxed);
 	for (;;) {
-		atomic_store_explicit(&p->links[index], (uint32_t)old, memory_order_relaxed);
-		uint64_t next = (((old >> 32) + 1) << 32) | (uint64_t)(index + 1);
-		if (atomic_compare_exchange_weak_explicit(&p->top, &old, next, memory_order_release,
+		atomic_store_explicit(&p->links[index], (uint32_t)(old & LF_INDEX_MASK), memory_order_relaxed);
+		mm_lf_top next = lf_next(old, (mm_lf_top)(index + 1));
+		if (atomic_compare_exchange_weak_explicit(p->top, &old, next, memory_order_release,
 		                                          memory_order_relaxed))
 			return;
 	}
@@ -325,7 +363,7 @@ static void lockfree_free(mm_fixed *p, size_t index)
 void *mm_fixed_alloc_core(mm_fixed *p)
 {
 	void *b;
-#if MM_HAVE_ATOMICS
+#if MM_LOCKFREE_TOP_BITS
 	if (p->flags & MM_FIXED_LOCKFREE) {
 		b = lockfree_alloc(p);
 		if (!b) {
@@ -365,7 +403,7 @@ void mm_fixed_refuse(const mm_fixed *p, const void *ptr, mm_observe *report_to)
 
 int mm_fixed_free_core(mm_fixed *p, void *ptr, mm_observe *report_to)
 {
-#if MM_HAVE_ATOMICS
+#if MM_LOCKFREE_TOP_BITS
 	if (p->flags & MM_FIXED_LOCKFREE) { /* the index is computed anyway, so the pointer is checked */
 		size_t i = mm_fixed_index(p, mm_addr(ptr));
 		if (MM_UNLIKELY(i >= fixed_carved(p))) { /* not a block, or one never handed out */
@@ -424,18 +462,19 @@ static MM_NOINLINE void fixed_free_observed(mm_fixed *p, void *ptr)
 size_t mm_fixed_capacity(mm_fixed_t p) { return p ? p->capacity : 0; }
 size_t mm_fixed_block_size(mm_fixed_t p) { return p ? p->stride : 0; }
 int mm_fixed_owns(mm_fixed_t p, const void *ptr) { return p && mm_fixed_index(p, mm_addr(ptr)) < p->capacity; }
-int mm_fixed_is_lockfree(void *instance) { return (((mm_fixed *)instance)->flags & MM_FIXED_LOCKFREE) != 0; }
 
 /* Blocks live now. */
 static size_t fixed_live(const mm_fixed *p)
 {
-#if MM_HAVE_ATOMICS
+#if MM_LOCKFREE_TOP_BITS
 	if (p->flags & MM_FIXED_LOCKFREE) {
 		/* The counters are bumped after the stack operations, so a snapshot can be off by the
-		 * operations in flight: keep it within [0, capacity]. */
-		uint64_t a = p->obs.live_base + atomic_load_explicit(&p->lf_allocs, memory_order_relaxed);
-		uint64_t f = atomic_load_explicit(&p->lf_frees, memory_order_relaxed);
-		return a <= f ? 0 : a - f > p->capacity ? p->capacity : (size_t)(a - f);
+		 * operations in flight: keep it within [0, capacity]. Words that may wrap around: their
+		 * difference modulo the word is exact, "negative" (above SIZE_MAX / 2) when frees in flight
+		 * were counted before their allocations. */
+		size_t d = (size_t)p->obs.live_base + atomic_load_explicit(&p->lf_allocs, memory_order_relaxed) -
+		           atomic_load_explicit(&p->lf_frees, memory_order_relaxed);
+		return d > SIZE_MAX / 2 ? 0 : d > p->capacity ? p->capacity : d;
 	}
 #endif
 	return mm_observe_live(&p->obs);
@@ -445,7 +484,7 @@ static size_t fixed_live(const mm_fixed *p)
  * is used first and a fresh block is carved only when every carved block is live. */
 static size_t fixed_carved(const mm_fixed *p)
 {
-#if MM_HAVE_ATOMICS
+#if MM_LOCKFREE_TOP_BITS
 	if (p->flags & MM_FIXED_LOCKFREE)
 		return atomic_load_explicit(&p->fresh, memory_order_relaxed);
 #endif
@@ -461,11 +500,11 @@ size_t mm_fixed_peak(const mm_fixed *p)
 	return c > p->peak_before_reset ? c : p->peak_before_reset;
 }
 
-void mm_fixed_fill_stats(void *instance, mm_stats *out)
+static void fixed_fill_stats(void *instance, mm_stats *out)
 {
 	const mm_fixed *p = (const mm_fixed *)instance;
 	size_t live = fixed_live(p);
-#if MM_HAVE_ATOMICS
+#if MM_LOCKFREE_TOP_BITS
 	if (p->flags & MM_FIXED_LOCKFREE) {
 		out->allocs = atomic_load_explicit(&p->lf_allocs, memory_order_relaxed);
 		out->frees = atomic_load_explicit(&p->lf_frees, memory_order_relaxed);
@@ -479,12 +518,12 @@ void mm_fixed_fill_stats(void *instance, mm_stats *out)
 	out->largest_free = live < p->capacity ? p->stride : 0;
 }
 
-void mm_fixed_reset_counters(void *instance)
+static void fixed_reset_counters(void *instance)
 {
 	mm_fixed *p = (mm_fixed *)instance;
 	p->obs.live_base = fixed_live(p); /* before any counter changes */
 	p->obs.allocs = p->obs.frees = 0;
-#if MM_HAVE_ATOMICS
+#if MM_LOCKFREE_TOP_BITS
 	if (p->flags & MM_FIXED_LOCKFREE) {
 		atomic_store(&p->lf_allocs, 0);
 		atomic_store(&p->lf_frees, 0);
@@ -506,9 +545,9 @@ void mm_fixed_reset(mm_fixed_t p)
 		p->obs.frees += live; /* every live block is taken back at once */
 	if (p->bitmap)
 		memset((void *)p->bitmap, 0, mm_fixed_bitmap_bytes(p->capacity));
-#if MM_HAVE_ATOMICS
+#if MM_LOCKFREE_TOP_BITS
 	if (p->flags & MM_FIXED_LOCKFREE) {
-		atomic_store(&p->top, 0);
+		atomic_store(p->top, 0);
 		atomic_store(&p->fresh, 0);
 		atomic_fetch_add(&p->lf_frees, live);
 	}
@@ -529,9 +568,9 @@ int mm_fixed_validate(mm_fixed_t p)
 	 * in the bitmap, and the count equal to carved - live (no block twice, none missing). */
 	size_t n = 0;
 	size_t limit = carved - live;
-#if MM_HAVE_ATOMICS
+#if MM_LOCKFREE_TOP_BITS
 	if (p->flags & MM_FIXED_LOCKFREE) {
-		uint32_t top = (uint32_t)atomic_load(&p->top);
+		uint32_t top = (uint32_t)(atomic_load(p->top) & LF_INDEX_MASK);
 		while (top) {
 			size_t i = top - 1;
 			if (i >= carved || ++n > limit)

@@ -7,8 +7,17 @@
 
 #include "observe.h"
 
-/* An extra observed bit: the pool is in lock-free mode, handled off the fast path. */
-#define MM_OBSERVE_MODE 8u
+/* The lock-free mode's stack top (MM_LOCKFREE_TOP_BITS, observe.h): the index + 1 of the top block
+ * in the low half (0: empty), an ABA tag bumped by every change in the high half. */
+#if MM_LOCKFREE_TOP_BITS == 64
+typedef uint64_t mm_lf_top;
+#define MM_LF_INDEX_BITS 32
+#define MM_LF_CAPACITY_MAX ((size_t)UINT32_MAX - 1) /* index + 1 fits in 32 bits */
+#elif MM_LOCKFREE_TOP_BITS == 32
+typedef uint32_t mm_lf_top;
+#define MM_LF_INDEX_BITS 16
+#define MM_LF_CAPACITY_MAX ((size_t)0xFFFEu) /* index + 1 fits in 16 bits */
+#endif
 
 #if MM_HAVE_ATOMICS
 typedef _Atomic size_t mm_bitmap_word;
@@ -23,7 +32,7 @@ struct mm_fixed {
 	 * `head` while the pool is not observed, in `parked` while it is (hooks, a lock, timing, the
 	 * lock-free mode), the other field NULL. So mm_fixed_alloc's one test of `head` (<= END)
 	 * catches both an empty list and an observed pool, and mm_fixed_free's (NULL) an observed pool.
-	 * mm_fixed_gate moves the list when `observed` changes. */
+	 * fixed.c's gate (its mm_observe_ops) moves the list when `observed` changes. */
 	void *head;
 	void *parked;
 	size_t carved;            /* blocks handed out from the untouched region so far: blocks [0, carved) have been
@@ -41,14 +50,18 @@ struct mm_fixed {
 	unsigned shift;
 	unsigned flags;
 	mm_bitmap_word *bitmap; /* MM_FIXED_BITMAP (the default): bit i set while block i is live */
-#if MM_HAVE_ATOMICS
-	/* MM_FIXED_LOCKFREE: top = (tag << 32) | (index + 1), 0 index part = empty; links[i] is the
-	 * index + 1 of the block below block i. The links live outside the blocks, so that a block's
-	 * new owner writing into it never races with a thread still reading the stack. */
-	_Atomic uint64_t top;
+#if MM_LOCKFREE_TOP_BITS
+	/* MM_FIXED_LOCKFREE: *top = (tag << MM_LF_INDEX_BITS) | (index + 1), 0 index part = empty;
+	 * links[i] is the index + 1 of the block below block i. The top and the links live in the
+	 * metadata, outside the blocks (so that a block's new owner writing into it never races with a
+	 * thread still reading the stack) and outside this structure (so that a 64-bit top's alignment
+	 * is not the structure's: a heap embeds pools at word-aligned places). */
+	_Atomic mm_lf_top *top;
 	_Atomic uint32_t *links;
 	_Atomic size_t fresh; /* blocks handed out from the bump region so far */
-	_Atomic uint64_t lf_allocs, lf_frees, lf_failures;
+	/* Counted in atomic words: 64-bit on 64-bit targets, modulo 2^32 on 32-bit ones (mm_get_stats
+	 * reports them as they are; blocks_in_use stays exact). */
+	_Atomic size_t lf_allocs, lf_frees, lf_failures;
 #endif
 };
 

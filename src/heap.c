@@ -151,6 +151,24 @@ mm_error_t mm_heap_create_error(const void *mem, size_t bytes, const mm_heap_con
 	return plan_heap(mem, bytes, cfg, &l);
 }
 
+static void heap_fill_stats(void *instance, mm_stats *out);
+static void heap_reset_counters(void *instance);
+static void heap_gate(void *instance);
+#if MM_HAVE_STDIO
+static void heap_print_classes(void *instance, FILE *stream);
+#endif
+
+/* What observe.c asks of a heap (observe.h). */
+static const mm_observe_ops heap_ops = {
+    .name = "heap",
+    .fill_stats = heap_fill_stats,
+    .reset_counters = heap_reset_counters,
+    .gate = heap_gate,
+#if MM_HAVE_STDIO
+    .print = heap_print_classes,
+#endif
+};
+
 mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg)
 {
 	heap_layout l;
@@ -160,7 +178,7 @@ mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg)
 	unsigned char *base = (unsigned char *)mem;
 	mm_heap *h = (mm_heap *)mem;
 	memset(h, 0, sizeof(*h));
-	mm_observe_init(&h->obs, MM_KIND_HEAP);
+	mm_observe_init(&h->obs, MM_KIND_HEAP, &heap_ops);
 	h->n_classes = (uint32_t)cfg->n_classes;
 	h->fallback = cfg->fallback;
 	h->classes = (mm_fixed *)(void *)(base + l.classes_at);
@@ -206,11 +224,11 @@ mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg)
 			return NULL; /* not reached: the layout made room for it */
 		mm_set_error_handler(h->tlsf, forward_error, h);
 	}
-	mm_heap_gate(h);
+	heap_gate(h);
 	return h;
 }
 
-void mm_heap_gate(void *instance)
+static void heap_gate(void *instance)
 {
 	mm_heap *h = (mm_heap *)instance;
 	int open = !h->obs.observed;
@@ -650,7 +668,7 @@ int mm_heap_get_class_stats(mm_heap_t h, size_t i, mm_heap_class_stats *out)
 	return 1;
 }
 
-void mm_heap_fill_stats(void *instance, mm_stats *out)
+static void heap_fill_stats(void *instance, mm_stats *out)
 {
 	const mm_heap *h = (const mm_heap *)instance;
 	mm_stats r;
@@ -688,9 +706,11 @@ void mm_heap_fill_stats(void *instance, mm_stats *out)
 	out->frees = r.frees;
 }
 
-void mm_heap_reset_counters(void *instance)
+static void heap_reset_counters(void *instance)
 {
 	mm_heap *h = (mm_heap *)instance;
+	h->obs.live_base = mm_observe_live(&h->obs); /* the heap's own counters, as for every instance */
+	h->obs.allocs = h->obs.frees = 0;
 	for (size_t i = 0; i < h->n_classes; i++)
 		mm_reset_stats(&h->classes[i]);
 	if (h->tlsf)
@@ -698,7 +718,7 @@ void mm_heap_reset_counters(void *instance)
 }
 
 #if MM_HAVE_STDIO
-void mm_heap_print_classes(void *instance, FILE *stream)
+static void heap_print_classes(void *instance, FILE *stream)
 {
 	mm_heap *h = (mm_heap *)instance;
 	for (size_t i = 0; i < h->n_classes; i++) {

@@ -356,7 +356,7 @@ int mm_heap_suggest_config(const mm_heap_workload *w, size_t n, size_t class_lim
 /* ---- Traces --------------------------------------------------------------------------------------- */
 
 typedef struct live_entry {
-	uint64_t id; /* 0: empty; ~0: deleted */
+	mm_u64 id; /* 0: empty; ~0: deleted. Word-aligned (common.h): scratch need only be aligned to a word */
 	size_t size;
 } live_entry;
 

@@ -68,12 +68,13 @@ static mm_observe *observe_of(void *instance)
 	return o->kind == MM_KIND_TLSF || o->kind == MM_KIND_FIXED || o->kind == MM_KIND_HEAP ? o : NULL;
 }
 
-void mm_observe_init(mm_observe *o, uint32_t kind)
+void mm_observe_init(mm_observe *o, uint32_t kind, const mm_observe_ops *ops)
 {
 	memset(o, 0, sizeof(*o));
 	o->kind = kind;
-#if MM_HAVE_ATOMICS
-	atomic_flag_clear(&o->builtin_lock);
+	o->ops = ops;
+#if MM_HAVE_SPIN_LOCK
+	atomic_init(&o->builtin_lock, 0u);
 #endif
 #if MM_CYCLES
 	o->cycles = NULL;
@@ -82,14 +83,12 @@ void mm_observe_init(mm_observe *o, uint32_t kind)
 #endif
 }
 
-/* Sets the observed bits; fixed pools and heaps then re-gate their fast paths (fixed.c, heap.c). */
+/* Sets the observed bits; fixed pools and heaps then re-gate their fast paths (their ops' gate). */
 static void set_observed(mm_observe *o, uint32_t observed)
 {
 	o->observed = observed;
-	if (o->kind == MM_KIND_FIXED)
-		mm_fixed_gate((struct mm_fixed *)(void *)o);
-	else if (o->kind == MM_KIND_HEAP)
-		mm_heap_gate(o);
+	if (o->ops->gate)
+		o->ops->gate(o);
 }
 
 static void update_observed(mm_observe *o)
@@ -141,15 +140,8 @@ int mm_get_stats(void *instance, mm_stats *out)
 	out->frees = o->frees;
 	out->failures = o->failures;
 	out->blocks_in_use = mm_observe_live(o);
-	if (o->kind == MM_KIND_TLSF)
-		mm_tlsf_fill_stats(instance, out);
-	else if (o->kind == MM_KIND_FIXED)
-		mm_fixed_fill_stats(instance, out);
-	else
-		mm_heap_fill_stats(instance, out);
+	o->ops->fill_stats(instance, out); /* the kind's figures, fragmentation included */
 	out->free = out->capacity - out->in_use;
-	if (o->kind == MM_KIND_TLSF) /* fixed pools set 0, heaps their remainder's figure */
-		out->fragmentation = mm_fragmentation_permille(out->largest_free, out->free);
 	return 1;
 }
 
@@ -158,8 +150,8 @@ void mm_reset_stats(void *instance)
 	mm_observe *o = observe_of(instance);
 	if (!o)
 		return;
-	if (o->kind == MM_KIND_FIXED) {
-		mm_fixed_reset_counters(instance); /* a lock-free pool counts elsewhere */
+	if (o->ops->reset_counters) {
+		o->ops->reset_counters(instance); /* a lock-free pool counts elsewhere, a heap in its parts */
 	} else {
 		o->live_base = mm_observe_live(o);
 		o->allocs = o->frees = 0;
@@ -171,8 +163,6 @@ void mm_reset_stats(void *instance)
 		o->timing[i].min = UINT64_MAX;
 #endif
 	/* The blocks in use stay in use: each kind keeps its in-use count apart from the counters. */
-	if (o->kind == MM_KIND_HEAP)
-		mm_heap_reset_counters(instance);
 }
 
 /* ---- Hooks and locks ---------------------------------------------------------------------------- */
@@ -191,7 +181,7 @@ void mm_set_hooks(void *instance, mm_alloc_hook on_alloc, mm_free_hook on_free, 
 int mm_set_lock(void *instance, mm_lock_fn lock, mm_lock_fn unlock, void *user)
 {
 	mm_observe *o = observe_of(instance);
-	if (!o || !lock != !unlock || (o->kind == MM_KIND_FIXED && mm_fixed_is_lockfree(instance)))
+	if (!o || !lock != !unlock || (o->observed & MM_OBSERVE_MODE)) /* a lock-free pool takes no lock */
 		return 0;
 	o->lock = lock;
 	o->unlock = unlock;
@@ -200,23 +190,26 @@ int mm_set_lock(void *instance, mm_lock_fn lock, mm_lock_fn unlock, void *user)
 	return 1;
 }
 
-#if MM_HAVE_ATOMICS
+#if MM_HAVE_SPIN_LOCK
 static void builtin_lock(void *user)
 {
-	atomic_flag *f = (atomic_flag *)user;
-	while (atomic_flag_test_and_set_explicit(f, memory_order_acquire)) {
+	_Atomic unsigned *f = (_Atomic unsigned *)user;
+	while (atomic_exchange_explicit(f, 1u, memory_order_acquire)) {
+		/* wait reading, not writing, so that the line stays shared until the holder lets go */
+		while (atomic_load_explicit(f, memory_order_relaxed)) {
 #if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
+			__builtin_ia32_pause();
 #endif
+		}
 	}
 }
 
-static void builtin_unlock(void *user) { atomic_flag_clear_explicit((atomic_flag *)user, memory_order_release); }
+static void builtin_unlock(void *user) { atomic_store_explicit((_Atomic unsigned *)user, 0u, memory_order_release); }
 #endif
 
 int mm_use_builtin_lock(void *instance)
 {
-#if MM_HAVE_ATOMICS
+#if MM_HAVE_SPIN_LOCK /* else no lock-free atomic exchange (ARMv6-M): it could not be a lock */
 	mm_observe *o = observe_of(instance);
 	return o ? mm_set_lock(instance, builtin_lock, builtin_unlock, &o->builtin_lock) : 0;
 #else
@@ -291,7 +284,7 @@ int mm_track_cycles(void *instance, int on)
 {
 #if MM_CYCLES
 	mm_observe *o = observe_of(instance);
-	if (!o || (o->kind == MM_KIND_FIXED && mm_fixed_is_lockfree(instance)))
+	if (!o || (o->observed & MM_OBSERVE_MODE))
 		return 0; /* a lock-free pool's threads would race on the timing records */
 	if (!o->cycles)
 		o->cycles = builtin_counter;
@@ -354,15 +347,14 @@ void mm_print(void *instance, FILE *stream)
 			(void)fprintf(stream, "memoman: %p is not an instance\n", instance);
 		return;
 	}
-	const char *kind = o->kind == MM_KIND_TLSF ? "TLSF" : o->kind == MM_KIND_FIXED ? "fixed pool" : "heap";
-	(void)fprintf(stream, "memoman %s %p\n", kind, instance);
+	(void)fprintf(stream, "memoman %s %p\n", o->ops->name, instance);
 	(void)fprintf(stream, "  capacity %zu B, in use %zu B (peak %zu B), free %zu B, largest free %zu B\n",
 	              s.capacity, s.in_use, s.peak_in_use, s.free, s.largest_free);
 	(void)fprintf(stream, "  blocks in use %zu; %llu allocs, %llu frees, %llu failures; fragmentation %u.%u%%\n",
 	              s.blocks_in_use, (unsigned long long)s.allocs, (unsigned long long)s.frees,
 	              (unsigned long long)s.failures, s.fragmentation / 10, s.fragmentation % 10);
-	if (o->kind == MM_KIND_HEAP)
-		mm_heap_print_classes(instance, stream);
+	if (o->ops->print)
+		o->ops->print(instance, stream);
 #if MM_CYCLES
 	static const char *const names[MM_OP_COUNT] = {"malloc", "free", "realloc", "memalign", "calloc"};
 	for (int i = 0; i < MM_OP_COUNT; i++) {

@@ -360,13 +360,26 @@ mm_pool_t mm_get_pool(mm_t c)
 
 /* ---- Creation ----------------------------------------------------------------------------------- */
 
+static void tlsf_stats(void *instance, mm_stats *out);
+
+/* What observe.c asks of a TLSF instance (observe.h). */
+static const mm_observe_ops tlsf_ops = {
+    .name = "TLSF",
+    .fill_stats = tlsf_stats,
+    .reset_counters = NULL,
+    .gate = NULL,
+#if MM_HAVE_STDIO
+    .print = NULL,
+#endif
+};
+
 mm_t mm_create(void *mem)
 {
 	if (!mem || (mm_addr(mem) & (_Alignof(mm_control) - 1)))
 		return NULL;
 	mm_control *c = (mm_control *)mem;
 	memset(c, 0, sizeof(*c));
-	mm_observe_init(&c->obs, MM_KIND_TLSF);
+	mm_observe_init(&c->obs, MM_KIND_TLSF, &tlsf_ops);
 	return c;
 }
 
@@ -965,6 +978,12 @@ void mm_tlsf_fill_stats(void *instance, mm_stats *out)
 		const mm_block *b = c->heads[(fl << MM_SL_LOG2) | sl];
 		out->largest_free = mm_stride_of(b->size) - MM_W;
 	}
+}
+
+static void tlsf_stats(void *instance, mm_stats *out)
+{
+	mm_tlsf_fill_stats(instance, out);
+	out->fragmentation = mm_fragmentation_permille(out->largest_free, out->capacity - out->in_use);
 }
 
 size_t mm_block_size(void *ptr)

@@ -144,7 +144,7 @@ typedef struct mm_control mm_control;
 #if MM_SL_INDEX_COUNT_LOG2 <= 5
 typedef uint32_t mm_slmap;
 #else
-typedef uint64_t mm_slmap;
+typedef mm_u64 mm_slmap; /* word-aligned: the control needs no more than a word's alignment (common.h) */
 #endif
 
 struct mm_control {

@@ -28,6 +28,19 @@ static void test_create(void)
 	CHECK(mm_fixed_size(0, 32, 0, 0) == 0 && mm_fixed_size(10, 32, 3, 0) == 0 &&
 	      mm_fixed_size(10, 32, 0, 0x80) == 0);
 	CHECK(mm_fixed_size(opaque_size(SIZE_MAX / 8), 64, 0, 0) == 0);
+	/* The lock-free mode where the hardware has a compare-and-swap for it, up to its index's limit;
+	 * refused (MM_ERR_BAD_ARGUMENT) where it has none. */
+#if MM_LOCKFREE_TOP_BITS
+	if (MM_LF_CAPACITY_MAX <= SIZE_MAX / 64) { /* not 2^32 - 2 blocks on a 32-bit target */
+		CHECK(mm_fixed_size(MM_LF_CAPACITY_MAX, 8, 0, MM_FIXED_LOCKFREE) != 0);
+		CHECK(mm_fixed_size(MM_LF_CAPACITY_MAX + 1, 8, 0, MM_FIXED_LOCKFREE) == 0);
+	}
+	CHECK(mm_fixed_create_error(arena, 4096, 32, 0, MM_FIXED_LOCKFREE) == MM_OK);
+#else
+	CHECK(mm_fixed_size(8, 32, 0, MM_FIXED_LOCKFREE) == 0);
+	CHECK(mm_fixed_create_error(arena, 4096, 32, 0, MM_FIXED_LOCKFREE) == MM_ERR_BAD_ARGUMENT);
+	CHECK(mm_fixed_create(arena, 4096, 32, 0, MM_FIXED_LOCKFREE) == NULL);
+#endif
 	CHECK(mm_fixed_capacity(NULL) == 0 && mm_fixed_available(NULL) == 0 && mm_fixed_alloc(NULL) == NULL);
 	mm_fixed_free(NULL, NULL);
 

@@ -37,7 +37,7 @@ static void test_create(void)
 	size_t need = mm_heap_size(&c);
 	CHECK(need > 0);
 	CHECK(mm_heap_create(NULL, need, &c) == NULL);
-	CHECK(mm_heap_create(arena + 8, need, &c) == NULL);
+	CHECK(mm_heap_create(arena + mm_align_size() / 2, need, &c) == NULL);
 	CHECK(mm_heap_create(arena, need, NULL) == NULL);
 	CHECK(mm_heap_create(arena, need - 1, &c) == NULL);
 	mm_heap_t h = mm_heap_create(arena, need, &c);
@@ -95,8 +95,10 @@ static void test_routing(void)
 	recorded_errors rec;
 	record_errors(h, &rec);
 	/* Each request to the smallest class that holds it; larger ones to the remainder. */
-	/* Class sizes round up to 16: the classes hold 32, 112 and 512 bytes. */
-	const size_t sizes[] = {0, 1, 32, 33, 112, 113, 512, 513, 5000};
+	/* Class sizes round up to mm_align_size(): with 16 the classes hold 32, 112 and 512 bytes. */
+	const size_t al = mm_align_size(), s0 = (32 + al - 1) / al * al, s1 = (100 + al - 1) / al * al,
+	             s2 = (500 + al - 1) / al * al;
+	const size_t sizes[] = {0, 1, s0, s0 + 1, s1, s1 + 1, s2, s2 + 1, 5000};
 	const size_t expect[] = {0, 0, 0, 1, 1, 2, 2, 3, 3}; /* 3: the remainder */
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		size_t before[3] = {class_in_use(h, 0), class_in_use(h, 1), class_in_use(h, 2)};

@@ -127,6 +127,20 @@
 /* ---- Portability -------------------------------------------------------------------------------- */
 
 /*
+ * Atomics are not a knob: libmemoman asks the compiler what the target does without a library
+ * (<stdatomic.h>'s ATOMIC_*_LOCK_FREE, 2 meaning "in hardware", src/observe.h) and uses only that,
+ * so that it never calls libatomic (which bare-metal toolchains such as arm-none-eabi lack):
+ *   - lock-free fixed pools (MM_FIXED_LOCKFREE) where there is a lock-free compare-and-swap: 64-bit
+ *     (up to 2^32 - 2 blocks) or, on ARMv7-M and 32-bit PowerPC, 32-bit (up to 65534 blocks); on
+ *     ARMv6-M (Cortex-M0/M0+) none, and the mode is refused (memoman/fixed.h);
+ *   - mm_use_builtin_lock's spin lock where there is a lock-free atomic exchange of an unsigned int
+ *     (not on ARMv6-M: there it returns 0 and a lock of your own goes in through mm_set_lock);
+ *   - statistics counters: 64-bit plain integers on every target, written only by the thread that
+ *     owns the instance or holds its lock, and aligned to a word (so that no control structure
+ *     needs more than a word's alignment); a lock-free pool's in atomic words.
+ */
+
+/*
  * MM_USE_BUILTIN_BITSCAN (default 1 with gcc and clang): use __builtin_clz/__builtin_ctz for the
  * bitmap searches. 0 selects portable C (a fixed sequence of shifts, still constant time).
  */

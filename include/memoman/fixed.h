@@ -16,9 +16,16 @@
  *   MM_FIXED_UNCHECKED  the explicit opt-out: no bitmap, nothing checked on free; a pointer that is
  *                       not a live block of the pool is undefined behaviour. The fastest mode.
  *   MM_FIXED_LOCKFREE   any number of threads may allocate and free at once, without a lock: a
- *                       Treiber stack of block indices with a 32-bit ABA tag. Foreign and interior
+ *                       Treiber stack of block indices with an ABA tag. Foreign and interior
  *                       pointers are always caught (the block index is computed anyway), double
- *                       frees too unless MM_FIXED_UNCHECKED is added. Needs lock-free 64-bit atomics.
+ *                       frees too unless MM_FIXED_UNCHECKED is added. Needs a lock-free
+ *                       compare-and-swap in hardware: with a 64-bit one (x86-64, AArch64, i386,
+ *                       ARMv7-A, riscv64, s390x) a 32-bit index and a 32-bit tag, up to 2^32 - 2
+ *                       blocks; with only a 32-bit one (ARMv7-M: Cortex-M3/M4/M7, 32-bit PowerPC)
+ *                       a 16-bit index and a 16-bit tag, up to 65534 blocks; with none (ARMv6-M:
+ *                       Cortex-M0/M0+) the mode is refused (mm_fixed_create returns NULL,
+ *                       mm_fixed_create_error MM_ERR_BAD_ARGUMENT). Its allocs/frees/failures
+ *                       count in atomic words (modulo 2^32 on 32-bit targets).
  *                       Hooks installed on such a pool run in every thread at once (they must be
  *                       thread-safe themselves), and the error record (mm_last_error) is not
  *                       synchronized: errors reported at the same time may overwrite each other.
@@ -44,7 +51,8 @@ typedef struct mm_fixed *mm_fixed_t;
  * `block_size` bytes aligned to `align` (0: mm_align_size()). 0 if the arguments are invalid: align
  * not a power of two, unknown flags, count 0, count above SIZE_MAX / 64, blocks taking more than
  * SIZE_MAX / 2 bytes, MM_FIXED_BITMAP and MM_FIXED_UNCHECKED together, or (MM_FIXED_LOCKFREE)
- * count 2^32 - 1 or more. O(1).
+ * a target without a lock-free compare-and-swap, or count above the mode's limit there (2^32 - 2
+ * with a 64-bit compare-and-swap, 65534 with a 32-bit one). O(1).
  */
 size_t mm_fixed_size(size_t count, size_t block_size, size_t align, unsigned flags);
 
@@ -53,7 +61,8 @@ size_t mm_fixed_size(size_t count, size_t block_size, size_t align, unsigned fla
  * as many blocks as fit. Each block is block_size bytes (at least 1; at least a pointer in the
  * default mode, which keeps its free list inside free blocks) rounded up to a multiple of align,
  * and aligned to align (0: mm_align_size(); below a pointer's alignment it is raised to it).
- * mem must be aligned to 8 bytes (the control holds 64-bit counters; mm_align_size() suffices).
+ * mem must be aligned to a pointer's alignment (_Alignof(void *): 8 on 64-bit targets, 4 on 32-bit
+ * ones; mm_align_size() always suffices).
  * Returns NULL if and only if mm_fixed_create_error() with the same arguments says why.
  * O(1): blocks are handed out from a bump pointer the first time, so nothing is threaded at creation.
  */
@@ -62,9 +71,11 @@ mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t al
 /*
  * Why mm_fixed_create with these arguments fails, without creating anything: MM_OK (it succeeds),
  * MM_ERR_BAD_ARGUMENT (mem NULL, align not a power of two, an unknown flag, MM_FIXED_BITMAP with
- * MM_FIXED_UNCHECKED, MM_FIXED_LOCKFREE where 64-bit atomics are not lock-free, a block size that
- * overflows once aligned, or a range that wraps around the address space), MM_ERR_MISALIGNED (mem not
- * aligned to 8), MM_ERR_TOO_SMALL (not one block fits after the control and metadata). O(1).
+ * MM_FIXED_UNCHECKED, MM_FIXED_LOCKFREE on a target without a lock-free compare-and-swap (ARMv6-M;
+ * see the modes above), a block size that overflows once aligned, or a range that wraps around the
+ * address space), MM_ERR_MISALIGNED (mem not aligned to a pointer's alignment), MM_ERR_TOO_SMALL (not
+ * one block fits after the control and metadata; a lock-free pool holds at most its mode's limit of
+ * blocks, the rest of a larger buffer is not used). O(1).
  */
 mm_error_t mm_fixed_create_error(const void *mem, size_t bytes, size_t block_size, size_t align, unsigned flags);
 

@@ -1,0 +1,5 @@
+# armhf.cmake: 32-bit ARMv7-A, hard float (Debian armhf): uint64_t aligned to 8, max_align_t 8
+set(MEMOMAN_CROSS_TRIPLE arm-linux-gnueabihf)
+set(MEMOMAN_CROSS_PROCESSOR arm)
+set(MEMOMAN_CROSS_QEMU qemu-arm)
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
