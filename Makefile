@@ -11,6 +11,12 @@
 #   make test-clang  the tests built with clang (its warnings are errors too)
 #   make test-programs  real programs (CPython, sqlite3, git, lua, gcc, redis) with and without
 #                    libmemoman-malloc in LD_PRELOAD: the same results (tests/programs/run.sh)
+#   make test-cross  libmemoman's tests (not the malloc layer) built with Debian's cross compilers and run
+#                    under qemu-user: aarch64 armhf riscv64 s390x ppc32 (tests/cross/run.sh, installs them
+#                    with apt-get; they displace gcc-multilib, which it puts back); CROSS_ARCHS="armhf
+#                    s390x" for a subset; folders BUILD/cross-<arch>
+#   make test-cortex-m  libmemoman on bare-metal Cortex-M4 (mps2-an386) and Cortex-M0 (microbit) under
+#                    QEMU with semihosting (examples/cortex-m/run.sh; arm-none-eabi-gcc, qemu-system-arm)
 #   make fuzz        the libFuzzer targets (needs clang, libclang-rt-14-dev): corpus replay + 60 s each
 #   make bench       the benchmarks (bench/README.md); valgrind adds instruction counts
 #   make lint        clang-format check and clang-tidy's bug-prone and analyzer checks
@@ -49,7 +55,7 @@ TIDY_SOURCES = $(wildcard src/*.c src/malloc/*.c src/malloc/os/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
-.PHONY: all demo test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz bench lint docs check-all install amalgamation clean
+.PHONY: all demo test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz bench lint docs test-cross test-cortex-m check-all install amalgamation clean
 
 all:
 	@mkdir -p $(BUILD)
@@ -116,13 +122,23 @@ lint:
 		-D_GNU_SOURCE >/dev/null 2>&1
 	@echo "lint: clean"
 
+CROSS_ARCHS ?= aarch64 armhf riscv64 s390x ppc32
+
+test-cross:
+	@mkdir -p $(BUILD)
+	@BUILD=$(BUILD) JOBS=$(JOBS) sh tests/cross/run.sh $(CROSS_ARCHS)
+
+test-cortex-m:
+	@mkdir -p $(BUILD)
+	@CM_BUILD=$(abspath $(BUILD))/cortex-m sh examples/cortex-m/run.sh
+
 docs:
 	@command -v doxygen >/dev/null || { echo "make docs needs doxygen (apt-get install doxygen)"; exit 1; }
 	@rm -rf $(BUILD)/docs && mkdir -p $(BUILD)/docs
 	@MEMOMAN_DOCS_OUT=$(BUILD)/docs doxygen docs/Doxyfile
 	@echo "docs: $(BUILD)/docs/html/index.html"
 
-check-all: lint docs test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz
+check-all: lint docs test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz test-cortex-m test-cross
 
 install:
 	@mkdir -p $(BUILD)
