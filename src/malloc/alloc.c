@@ -109,9 +109,10 @@ static void *alloc_any(size_t n, size_t align, int *zeroed)
 	if (align <= MM_MIN_ALIGN) {
 		if (n <= MM_CLASS_MAX)
 			return class_alloc(tc, mm_class_of(n));
-	} else if (align <= 4096 && n <= MM_CLASS_MAX && align <= MM_CLASS_MAX) {
-		/* A class whose blocks are all so aligned: pages start on 4 KiB boundaries, so a class
-		 * whose size is a multiple of align has every block aligned. */
+	} else if (align <= MM_CLASS_ALIGN_MAX && n <= MM_CLASS_MAX) {
+		/* A class whose blocks are all so aligned: pages start on MM_CLASS_ALIGN_MAX boundaries
+		 * whatever the OS page size, so a class whose size is a multiple of align has every
+		 * block aligned. */
 		unsigned c = mm_class_of(n > align ? n : align);
 		while (c < MM_CLASSES && mm_class_size(c) % align)
 			c++;

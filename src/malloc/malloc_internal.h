@@ -59,18 +59,34 @@
 #define MM_CLASSES 36
 _Static_assert(MM_CLASSES == MEMOMAN_MALLOC_CLASSES, "the public class count is the internal one");
 
-/* Addresses the segment map covers: user space below 2^47 on 64-bit Linux (the kernel places
- * mappings there unless asked for higher ones, which memoman never does). */
+/* Addresses the segment map covers. On 64-bit targets: below 2^57, the widest user address space
+ * of any 64-bit Linux (x86-64 with 5-level paging; arm64 and ppc64 reach 2^52, arm64 with 4 KiB
+ * pages and 4-level x86-64 2^48 and 2^47). The map has two levels there: a top array in .bss (one
+ * word per 2^MM_SEGMAP_LEAF_BITS segments, 2 TiB of address space) whose entries are the offsets
+ * of leaves (one byte per segment) mapped on demand when a segment first lands in their range; an
+ * entry still 0 points at mm_segmap_zero, a leaf of zeros in .bss, so that a look-up never tests
+ * for a missing leaf. On 32-bit targets one flat byte array covers the whole address space. */
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define MM_ADDR_BITS 47
+#define MM_ADDR_BITS 57
+#define MM_SEGMAP_LEAF_BITS 19
+#define MM_SEGMAP_TWO_LEVEL 1
 #else
 #define MM_ADDR_BITS 32
+#define MM_SEGMAP_LEAF_BITS (MM_ADDR_BITS - MM_SEG_SHIFT)
+#define MM_SEGMAP_TWO_LEVEL 0
 #endif
-#define MM_SEGMAP_BYTES ((size_t)1 << (MM_ADDR_BITS - MM_SEG_SHIFT)) /* one byte per segment */
+#define MM_SEGMAP_LEAF ((size_t)1 << MM_SEGMAP_LEAF_BITS) /* bytes of a leaf: segments it covers */
+#define MM_SEGMAP_TOP ((size_t)1 << (MM_ADDR_BITS - MM_SEG_SHIFT - MM_SEGMAP_LEAF_BITS)) /* top entries */
+#define MM_SEGMAP_BYTES MM_SEGMAP_LEAF /* the flat map of 32-bit targets, the zero leaf of 64-bit ones */
 /* What the segment map says of a segment of the address space. */
 enum { MM_MAP_NONE = 0, MM_MAP_SEGMENT = 1, MM_MAP_INTERIOR = 2 /* a later segment of a LARGE pool */ };
 
-_Static_assert(MM_SEG_HEADER % 4096 == 0, "page 0 starts on a 4 KiB boundary, for memalign from classes");
+/* Blocks of a class whose size is a multiple of an alignment up to this are all so aligned: page 0
+ * of a segment starts at MM_SEG_HEADER, the others at multiples of 64 KiB (not the OS page size,
+ * which only decides what can be purged). */
+#define MM_CLASS_ALIGN_MAX ((size_t)4096)
+_Static_assert(MM_SEG_HEADER % MM_CLASS_ALIGN_MAX == 0,
+               "page 0 starts on a boundary of MM_CLASS_ALIGN_MAX, for memalign from classes");
 _Static_assert(MM_PAGES_MAX <= 64, "a segment's page slots fit a 64-bit mask");
 
 /* Size class of a request of n bytes (n <= MM_CLASS_MAX): 16-byte steps up to 128, then four
@@ -197,15 +213,28 @@ typedef struct mm_zone {
 
 /* ---- Globals --------------------------------------------------------------------------------------- */
 
-/* MM_MAP_* for every segment of the address space. A zero-filled array in .bss, not a mapping made
- * at set-up: free() and its kin may be called before malloc ever was (a constructor of another
- * library that runs first calls free(NULL)), and they find every segment MM_MAP_NONE then. Its
- * pages cost nothing until a segment near them is mapped. */
-extern _Atomic uint8_t mm_segmap[MM_SEGMAP_BYTES];
-extern uintptr_t mm_secret; /* per process: free blocks hold their address ^ secret */
+/* The segment map: MM_MAP_* for every segment of the address space. Zero-filled arrays in .bss, not
+ * mappings made at set-up: free() and its kin may be called before malloc ever was (a constructor
+ * of another library that runs first calls free(NULL)), and they find every segment MM_MAP_NONE
+ * then. Their pages cost nothing until a segment near them is mapped (the zero leaf's never: it
+ * is only read). 64-bit: mm_segmap_top[i] is the address of the leaf of segments
+ * [i << MM_SEGMAP_LEAF_BITS, (i + 1) << MM_SEGMAP_LEAF_BITS) minus that of mm_segmap_zero, set
+ * once (mm_segmap_reserve) and never cleared; 32-bit: mm_segmap_zero is the map itself. */
+/* Data of this layer only, even in the shared library: addressed directly, not through the GOT (on
+ * arm64 that is one load less for each on the fast paths). */
+#if defined(__GNUC__) || defined(__clang__)
+#define MM_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define MM_HIDDEN
+#endif
+#if MM_SEGMAP_TWO_LEVEL
+extern _Atomic uintptr_t mm_segmap_top[MM_SEGMAP_TOP] MM_HIDDEN;
+#endif
+extern _Atomic uint8_t mm_segmap_zero[MM_SEGMAP_BYTES] MM_HIDDEN;
+extern uintptr_t mm_secret MM_HIDDEN; /* per process: free blocks hold their address ^ secret */
 
-extern mm_page mm_page_empty;     /* a page with nothing: the direct entries of an empty thread cache */
-extern mm_tcache mm_tcache_empty; /* the thread cache of a thread not set up yet */
+extern mm_page mm_page_empty MM_HIDDEN;     /* a page with nothing: the direct entries of an empty thread cache */
+extern mm_tcache mm_tcache_empty MM_HIDDEN; /* the thread cache of a thread not set up yet */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MM_TLS_MODEL __attribute__((tls_model("initial-exec")))
@@ -226,20 +255,38 @@ MM_INLINE void mm_relaxed_add(_Atomic uint64_t *a, uint64_t v)
 /* Is address a beyond what the segment map covers? (Never on 32-bit targets.) */
 MM_INLINE int mm_addr_unmappable(uintptr_t a)
 {
-#if MM_ADDR_BITS < 64 && UINTPTR_MAX > 0xFFFFFFFFu
-	return (a >> MM_ADDR_BITS) != 0;
+#if MM_SEGMAP_TWO_LEVEL
+	return (a >> (MM_SEG_SHIFT + MM_SEGMAP_LEAF_BITS)) >= MM_SEGMAP_TOP; /* a >> MM_ADDR_BITS != 0 */
 #else
 	(void)a;
 	return 0;
 #endif
 }
 
-/* What the segment map says of the segment of address a (MM_MAP_*). */
+/* The leaf of the segment map for address a (a covered: !mm_addr_unmappable(a)): the zero leaf if
+ * none was mapped for its range. */
+MM_INLINE _Atomic uint8_t *mm_segmap_leaf(uintptr_t a)
+{
+#if MM_SEGMAP_TWO_LEVEL
+	uintptr_t off =
+	    atomic_load_explicit(&mm_segmap_top[a >> (MM_SEG_SHIFT + MM_SEGMAP_LEAF_BITS)], memory_order_relaxed);
+	return (_Atomic uint8_t *)((uintptr_t)mm_segmap_zero + off);
+#else
+	(void)a;
+	return mm_segmap_zero;
+#endif
+}
+
+/* What the segment map says of the segment of address a (MM_MAP_*). Relaxed loads, both levels: a
+ * thread that frees a pointer of ours got it after the segment was marked (which came after its
+ * leaf was installed); a leaf read through a stale or foreign pointer is zeros from the kernel or
+ * a byte being changed, never anything else. */
 MM_INLINE unsigned mm_segmap_get(uintptr_t a)
 {
 	if (MM_UNLIKELY(mm_addr_unmappable(a)))
 		return MM_MAP_NONE;
-	return (unsigned)atomic_load_explicit(&mm_segmap[a >> MM_SEG_SHIFT], memory_order_relaxed);
+	return (unsigned)atomic_load_explicit(&mm_segmap_leaf(a)[(a >> MM_SEG_SHIFT) & (MM_SEGMAP_LEAF - 1)],
+	                                      memory_order_relaxed);
 }
 
 /* Is address a inside a segment of ours (one with a header)? */
@@ -288,6 +335,10 @@ void mm_tcache_abandon(mm_tcache *tc);
 mm_segment *mm_segment_acquire(mm_tcache *tc, unsigned kind);
 void mm_segment_release(mm_segment *s);
 void mm_segment_adopt_pages(mm_tcache *tc, mm_segment *s);
+/* Makes the segment map able to record every segment of [start, start + bytes) (maps the leaves
+ * missing there): 1, or 0 if the range is beyond the map or a leaf cannot be mapped. Thread-safe. */
+int mm_segmap_reserve(uintptr_t start, size_t bytes);
+/* Records a segment (reserved before) in the map: a release store. */
 void mm_segmap_set(mm_segment *s, int present);
 void mm_segmap_mark(uintptr_t segment, unsigned value);
 /* Handing memory back: MM_PURGE_DELAYED returns what has been free long enough (the periodic

@@ -19,7 +19,10 @@
 #define MM_TICK_INTERVAL 100            /* ms between a thread cache's purge passes */
 #define MM_DIRTY_MAX ((size_t)16 << 20) /* free memory not purged that a thread cache or the cache may hold */
 
-_Atomic uint8_t mm_segmap[MM_SEGMAP_BYTES];
+#if MM_SEGMAP_TWO_LEVEL
+_Atomic uintptr_t mm_segmap_top[MM_SEGMAP_TOP];
+#endif
+_Atomic uint8_t mm_segmap_zero[MM_SEGMAP_BYTES];
 uintptr_t mm_secret;
 _Atomic uint64_t mm_stat_mapped, mm_stat_mapped_peak, mm_stat_purged, mm_stat_given_back;
 _Atomic uint64_t mm_stat_large_bytes, mm_stat_huge_bytes;
@@ -56,9 +59,37 @@ void mm_stat_purged_add(int64_t delta)
 
 /* ---- The segment map ---------------------------------------------------------------------------- */
 
+int mm_segmap_reserve(uintptr_t start, size_t bytes)
+{
+	if (!bytes || start + (bytes - 1) < start || mm_addr_unmappable(start + (bytes - 1)))
+		return 0;
+#if MM_SEGMAP_TWO_LEVEL
+	const unsigned shift = MM_SEG_SHIFT + MM_SEGMAP_LEAF_BITS;
+	for (uintptr_t i = start >> shift; i <= (start + (bytes - 1)) >> shift; i++) {
+		if (atomic_load_explicit(&mm_segmap_top[i], memory_order_acquire))
+			continue;
+		void *leaf = mm_os_map(MM_SEGMAP_LEAF); /* zeros: every segment MM_MAP_NONE */
+		if (!leaf)
+			return 0;
+		uintptr_t expected = 0, off = (uintptr_t)leaf - (uintptr_t)mm_segmap_zero;
+		if (!atomic_compare_exchange_strong_explicit(&mm_segmap_top[i], &expected, off, memory_order_acq_rel,
+		                                             memory_order_acquire))
+			mm_os_unmap(leaf, MM_SEGMAP_LEAF); /* another thread was first */
+	}
+#endif
+	return 1;
+}
+
 void mm_segmap_mark(uintptr_t segment, unsigned value)
 {
-	atomic_store_explicit(&mm_segmap[segment >> MM_SEG_SHIFT], (uint8_t)value, memory_order_release);
+	_Atomic uint8_t *leaf = mm_segmap_leaf(segment);
+	if (leaf == mm_segmap_zero && MM_SEGMAP_TWO_LEVEL) {
+		/* Not reserved: nothing to clear, and nothing may be set there (mm_segment_map reserves). */
+		MM_ASSERT(value == MM_MAP_NONE);
+		return;
+	}
+	atomic_store_explicit(&leaf[(segment >> MM_SEG_SHIFT) & (MM_SEGMAP_LEAF - 1)], (uint8_t)value,
+	                      memory_order_release);
 }
 
 void mm_segmap_set(mm_segment *s, int present) { mm_segmap_mark((uintptr_t)s, present ? MM_MAP_SEGMENT : MM_MAP_NONE); }
@@ -71,9 +102,11 @@ mm_segment *mm_segment_map(size_t bytes, size_t align)
 		void *p = mm_os_map_aligned(bytes, align);
 		if (!p)
 			return NULL;
-		/* Segment 0 would make a NULL pointer look like ours; addresses beyond the map cannot be
-		 * recorded. Neither happens with the kernel's usual placement; refuse them if they do. */
-		if ((uintptr_t)p >= MM_SEG_SIZE && !mm_addr_unmappable((uintptr_t)p + bytes - 1)) {
+		/* Segment 0 would make a NULL pointer look like ours; addresses beyond the map (2^57 on
+		 * 64-bit targets) cannot be recorded. Neither happens with the kernel's usual placement;
+		 * refuse them if they do. The leaves of the map for the range are mapped now, so that
+		 * marking its segments later cannot fail. */
+		if ((uintptr_t)p >= MM_SEG_SIZE && mm_segmap_reserve((uintptr_t)p, bytes)) {
 			mm_stat_mapped_add((int64_t)bytes);
 			return (mm_segment *)p;
 		}
@@ -183,6 +216,20 @@ static void slot_range(const mm_segment *s, unsigned i, uintptr_t *start, size_t
 	*bytes = (size_t)(hi - lo);
 }
 
+/* The bytes of slot i that purging returns: its whole OS pages (all of it, but for slot 0's, whose
+ * start is MM_SEG_HEADER into the segment: with pages above that, its first page stays). The
+ * accounting of purged bytes goes by this; a run of slots is purged with one call, which returns
+ * at least as much. */
+static size_t slot_purgeable(const mm_segment *s, unsigned i)
+{
+	uintptr_t lo;
+	size_t bytes;
+	slot_range(s, i, &lo, &bytes);
+	size_t page = mm_os_page_size();
+	uintptr_t a = (lo + page - 1) & ~(uintptr_t)(page - 1), b = (lo + bytes) & ~(uintptr_t)(page - 1);
+	return b > a ? (size_t)(b - a) : 0;
+}
+
 /* A free page slot of the kind in one of tc's segments, taken: the descriptor with its memory range
  * in start (and the bytes in *bytes). NULL if no memory. Segments with free slots stay at the
  * front of tc's list, full ones at the back. */
@@ -205,9 +252,10 @@ mm_page *mm_page_slot_alloc(mm_tcache *tc, unsigned kind, size_t *bytes)
 	slot_range(s, i, &start, bytes);
 	p->start = start;
 	if (s->purged_slots & ((uint64_t)1 << i)) { /* purged before: in use again */
+		size_t purged = slot_purgeable(s, i);
 		s->purged_slots &= ~((uint64_t)1 << i);
-		s->purged_bytes -= *bytes;
-		mm_stat_purged_add(-(int64_t)*bytes);
+		s->purged_bytes -= purged;
+		mm_stat_purged_add(-(int64_t)purged);
 	}
 	return p;
 }
@@ -301,6 +349,7 @@ void mm_segment_free_abandoned_slot(mm_segment *s, mm_page *p)
 	s->dirty_slots &= ~((uint64_t)1 << p->slot);
 	s->used_pages--;
 	mm_os_purge((void *)start, bytes);
+	bytes = slot_purgeable(s, p->slot);
 	s->purged_slots |= (uint64_t)1 << p->slot;
 	s->purged_bytes += bytes;
 	mm_stat_purged_add((int64_t)bytes);
@@ -358,9 +407,9 @@ mm_segment *mm_segment_acquire(mm_tcache *tc, unsigned kind)
 static void purge_whole(mm_segment *s)
 {
 	size_t keep = mm_os_page_size();
-	mm_os_purge((unsigned char *)s + keep, MM_SEG_SIZE - keep);
-	mm_stat_purged_add((int64_t)(MM_SEG_SIZE - keep - s->purged_bytes));
-	s->purged_bytes = MM_SEG_SIZE - keep;
+	size_t purged = keep < MM_SEG_SIZE ? mm_os_purge((unsigned char *)s + keep, MM_SEG_SIZE - keep) : 0;
+	mm_stat_purged_add((int64_t)purged - (int64_t)s->purged_bytes);
+	s->purged_bytes = purged;
 	s->dirty_slots = 0;
 }
 
@@ -427,7 +476,8 @@ static size_t purge_segment(mm_segment *s)
 		slot_range(s, i, &lo, &bytes);
 		slot_range(s, j, &lo_j, &bytes_j);
 		mm_os_purge((void *)lo, (size_t)(lo_j + bytes_j - lo));
-		total += (size_t)(lo_j + bytes_j - lo);
+		for (unsigned k = i; k <= j; k++)
+			total += slot_purgeable(s, k);
 		uint64_t run = (j - i + 1 == 64) ? ~(uint64_t)0 : (((uint64_t)1 << (j - i + 1)) - 1) << i;
 		d &= ~run;
 		s->purged_slots |= run;

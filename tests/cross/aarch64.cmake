@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # aarch64.cmake: 64-bit ARM, little-endian (Debian arm64)
 set(MEMOMAN_CROSS_TRIPLE aarch64-linux-gnu)
 set(MEMOMAN_CROSS_PROCESSOR aarch64)

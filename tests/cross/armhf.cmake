@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # armhf.cmake: 32-bit ARMv7-A, hard float (Debian armhf): uint64_t aligned to 8, max_align_t 8
 set(MEMOMAN_CROSS_TRIPLE arm-linux-gnueabihf)
 set(MEMOMAN_CROSS_PROCESSOR arm)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/cross/bare_link.sh - proves the bare-metal link: libmemoman's six sources compiled with
 # arm-none-eabi-gcc (-Os -ffunction-sections -fdata-sections, the project's warnings as errors) for
 # Cortex-M0+ (ARMv6-M: no atomics at all), M3, M4 and M7 (ARMv7-M: 32-bit atomics only) and linked

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # common.cmake - the part every cross toolchain file shares (tests/cross/<arch>.cmake set
 # MEMOMAN_CROSS_TRIPLE, MEMOMAN_CROSS_PROCESSOR and MEMOMAN_CROSS_QEMU, then include this).
 # Debian's cross compilers (gcc-<triple>), their C libraries under /usr/<triple>, and qemu-user to run

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # riscv64.cmake: 64-bit RISC-V (Debian riscv64)
 set(MEMOMAN_CROSS_TRIPLE riscv64-linux-gnu)
 set(MEMOMAN_CROSS_PROCESSOR riscv64)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/cross/run.sh [ARCH...] - builds libmemoman's test suite (the lower layer: no malloc layer,
 # benchmarks or examples) with Debian's cross compilers and runs it under qemu-user, one build folder
 # per target: $BUILD/cross-<arch> (BUILD defaults to build). ARCH: aarch64 armhf riscv64 s390x ppc32

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # s390x.cmake: 64-bit IBM Z, big-endian (Debian s390x): max_align_t 8
 set(MEMOMAN_CROSS_TRIPLE s390x-linux-gnu)
 set(MEMOMAN_CROSS_PROCESSOR s390x)

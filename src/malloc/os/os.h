@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The OS page size (a power of two). */
+/* The OS page size (a power of two; 4, 16 or 64 KiB and others), read once at set-up. */
 size_t mm_os_page_size(void);
 
 /* Readable and writable zero-filled memory of `bytes` (a multiple of the page size), or NULL. */
@@ -24,9 +24,10 @@ void *mm_os_map_aligned(size_t bytes, size_t align);
 /* Gives [p, p + bytes) back to the OS. */
 void mm_os_unmap(void *p, size_t bytes);
 
-/* Returns the physical memory of [p, p + bytes) (page-aligned) to the OS; the range stays mapped
- * and reads as zero afterwards. */
-void mm_os_purge(void *p, size_t bytes);
+/* Returns the physical memory of the whole OS pages inside [p, p + bytes) to the OS (the bytes
+ * of partial pages at either end stay as they are); those pages stay mapped and read as zero
+ * afterwards. Returns the bytes returned (0 if no whole page lies inside). */
+size_t mm_os_purge(void *p, size_t bytes);
 
 /* Grows or shrinks the mapping [p, p + old_bytes) in place to new_bytes; 1 on success. */
 int mm_os_resize_in_place(void *p, size_t old_bytes, size_t new_bytes);

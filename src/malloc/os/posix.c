@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
+#include <sys/auxv.h>
 #include <sys/random.h>
 #endif
 
@@ -21,11 +22,21 @@
 
 static size_t page_size;
 
+/* The kernel's page size (4, 16 or 64 KiB on arm64, 64 KiB on most ppc64le kernels): from the
+ * auxiliary vector, which needs nothing set up, else sysconf. Read at set-up (mm_process_init) and
+ * cached; every madvise and munmap goes by it. 4096 only if neither answers. */
 size_t mm_os_page_size(void)
 {
 	if (!page_size) {
-		long p = sysconf(_SC_PAGESIZE);
-		page_size = p > 0 ? (size_t)p : 4096;
+		size_t p = 0;
+#if defined(__linux__)
+		p = (size_t)getauxval(AT_PAGESZ);
+#endif
+		if (!p || (p & (p - 1))) {
+			long q = sysconf(_SC_PAGESIZE);
+			p = q > 0 ? (size_t)q : 4096;
+		}
+		page_size = p;
 	}
 	return page_size;
 }
@@ -49,6 +60,8 @@ void mm_os_unmap(void *p, size_t bytes)
 
 void *mm_os_map_aligned(size_t bytes, size_t align)
 {
+	if (align < mm_os_page_size())
+		align = mm_os_page_size(); /* what the kernel gives anyway; the trimming below needs it */
 	/* Usually the kernel places a mapping right after the previous one, aligned or not: try the
 	 * exact size first, and over-map and trim only when it comes back misaligned. */
 	void *p = map(bytes);
@@ -69,13 +82,19 @@ void *mm_os_map_aligned(size_t bytes, size_t align)
 	return (void *)a;
 }
 
-void mm_os_purge(void *p, size_t bytes)
+size_t mm_os_purge(void *p, size_t bytes)
 {
-	if (!bytes)
-		return;
+	/* Only the whole pages inside the range: madvise refuses a start that is not on a page
+	 * boundary and rounds the length up, which would zero bytes after the range. */
+	size_t page = mm_os_page_size();
+	uintptr_t lo = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+	uintptr_t hi = ((uintptr_t)p + bytes) & ~(uintptr_t)(page - 1);
+	if (!bytes || hi <= lo)
+		return 0;
 	int saved = errno;
-	(void)madvise(p, bytes, MADV_DONTNEED);
+	(void)madvise((void *)lo, (size_t)(hi - lo), MADV_DONTNEED);
 	errno = saved;
+	return (size_t)(hi - lo);
 }
 
 int mm_os_resize_in_place(void *p, size_t old_bytes, size_t new_bytes)
