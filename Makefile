@@ -15,6 +15,10 @@
 #                    under qemu-user: aarch64 armhf riscv64 s390x ppc32 (tests/cross/run.sh, installs them
 #                    with apt-get; they displace gcc-multilib, which it puts back); CROSS_ARCHS="armhf
 #                    s390x" for a subset; folders BUILD/cross-<arch>
+#   make test-cross-malloc  the malloc tests under qemu-user: aarch64 at 4/16/64 KiB pages, ppc64le at
+#                    64 KiB (tests/cross-malloc/run.sh; installs cross compilers, puts gcc-multilib back)
+#   make test-arm64-vm  the malloc tests on Debian's arm64 kernel (48-bit addresses) in qemu-system-aarch64
+#   make test-ppc64el-vm  the same on Debian's ppc64el kernel (64 KiB pages) in qemu-system-ppc64
 #   make test-cortex-m  libmemoman on bare-metal Cortex-M4 (mps2-an386) and Cortex-M0 (microbit) under
 #                    QEMU with semihosting (examples/cortex-m/run.sh; arm-none-eabi-gcc, qemu-system-arm)
 #   make fuzz        the libFuzzer targets (needs clang, libclang-rt-14-dev): corpus replay + 60 s each
@@ -55,7 +59,7 @@ TIDY_SOURCES = $(wildcard src/*.c src/malloc/*.c src/malloc/os/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
-.PHONY: all demo test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz bench lint docs test-cross test-cortex-m check-all install amalgamation clean
+.PHONY: all demo test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz bench lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
 
 all:
 	@mkdir -p $(BUILD)
@@ -128,6 +132,15 @@ test-cross:
 	@mkdir -p $(BUILD)
 	@BUILD=$(BUILD) JOBS=$(JOBS) sh tests/cross/run.sh $(CROSS_ARCHS)
 
+test-cross-malloc:
+	@mkdir -p $(BUILD)
+	@JOBS=$(JOBS) sh tests/cross-malloc/run.sh $(BUILD)
+
+test-arm64-vm test-ppc64el-vm:
+	@mkdir -p $(BUILD)
+	@sh tests/cross-malloc/$(@:test-%=%).sh $(BUILD)/$(@:test-%=%) || \
+		{ s=$$?; [ $$s = 77 ] && echo "$@: skipped (see above)"; [ $$s = 77 ]; }
+
 test-cortex-m:
 	@mkdir -p $(BUILD)
 	@CM_BUILD=$(abspath $(BUILD))/cortex-m sh examples/cortex-m/run.sh
@@ -138,7 +151,7 @@ docs:
 	@MEMOMAN_DOCS_OUT=$(BUILD)/docs doxygen docs/Doxyfile
 	@echo "docs: $(BUILD)/docs/html/index.html"
 
-check-all: lint docs test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz test-cortex-m test-cross
+check-all: lint docs test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz test-cortex-m test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm
 
 install:
 	@mkdir -p $(BUILD)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * fuzz_common.h - what the fuzz targets share: reading the input as a program, the live-block
  * slots whose contents are checked, and how a finding ends the run.

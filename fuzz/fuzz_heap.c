@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * fuzz_heap.c - a libFuzzer target driving the composed heap and a fixed pool with operation
  * sequences.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * fuzz_tlsf.c - a libFuzzer target driving the TLSF core with operation sequences.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * replay.c - runs a fuzz target's LLVMFuzzerTestOneInput (fuzz_tlsf.c, fuzz_heap.c) over files and
  * folders, for builds without libFuzzer (gcc, -m32, the debug build): `fuzz_replay fuzz/corpus`.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Replays a committed corpus, then fuzzes for N seconds (default 60). New inputs go to a folder in
 # the build tree, not into the committed corpus; a finding leaves crash-* there and fails the run.
 # Usage: fuzz/run.sh path/to/fuzz_target [seconds] [corpus folder name under fuzz/, default corpus]

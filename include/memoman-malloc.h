@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * memoman-malloc.h - libmemoman-malloc, the general-purpose allocator: what it adds to the standard
  * entry points (malloc, free, calloc, realloc, reallocarray, posix_memalign, aligned_alloc,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * memoman.h - deterministic O(1) allocation over memory the caller owns.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * bits.h - bit scans shared by the TLSF core and libmemoman-malloc (private): the index of the
  * highest or lowest set bit, and a population count. With MM_USE_BUILTIN_BITSCAN (config.h) they

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * common.h - compiler helpers shared by every source file of libmemoman (private).
  */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * fixed.c - fixed-size block pools: creation, the default fast paths, the bitmap and lock-free
  * modes, statistics and validation.

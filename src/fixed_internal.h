@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * fixed_internal.h - the fixed-size pool's layout and its inline fast paths (private; the heap
  * embeds pools and uses these directly, tests reach internals through here).

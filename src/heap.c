@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * heap.c - the composed real-time heap: fixed-size classes carved from one buffer plus a TLSF
  * remainder, with O(1) routing both ways.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * heap_config.c - choosing a heap's configuration: the presets, the sizing guarantee
  * (mm_heap_required_size), suggestions from a workload or a recorded trace, and trace recording.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * observe.c - the parts every kind of instance shares: error reporting, the observation functions of
  * memoman.h (statistics, hooks, locks, cycle tracking, printing) and the built-in cycle counter.

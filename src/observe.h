@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * observe.h - what every memoman instance (TLSF, fixed pool, heap) carries at its start: the error
  * handler, statistics counters, hooks, the optional lock and, when compiled in, cycle tracking.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * tlsf.c - the TLSF core of libmemoman: instances, pools, malloc/memalign/realloc/free, reset,
  * walking, validation and error reporting.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * tlsf_compat.c - TLSF 3.1's API (include/memoman/tlsf.h) over the memoman core.
  *

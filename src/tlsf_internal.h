@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * tlsf_internal.h - the TLSF core's private layout: derived constants, the block header, the control
  * structure, bit scans and the size-to-class mapping.

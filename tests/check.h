@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * check.h - the tests' tiny harness: CHECK that reports file and line and keeps going, a summary
  * for main to return, a recording error handler, a seedable PRNG, and aligned arenas.

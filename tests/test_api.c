@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_api.c - the mm_* API on ordinary input: creation, limits, malloc/memalign/realloc/free
  * contracts, block sizes, walking, reset and the error record.

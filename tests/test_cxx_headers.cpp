@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // test_cxx_headers.cpp - memoman.h and memoman/tlsf.h are usable from C++ (extern "C", no C-only
 // syntax), and both headers together in one translation unit.
 #include "memoman.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_cycles.c - cycle tracking on every kind of instance. Built twice: against a library with
  * MM_CYCLES=1 (the timings are checked exactly with a counter that advances by a known amount) and

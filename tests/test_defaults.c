@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_defaults.c - safe by default: every kind of instance a user makes with the defaults (a TLSF
  * instance, a fixed pool, a heap from each preset, from mm_heap_required_size and from

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_fixed.c - fixed-size pools: creation and sizing, every mode (checked, unchecked, lock-free with
  * and without the bitmap), misuse with the exact error,

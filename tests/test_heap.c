@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_heap.c - the composed heap: creation and sizing, routing to classes and the remainder, each
  * fallback mode, realloc between classes and the remainder, calloc and memalign, misuse with the

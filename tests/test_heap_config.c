@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_heap_config.c - presets, suggestions from a workload and from a trace, trace parsing errors,
  * and a round trip: a program's allocations recorded with mm_trace_record, a configuration suggested

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_heap_sizing.c - mm_heap_required_size's guarantee, tested against adversarial orders.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_knobs.c - each configuration knob really changes what it says.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_mapping.c - the size-to-class mapping against an independent formula.
  *

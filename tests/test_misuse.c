@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_misuse.c - the misuse catalog: every kind of bad pointer and bad pool at every entry point
  * that takes one, with the exact error reported, the operation refused, and the heap still valid.

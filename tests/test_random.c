@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_random.c - a randomized run against a shadow model.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_sizes.c - the size gate: sizes near SIZE_MAX (SIZE_MAX - k for every k < 4096),
  * PTRDIFF_MAX + 1 and the first size above mm_block_size_max() at every entry point that takes a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_threads.c - several threads on one instance: lock-free fixed pools (with and without the
  * bitmap), and the built-in lock and user lock callbacks on a fixed pool, a TLSF instance and a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_tlsf_compat.c - a program written for TLSF 3.1, using all twenty functions of its API through
  * memoman/tlsf.h, with TLSF 3.1's documented behaviour where memoman keeps it (zero sizes, the pool

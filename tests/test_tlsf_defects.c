@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_tlsf_defects.c - TLSF 3.1's known defects, each as a case that TLSF 3.1 fails and memoman
  * passes.

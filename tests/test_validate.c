@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_validate.c - mm_validate catches every invariant broken on purpose.
  *

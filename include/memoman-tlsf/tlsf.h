@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * tlsf.h - the TLSF 3.1 header's name, for programs written for TLSF 3.1 (`#include "tlsf.h"`).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * memoman/config.h - every compile-time knob of libmemoman, in one place.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * memoman/fixed.h - fixed-size block pools (mm_fixed_*): N blocks of one size and alignment carved
  * from memory the caller owns. Allocate is a pop, free a push: O(1), a handful of instructions.

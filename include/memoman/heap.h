@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * memoman/heap.h - the composed real-time heap (mm_heap_*): one caller buffer and one configuration
  * become a set of fixed-size classes plus a TLSF remainder.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * memoman/tlsf.h - the TLSF 3.1 API (Matthew Conte's tlsf.h), served by memoman.
  *

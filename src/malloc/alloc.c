@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * alloc.c - the entry points: malloc, free, calloc, realloc, reallocarray, posix_memalign,
  * aligned_alloc, memalign, valloc, pvalloc, malloc_usable_size, free_sized, free_aligned_sized,

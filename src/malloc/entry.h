@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * entry.h - the names of libmemoman-malloc's entry points. Normally the standard ones (malloc,
  * free, ...). Built with MM_MALLOC_PREFIX=x they are x##malloc, x##free, ...: a copy of the

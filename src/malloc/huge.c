@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * huge.c - huge blocks: above MM_LARGE_MAX (or when the zones and the large region cannot serve a
  * request or its alignment), a mapping each, starting with a segment header, and a cache of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * large.c - large requests (above MM_ZONE_MAX, up to MM_LARGE_MAX): the large region, one TLSF
  * instance for the whole process, under a lock, over pools of MM_LARGE_POOL bytes.

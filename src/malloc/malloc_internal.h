@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * malloc_internal.h - libmemoman-malloc's layout: segments, pages, size classes, thread caches, and
  * the inline pieces of the fast paths (private; the tests reach internals through here).

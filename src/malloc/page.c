@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * page.c - pages of size-class blocks: setting them up, carving blocks lazily, the per-class queues
  * of a thread cache, taking back blocks freed by other threads, retiring empty pages, and adopting the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * segment.c - segments: the segment map, getting them from the OS, the cache of empty ones, the
  * lists of abandoned ones, page slots inside them, and handing memory back (purging).

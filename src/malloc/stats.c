@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * stats.c - what libmemoman-malloc reports: memoman_malloc_get_stats, the report (MEMOMAN_STATS,
  * malloc_stats), and memoman_malloc_collect (malloc_trim).

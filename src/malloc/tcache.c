@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * tcache.c - thread caches (struct mm_tcache: what one thread allocates from without a lock — its
  * pages of each size class, its zone, its counters) and the process around them: set-up on the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * zone.c - medium requests (above the size classes, up to MM_ZONE_MAX): each thread's zone (struct
  * mm_zone), a TLSF instance of the lower layer (mm_t) over ZONE segments, one pool each. "Zone" is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * early.c - a shared library whose constructor runs before libmemoman-malloc's own (with
  * LD_PRELOAD, an independent library loaded later is set up first) and calls the entry points that

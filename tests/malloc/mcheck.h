@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * mcheck.h - the malloc tests' harness: CHECK reports file and line and keeps going; check_done
  * prints the summary and gives main its exit status. (tests/check.h is the lower layer's; it brings

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * names.h - included last by the malloc tests. Built with MM_TEST_PREFIXED, the tests call the
  * prefixed copy of libmemoman-malloc (mmt_malloc, ...), which sanitizer builds need, since

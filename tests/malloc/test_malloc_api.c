@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_malloc_api.c - the contract of every entry point of libmemoman-malloc, in the style of
  * glibc's tst-malloc-too-large: sizes SIZE_MAX - k and PTRDIFF_MAX + 1 at every entry point with the

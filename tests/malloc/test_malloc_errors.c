@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_malloc_errors.c - what libmemoman-malloc does with a bad free: double frees and pointers no
  * allocation returned (on the stack, inside a block, past a block, of a freed huge block), in every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_malloc_lifecycle.c - a program that uses malloc at every stage of its life: in a constructor
  * (before main), in main, in threads with thread-local destructors that allocate and free as the

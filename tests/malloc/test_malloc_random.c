@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_malloc_random.c - libmemoman-malloc against a model, one thread: random malloc, calloc,
  * realloc, aligned allocations and frees over every size range (classes, zones, the large region,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_malloc_report.c - the MEMOMAN_STATS report as a user meets it. Built without memoman and run
  * under LD_PRELOAD=libmemoman-malloc.so: it runs itself again as children (argv[0] kept, so the

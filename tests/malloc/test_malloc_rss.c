@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_malloc_rss.c - memory goes back to the OS: after a working set of about 300 MiB (small
  * objects, medium ones, zone and large blocks) is freed, the process's resident memory falls back

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_malloc_segmap.c - the segment map over the whole address space of 64-bit Linux, and the OS
  * page size, through the private header:

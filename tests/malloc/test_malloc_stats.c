@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_malloc_stats.c - each figure of memoman_malloc_get_stats means what its field says, against
  * known allocation patterns and /proc/self/statm:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * test_malloc_threads.c - libmemoman-malloc under threads: a stress in which objects, filled with a
  * pattern that names their size and owner, are handed between threads through a shared array and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * os.h - what libmemoman-malloc asks of the operating system, in one place: address space, page
  * return, a coarse clock, randomness, the process's resident size and a way to write a message.

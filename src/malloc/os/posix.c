@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * posix.c - the OS layer of libmemoman-malloc for Linux and other POSIX systems: mmap, munmap,
  * madvise, mremap where there is one, clock_gettime, /proc/self/statm.
