@@ -15,7 +15,8 @@
 #                    under qemu-user: aarch64 armhf riscv64 s390x ppc32 (tests/cross/run.sh, installs them
 #                    with apt-get; they displace gcc-multilib, which it puts back); CROSS_ARCHS="armhf
 #                    s390x" for a subset; folders BUILD/cross-<arch>
-#   make test-cross-malloc  the malloc tests under qemu-user: aarch64 at 4/16/64 KiB pages, ppc64le at
+#   make test-cross-malloc  the malloc tests under qemu-user: aarch64 at 4/16/64 KiB pages, riscv64,
+#                    armhf, ppc64le at
 #                    64 KiB (tests/cross-malloc/run.sh; installs cross compilers, puts gcc-multilib back)
 #   make test-arm64-vm  the malloc tests on Debian's arm64 kernel (48-bit addresses) in qemu-system-aarch64
 #   make test-ppc64el-vm  the same on Debian's ppc64el kernel (64 KiB pages) in qemu-system-ppc64

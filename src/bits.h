@@ -93,7 +93,28 @@ MM_INLINE unsigned mm_ffs32(uint32_t x)
 #if MM_USE_BUILTIN_BITSCAN
 	return (unsigned)__builtin_ctz(x);
 #else
-	return mm_ffs64(x);
+	/* Its own 32-bit steps: on a 32-bit CPU mm_ffs64's would take two words each. */
+	unsigned r = 0;
+	if (!(x & 0xFFFFu)) {
+		x >>= 16;
+		r += 16;
+	}
+	if (!(x & 0xFFu)) {
+		x >>= 8;
+		r += 8;
+	}
+	if (!(x & 0xFu)) {
+		x >>= 4;
+		r += 4;
+	}
+	if (!(x & 0x3u)) {
+		x >>= 2;
+		r += 2;
+	}
+	if (!(x & 0x1u)) {
+		r += 1;
+	}
+	return r;
 #endif
 }
 

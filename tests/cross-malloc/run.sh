@@ -6,7 +6,7 @@
 # report, and the granularity of the guest's mmap, munmap and madvise):
 #
 #   tests/cross-malloc/run.sh [BUILD [ARCH:PAGESIZE ...]]
-#       default: build  aarch64:4096 aarch64:16384 aarch64:65536 ppc64le:65536
+#       default: build  aarch64:4096 aarch64:16384 aarch64:65536 ppc64le:65536 riscv64:4096 armhf:4096
 #
 # ppc64le is Debian's 64 KiB-page target (its kernels use 64 KiB pages; qemu-ppc64le reports
 # 4 KiB unless told). Installs gcc-<triple> and its C library with apt-get when missing (quietly);
@@ -16,7 +16,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
 [ $# -gt 0 ] && shift
-[ $# -gt 0 ] || set -- aarch64:4096 aarch64:16384 aarch64:65536 ppc64le:65536
+[ $# -gt 0 ] || set -- aarch64:4096 aarch64:16384 aarch64:65536 ppc64le:65536 riscv64:4096 armhf:4096
 JOBS=${JOBS:-2}
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
@@ -25,6 +25,8 @@ for spec; do
 	case ${spec%%:*} in
 	aarch64) need="$need gcc-aarch64-linux-gnu libc6-dev-arm64-cross" ;;
 	ppc64le) need="$need gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross" ;;
+	armhf) need="$need gcc-arm-linux-gnueabihf libc6-dev-armhf-cross" ;;
+	riscv64) need="$need gcc-riscv64-linux-gnu libc6-dev-riscv64-cross" ;;
 	*) echo "unknown architecture: $spec" >&2; exit 2 ;;
 	esac
 done
