@@ -216,6 +216,9 @@ mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t al
 		uintptr_t top = mm_align_up_addr(
 		    mm_addr(meta) + ((flags & MM_FIXED_BITMAP) ? mm_fixed_bitmap_bytes(capacity) : 0), LF_TOP_ALIGN);
 		p->top = (_Atomic mm_lf_top *)top;
+		p->lf_bits = 1;
+		while (p->lf_bits < MM_LF_INDEX_BITS && (capacity >> p->lf_bits) != 0)
+			p->lf_bits++; /* index + 1 <= capacity < 2^lf_bits */
 		p->links = (_Atomic uint32_t *)(top + sizeof(_Atomic mm_lf_top));
 		atomic_init(p->top, 0);
 		atomic_init(&p->fresh, 0);
@@ -306,12 +309,16 @@ static mm_error_t not_a_block(const mm_fixed *p, const void *ptr)
 }
 
 #if MM_LOCKFREE_TOP_BITS
-#define LF_INDEX_MASK ((((mm_lf_top)1) << MM_LF_INDEX_BITS) - 1)
-
-/* The top that puts `index1` (an index + 1, or 0) on top after `old`: the tag bumped. */
-MM_INLINE mm_lf_top lf_next(mm_lf_top old, mm_lf_top index1)
+/* The index + 1 part of a top (0: empty). */
+MM_INLINE uint32_t lf_index1(const mm_fixed *p, mm_lf_top top)
 {
-	return (mm_lf_top)((((old >> MM_LF_INDEX_BITS) + 1) << MM_LF_INDEX_BITS) | index1);
+	return (uint32_t)(top & ((((mm_lf_top)1) << p->lf_bits) - 1));
+}
+
+/* The top that puts `index1` (an index + 1, or 0) on top after `old`: the tag bumped (wrapping). */
+MM_INLINE mm_lf_top lf_next(const mm_fixed *p, mm_lf_top old, mm_lf_top index1)
+{
+	return (mm_lf_top)((((old >> p->lf_bits) + 1) << p->lf_bits) | index1);
 }
 
 /* Pops the stack: a block, or NULL if it was empty when looked at. */
@@ -319,11 +326,11 @@ static void *lockfree_pop(mm_fixed *p)
 {
 	mm_lf_top old = atomic_load_explicit(p->top, memory_order_acquire);
 	for (;;) {
-		uint32_t top = (uint32_t)(old & LF_INDEX_MASK);
+		uint32_t top = lf_index1(p, old);
 		if (top == 0)
 			return NULL;
 		uint32_t below = atomic_load_explicit(&p->links[top - 1], memory_order_relaxed);
-		mm_lf_top next = lf_next(old, below);
+		mm_lf_top next = lf_next(p, old, below);
 		if (atomic_compare_exchange_weak_explicit(p->top, &old, next, memory_order_acquire,
 		                                          memory_order_acquire))
 			return (void *)(p->base + (size_t)(top - 1) * p->stride);
@@ -352,8 +359,8 @@ static void lockfree_free(mm_fixed *p, size_t index)
 {
 	mm_lf_top old = atomic_load_explicit(p->top, memory_order_relaxed);
 	for (;;) {
-		atomic_store_explicit(&p->links[index], (uint32_t)(old & LF_INDEX_MASK), memory_order_relaxed);
-		mm_lf_top next = lf_next(old, (mm_lf_top)(index + 1));
+		atomic_store_explicit(&p->links[index], lf_index1(p, old), memory_order_relaxed);
+		mm_lf_top next = lf_next(p, old, (mm_lf_top)(index + 1));
 		if (atomic_compare_exchange_weak_explicit(p->top, &old, next, memory_order_release,
 		                                          memory_order_relaxed))
 			return;
@@ -571,7 +578,7 @@ int mm_fixed_validate(mm_fixed_t p)
 	size_t limit = carved - live;
 #if MM_LOCKFREE_TOP_BITS
 	if (p->flags & MM_FIXED_LOCKFREE) {
-		uint32_t top = (uint32_t)(atomic_load(p->top) & LF_INDEX_MASK);
+		uint32_t top = lf_index1(p, atomic_load(p->top));
 		while (top) {
 			size_t i = top - 1;
 			if (i >= carved || ++n > limit)

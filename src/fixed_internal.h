@@ -52,13 +52,16 @@ struct mm_fixed {
 	unsigned flags;
 	mm_bitmap_word *bitmap; /* MM_FIXED_BITMAP (the default): bit i set while block i is live */
 #if MM_LOCKFREE_TOP_BITS
-	/* MM_FIXED_LOCKFREE: *top = (tag << MM_LF_INDEX_BITS) | (index + 1), 0 index part = empty;
+	/* MM_FIXED_LOCKFREE: *top = (tag << lf_bits) | (index + 1), 0 index part = empty; lf_bits is
+	 * just wide enough for the pool's capacity (at most MM_LF_INDEX_BITS), so that the tag gets every
+	 * other bit of the top: the ABA tag of a small pool is wide even where the top is 32 bits.
 	 * links[i] is the index + 1 of the block below block i. The top and the links live in the
 	 * metadata, outside the blocks (so that a block's new owner writing into it never races with a
 	 * thread still reading the stack) and outside this structure (so that a 64-bit top's alignment
 	 * is not the structure's: a heap embeds pools at word-aligned places). */
 	_Atomic mm_lf_top *top;
 	_Atomic uint32_t *links;
+	unsigned lf_bits;
 	_Atomic size_t fresh; /* blocks handed out from the bump region so far */
 	/* Counted in atomic words: 64-bit on 64-bit targets, modulo 2^32 on 32-bit ones (mm_get_stats
 	 * reports them as they are; blocks_in_use stays exact). */

@@ -25,13 +25,16 @@
  *                       blocks; with only a 32-bit one (ARMv7-M: Cortex-M3/M4/M7, 32-bit PowerPC)
  *                       a 16-bit index and a 16-bit tag, up to 65534 blocks; with none (ARMv6-M:
  *                       Cortex-M0/M0+) the mode is refused (mm_fixed_create returns NULL,
- *                       mm_fixed_create_error MM_ERR_BAD_ARGUMENT). The tag bounds the ABA
- *                       hazard: a thread held up between reading the top and its compare-and-swap
- *                       while exactly a multiple of 2^32 (with the 16-bit tag: 2^16 = 65536) other
+ *                       mm_fixed_create_error MM_ERR_BAD_ARGUMENT). The index takes only the bits
+ *                       the capacity needs and the ABA tag all the others (a 255-block pool has a
+ *                       24-bit tag with a 32-bit compare-and-swap, a 56-bit one with a 64-bit one).
+ *                       The tag bounds the ABA hazard: a thread held up between reading the top
+ *                       and its compare-and-swap while exactly a multiple of 2^tag-bits other
  *                       pushes and pops complete, leaving the same block on top, can put a live
- *                       block back on the stack. With the 16-bit tag a delay of 65536 operations
- *                       is reachable (an ISR storm, a preempted low-priority task): keep such
- *                       threads from being preempted for that long, or use a lock. Its
+ *                       block back on the stack. With a 32-bit compare-and-swap and a pool near
+ *                       65534 blocks the tag is 16 bits: a delay of 65536 operations is reachable
+ *                       (an ISR storm, a preempted low-priority task): keep such threads from being
+ *                       preempted for that long, use a smaller pool, or use a lock. Its
  *                       allocs/frees/failures count in atomic words (modulo 2^32 on 32-bit targets).
  *                       Hooks installed on such a pool run in every thread at once (they must be
  *                       thread-safe themselves), and the error record (mm_last_error) is not
