@@ -36,14 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(c)                                                                                                       \
-	do {                                                                                                           \
-		if (!(c)) {                                                                                            \
-			failures++;                                                                                    \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);                          \
-		}                                                                                                      \
-	} while (0)
+#include "mcheck.h"
 
 static void *volatile sink; /* keeps the 3 MiB block alive, whatever the compiler knows of malloc */
 
