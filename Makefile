@@ -8,7 +8,8 @@
 #   make test-32     the tests built with -m32 (needs gcc-multilib)
 #   make test-debug  the tests with MM_DEBUG=1: every check on, validation every 64 operations
 #   make test-tsan   the tests under ThreadSanitizer (the threaded ones are what it is for)
-#   make test-clang  the tests built with clang (its warnings are errors too)
+#   make test-clang  the tests built with clang at -Os (its warnings are errors too): MinSizeRel, so the
+#                    library is built small (MM_SMALL_CODE=1) where the others build it for speed
 #   make test-programs  real programs (CPython, sqlite3, git, lua, gcc, redis) with and without
 #                    libmemoman-malloc in LD_PRELOAD: the same results (tests/programs/run.sh)
 #   make test-cross  libmemoman's tests (not the malloc layer) built with Debian's cross compilers and run
@@ -21,9 +22,12 @@
 #   make test-arm64-vm  the malloc tests on Debian's arm64 kernel (48-bit addresses) in qemu-system-aarch64
 #   make test-ppc64el-vm  the same on Debian's ppc64el kernel (64 KiB pages) in qemu-system-ppc64
 #   make test-cortex-m  libmemoman on bare-metal Cortex-M4 (mps2-an386) and Cortex-M0 (microbit) under
-#                    QEMU with semihosting (examples/cortex-m/run.sh; arm-none-eabi-gcc, qemu-system-arm)
+#                    QEMU with semihosting (examples/cortex-m/run.sh; arm-none-eabi-gcc, qemu-system-arm),
+#                    then make size's stated footprint bounds (bench/footprint/run.sh --check)
 #   make fuzz        the libFuzzer targets (needs clang, libclang-rt-14-dev): corpus replay + 60 s each
-#   make bench       the benchmarks (bench/README.md); valgrind adds instruction counts
+#   make bench       the benchmarks (bench/README.md); valgrind adds instruction counts; ends with make size
+#   make size        flash and RAM on Cortex-M4/M0+ and the control structure's size, beside TLSF 3.1 and
+#                    o1heap when TLSF31_DIR / O1HEAP_DIR are given (bench/footprint/run.sh)
 #   make lint        clang-format check and clang-tidy's bug-prone and analyzer checks
 #   make docs        the API reference from the public headers (Doxygen; warnings are errors) in
 #                    BUILD/docs/html/index.html
@@ -55,12 +59,12 @@ endef
 
 SOURCES = $(wildcard src/*.c src/*.h src/malloc/*.c src/malloc/*.h src/malloc/os/*.c src/malloc/os/*.h include/*.h \
 	include/memoman/*.h tests/*.c tests/*.h tests/*.cpp tests/malloc/*.c tests/malloc/*.h bench/malloc/*.c \
-	tests/install/*.c bench/*.c fuzz/*.c examples/*.c)
+	tests/install/*.c bench/*.c bench/footprint/*.c fuzz/*.c examples/*.c)
 TIDY_SOURCES = $(wildcard src/*.c src/malloc/*.c src/malloc/os/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
-.PHONY: all demo test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz bench lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
+.PHONY: all demo test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz bench size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
 
 all:
 	@mkdir -p $(BUILD)
@@ -95,7 +99,7 @@ test-tsan:
 
 test-clang:
 	@mkdir -p $(BUILD)
-	$(call build,clang,-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DMEMOMAN_TEST_CXX=OFF -DMEMOMAN_BUILD_BENCH=OFF)
+	$(call build,clang,-DCMAKE_BUILD_TYPE=MinSizeRel -DCMAKE_C_COMPILER=clang -DMEMOMAN_TEST_CXX=OFF -DMEMOMAN_BUILD_BENCH=OFF)
 	$(call ctest,clang)
 
 test-debug:
@@ -118,6 +122,12 @@ bench:
 	@mkdir -p $(BUILD)
 	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
 	@bench/run.sh $(BUILD)/release
+	@echo
+	@sh bench/footprint/run.sh $(BUILD)/footprint
+
+size:
+	@mkdir -p $(BUILD)
+	@sh bench/footprint/run.sh $(BUILD)/footprint
 
 lint:
 	@clang-format --dry-run --Werror $(SOURCES)
@@ -145,6 +155,7 @@ test-arm64-vm test-ppc64el-vm:
 test-cortex-m:
 	@mkdir -p $(BUILD)
 	@CM_BUILD=$(abspath $(BUILD))/cortex-m sh examples/cortex-m/run.sh
+	@sh bench/footprint/run.sh --check $(BUILD)/footprint
 
 docs:
 	@command -v doxygen >/dev/null || { echo "make docs needs doxygen (apt-get install doxygen)"; exit 1; }

@@ -98,7 +98,8 @@ typedef enum mm_error {
 	                            argument, or a range that wraps around the address space */
 	MM_ERR_MISALIGNED,   /* the memory given is not aligned as the constructor requires */
 	MM_ERR_TOO_SMALL,    /* the memory given is too small (for the control, one block, or cfg) */
-	MM_ERR_BAD_CONFIG    /* a heap configuration that mm_heap_size() rejects */
+	MM_ERR_BAD_CONFIG,   /* a heap configuration that mm_heap_size() rejects */
+	MM_ERR_NOT_BUILT     /* the feature asked for is compiled out (mm_set_hooks with MM_OBSERVE=0) */
 } mm_error_t;
 
 /*
@@ -170,9 +171,9 @@ typedef struct mm_timing {
 
 /*
  * Creates an instance with no pool in the first mm_size() bytes of mem; add pools with mm_add_pool.
- * mem must be aligned to sizeof(size_t) (the control's 64-bit counters are word-aligned on every
- * target with gcc and clang; other compilers may need 8 on 32-bit targets whose ABI aligns 64-bit
- * integers to 8, such as ARM) and stay valid, and untouched by the caller, for the life of the
+ * mem must be aligned to sizeof(size_t) (with 64 second-level classes the control's 64-bit bitmaps
+ * are word-aligned with gcc and clang; other compilers may need 8 on 32-bit targets whose ABI aligns
+ * 64-bit integers to 8, such as ARM) and stay valid, and untouched by the caller, for the life of the
  * instance.
  * Returns NULL if and only if mem is NULL or misaligned. O(1).
  */
@@ -381,7 +382,8 @@ mm_error_t mm_last_error(void *instance);
 /* A constant English name for the error ("double free"), never NULL. */
 const char *mm_error_string(mm_error_t error);
 
-/* Fills *out with the instance's statistics; returns 1, or 0 (and leaves *out) for a non-instance. */
+/* Fills *out with the instance's statistics; returns 1, or 0 (and leaves *out) for a non-instance
+ * or when statistics are compiled out (MM_OBSERVE=0). */
 int mm_get_stats(void *instance, mm_stats *out);
 
 /* Zeroes the counters (allocs, frees, failures) and the cycle timings; peaks and the current
@@ -392,6 +394,7 @@ void mm_reset_stats(void *instance);
  * Installs hooks (either may be NULL; both NULL removes them) and their user data. Hooks run inside
  * the instance's lock, if it has one, in the order of the operations; they must not call into the
  * same instance. With hooks installed, every call takes the observed path (see README, "Measured").
+ * Compiled out with MM_OBSERVE=0: installs nothing and reports MM_ERR_NOT_BUILT.
  */
 void mm_set_hooks(void *instance, mm_alloc_hook on_alloc, mm_free_hook on_free, void *user);
 
@@ -404,6 +407,7 @@ void mm_set_hooks(void *instance, mm_alloc_hook on_alloc, mm_free_hook on_free, 
  * lock: without C11 atomics, or without a lock-free atomic exchange of an unsigned int
  * (ATOMIC_INT_LOCK_FREE below 2, as on ARMv6-M: Cortex-M0/M0+, where a lock needs your own,
  * interrupt-masking or hardware, one through mm_set_lock). Not for lock-free fixed pools, which need no lock (returns 0 there).
+ * Both return 0 with MM_OBSERVE=0 (locks compiled out).
  */
 int mm_set_lock(void *instance, mm_lock_fn lock, mm_lock_fn unlock, void *user);
 int mm_use_builtin_lock(void *instance);

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../include/memoman.h"
 
@@ -25,6 +26,24 @@
 #define MM_NOINLINE
 #define MM_COLD
 #define MM_INLINE static inline
+#endif
+
+/*
+ * MM_PART marks the parts the core operations are built from (list and block steps, the pointer
+ * checks, the core operations themselves). Built for speed they are inlined into each entry point;
+ * built small (MM_SMALL_CODE, config.h) each exists once and the entry points call it.
+ */
+#if MM_SMALL_CODE
+#define MM_PART static MM_NOINLINE
+#else
+#define MM_PART MM_INLINE
+#endif
+/* A whole operation or a large step with several callers: left to the compiler built for speed,
+ * one copy built small. */
+#if MM_SMALL_CODE
+#define MM_ONCE static MM_NOINLINE
+#else
+#define MM_ONCE static
 #endif
 
 #if MM_DEBUG
@@ -57,6 +76,41 @@ typedef uint64_t mm_u64 __attribute__((aligned(sizeof(size_t))));
 #else
 typedef uint64_t mm_u64;
 #endif
+
+/*
+ * Zeroes `bytes` (a multiple of the word) at a word-aligned p, a word at a time. The volatile store
+ * keeps the compiler from turning the loop into a call to memset, which would bring a routine of its
+ * own into a TLSF-only image that otherwise has none. For set-up only: not a hot path.
+ */
+MM_INLINE void mm_zero_words(void *p, size_t bytes)
+{
+	for (size_t i = 0; i < bytes / sizeof(size_t); i++)
+		((volatile size_t *)p)[i] = 0;
+}
+
+/*
+ * Moves `bytes` (a multiple of the word) between word-aligned addresses that may overlap, like
+ * memmove. Built small (MM_SMALL_CODE), a word loop of its own, volatile for the reason above: the
+ * TLSF core then needs no routine from the C library at all (newlib-nano's memmove alone is about
+ * 250 bytes on Cortex-M4). Built for speed, memmove.
+ */
+MM_INLINE void mm_move_words(void *dst, const void *src, size_t bytes)
+{
+#if MM_SMALL_CODE
+	volatile size_t *d = (volatile size_t *)dst;
+	const volatile size_t *s = (const volatile size_t *)src;
+	size_t n = bytes / sizeof(size_t);
+	if (d < s) {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	} else {
+		while (n--)
+			d[n] = s[n];
+	}
+#else
+	memmove(dst, src, bytes);
+#endif
+}
 
 MM_INLINE uintptr_t mm_addr(const void *p) { return (uintptr_t)p; }
 MM_INLINE uintptr_t mm_align_up_addr(uintptr_t a, size_t align) { return (a + (align - 1)) & ~(uintptr_t)(align - 1); }

@@ -676,7 +676,7 @@ static void heap_fill_stats(void *instance, mm_stats *out)
 	memset(&r, 0, sizeof(r));
 	if (h->tlsf) {
 		mm_tlsf_fill_stats(h->tlsf, &r);
-		out->fragmentation = mm_fragmentation_permille(r.largest_free, r.capacity - r.in_use);
+		out->fragmentation = r.fragmentation;
 		/* A request of the remainder's largest_free reaches the remainder only if it is larger than
 		 * every class, or if its class may fall back there. */
 		if (r.largest_free < h->class_limit && !(h->fallback & MM_HEAP_FALLBACK_REMAINDER))

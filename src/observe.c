@@ -39,6 +39,7 @@ const char *mm_error_string(mm_error_t error)
 	case MM_ERR_MISALIGNED: return "memory misaligned";
 	case MM_ERR_TOO_SMALL: return "memory too small";
 	case MM_ERR_BAD_CONFIG: return "invalid heap configuration";
+	case MM_ERR_NOT_BUILT: return "compiled out";
 	}
 	return "unknown error";
 }
@@ -71,7 +72,7 @@ static mm_observe *observe_of(void *instance)
 
 void mm_observe_init(mm_observe *o, uint32_t kind, const mm_observe_ops *ops)
 {
-	memset(o, 0, sizeof(*o));
+	mm_zero_words(o, sizeof(*o)); /* word-aligned, a whole number of words */
 	o->kind = kind;
 	o->ops = ops;
 #if MM_HAVE_SPIN_LOCK
@@ -134,7 +135,7 @@ unsigned mm_fragmentation_permille(size_t largest, size_t free_bytes)
 int mm_get_stats(void *instance, mm_stats *out)
 {
 	mm_observe *o = observe_of(instance);
-	if (!o || !out)
+	if (!MM_OBSERVE || !o || !out)
 		return 0;
 	memset(out, 0, sizeof(*out));
 	out->allocs = o->allocs;
@@ -149,7 +150,7 @@ int mm_get_stats(void *instance, mm_stats *out)
 void mm_reset_stats(void *instance)
 {
 	mm_observe *o = observe_of(instance);
-	if (!o)
+	if (!MM_OBSERVE || !o)
 		return;
 	if (o->ops->reset_counters) {
 		o->ops->reset_counters(instance); /* a lock-free pool counts elsewhere, a heap in its parts */
@@ -173,6 +174,10 @@ void mm_set_hooks(void *instance, mm_alloc_hook on_alloc, mm_free_hook on_free, 
 	mm_observe *o = observe_of(instance);
 	if (!o)
 		return;
+	if (!MM_OBSERVE) {
+		mm_observe_report(o, MM_ERR_NOT_BUILT, NULL);
+		return;
+	}
 	o->on_alloc = on_alloc;
 	o->on_free = on_free;
 	o->hook_user = user;
@@ -182,7 +187,8 @@ void mm_set_hooks(void *instance, mm_alloc_hook on_alloc, mm_free_hook on_free, 
 int mm_set_lock(void *instance, mm_lock_fn lock, mm_lock_fn unlock, void *user)
 {
 	mm_observe *o = observe_of(instance);
-	if (!o || !lock != !unlock || (o->observed & MM_OBSERVE_MODE)) /* a lock-free pool takes no lock */
+	if (!MM_OBSERVE || !o || !lock != !unlock ||
+	    (o->observed & MM_OBSERVE_MODE)) /* a lock-free pool takes no lock */
 		return 0;
 	o->lock = lock;
 	o->unlock = unlock;

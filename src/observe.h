@@ -104,9 +104,11 @@ typedef struct mm_observe {
 	uint32_t observed; /* MM_OBSERVE_* */
 	/* Counters: blocks handed out and taken back, and requests answered NULL for lack of room.
 	 * Blocks in use = live_base + allocs - frees (live_base: blocks in use at the last reset).
-	 * 64-bit on every target, word-aligned (mm_u64): plain integers changed by the one thread that
-	 * owns the instance or holds its lock. A lock-free pool counts in atomic words instead (fixed.c). */
-	mm_u64 allocs, frees, failures, live_base;
+	 * Words (size_t): what every target changes in one instruction. On 32-bit targets allocs, frees
+	 * and failures wrap after 2^32; blocks in use, computed modulo the word, stays exact. Plain
+	 * integers changed by the one thread that owns the instance or holds its lock. A lock-free pool
+	 * counts in atomic words instead (fixed.c). */
+	size_t allocs, frees, failures, live_base;
 	const mm_observe_ops *ops;
 	mm_error_t last_error;
 	mm_error_handler handler;
@@ -180,7 +182,7 @@ MM_INLINE void mm_observe_free(mm_observe *o, void *ptr)
 }
 
 /* Blocks in use now. */
-MM_INLINE size_t mm_observe_live(const mm_observe *o) { return (size_t)(o->live_base + o->allocs - o->frees); }
+MM_INLINE size_t mm_observe_live(const mm_observe *o) { return o->live_base + o->allocs - o->frees; }
 
 /* The TLSF core's statistics, for the heap's remainder. */
 void mm_tlsf_fill_stats(void *instance, mm_stats *out);

@@ -37,6 +37,9 @@ MM_INLINE size_t request_stride(size_t bytes)
 	return s < MM_MIN_STRIDE ? MM_MIN_STRIDE : s;
 }
 
+/* memmove for word-aligned blocks (common.h); one copy of it, built small. */
+MM_PART void move_words(void *dst, const void *src, size_t bytes) { mm_move_words(dst, src, bytes); }
+
 /* ---- Error reporting ---------------------------------------------------------------------------- */
 
 MM_INLINE void report(mm_control *c, mm_error_t error, const void *ptr)
@@ -46,7 +49,7 @@ MM_INLINE void report(mm_control *c, mm_error_t error, const void *ptr)
 
 /* ---- Free lists --------------------------------------------------------------------------------- */
 
-MM_INLINE void list_insert(mm_control *c, mm_block *b, size_t stride)
+MM_PART void list_insert(mm_control *c, mm_block *b, size_t stride)
 {
 	size_t cls = mm_class_insert(stride);
 	mm_block **head = &c->heads[cls];
@@ -61,7 +64,7 @@ MM_INLINE void list_insert(mm_control *c, mm_block *b, size_t stride)
 }
 
 /* The class's list just became empty: clear its bits. */
-MM_INLINE void class_emptied(mm_control *c, size_t cls)
+MM_PART void class_emptied(mm_control *c, size_t cls)
 {
 	size_t fl = cls >> MM_SL_LOG2;
 	c->sl_bitmap[fl] &= ~((mm_slmap)1 << (cls & MM_SL_MASK));
@@ -71,7 +74,7 @@ MM_INLINE void class_emptied(mm_control *c, size_t cls)
 
 /* Removes any member of any list. Its class is computed only when its list becomes empty, from the
  * address of the head slot that pointed at it. */
-MM_INLINE void list_unlink(mm_control *c, mm_block *b)
+MM_PART void list_unlink(mm_control *c, mm_block *b)
 {
 	mm_block *next = b->next_free;
 	mm_block **link = b->prev_link;
@@ -82,7 +85,11 @@ MM_INLINE void list_unlink(mm_control *c, mm_block *b)
 		class_emptied(c, (size_t)(link - c->heads));
 }
 
-/* Removes the head of list `cls`. */
+/* Removes the head of list `cls`: list_unlink without the search for the class. Built small,
+ * list_unlink does it. */
+#if MM_SMALL_CODE
+#define list_pop(c, b, cls) ((void)(cls), list_unlink(c, b))
+#else
 MM_INLINE void list_pop(mm_control *c, mm_block *b, size_t cls)
 {
 	mm_block *next = b->next_free;
@@ -92,6 +99,15 @@ MM_INLINE void list_pop(mm_control *c, mm_block *b, size_t cls)
 	else
 		class_emptied(c, cls);
 }
+#endif
+
+/* The stride rounded up to its search class's lower bound: what a block for it is trimmed to. */
+MM_PART size_t class_bound(size_t stride)
+{
+	size_t rounded;
+	(void)mm_class_search(stride, &rounded);
+	return rounded;
+}
 
 /* ---- Finding and preparing blocks --------------------------------------------------------------- */
 
@@ -100,7 +116,7 @@ MM_INLINE void list_pop(mm_control *c, mm_block *b, size_t cls)
  * *target is set to the stride the caller should trim to: the stride rounded up to its search class,
  * or `stride` itself for a block from the fallback class that is smaller than the rounded stride.
  */
-MM_INLINE mm_block *find_block(mm_control *c, size_t stride, size_t *target)
+MM_PART mm_block *find_block(mm_control *c, size_t stride, size_t *target)
 {
 	size_t cls = mm_class_search(stride, target);
 	size_t fl = cls >> MM_SL_LOG2;
@@ -133,10 +149,20 @@ MM_INLINE mm_block *find_block(mm_control *c, size_t stride, size_t *target)
  * free block when it is large enough to be one. prev_bits is b's P flag, kept as it is.
  * The rest's successor already has P set (b was free); only its prev_phys moves.
  */
-MM_INLINE size_t use_block(mm_control *c, mm_block *b, size_t target, size_t prev_bits)
+MM_ONCE void trim_used(mm_control *c, mm_block *b, size_t stride, size_t target);
+
+MM_PART size_t use_block(mm_control *c, mm_block *b, size_t target, size_t prev_bits)
 {
 	size_t stride = mm_stride_of(b->size);
 	mm_block *next = mm_block_after(b, stride);
+#if MM_SMALL_CODE
+	/* Built small: mark the whole block used, then trim it as realloc does. trim_used takes the
+	 * tail out of in_use before the caller counts the whole block in: the sum comes out right. */
+	b->size = stride | prev_bits;
+	MM_SIZE_STORE(next, next->size & ~MM_PREV_FREE_BIT);
+	trim_used(c, b, stride, target);
+	return stride;
+#else
 	if (stride - target >= MM_MIN_STRIDE) {
 		mm_block *rest = mm_block_after(b, target);
 		rest->size = (stride - target) | MM_FREE_BIT;
@@ -148,10 +174,12 @@ MM_INLINE size_t use_block(mm_control *c, mm_block *b, size_t target, size_t pre
 	b->size = stride | prev_bits;
 	MM_SIZE_STORE(next, next->size & ~MM_PREV_FREE_BIT);
 	return stride;
+#endif
 }
 
 /* Statistics of a block handed out / taken back. */
-MM_INLINE void count_alloc(mm_control *c, size_t stride)
+#if MM_OBSERVE
+MM_PART void count_alloc(mm_control *c, size_t stride)
 {
 	c->obs.allocs++;
 	c->in_use += stride;
@@ -159,22 +187,52 @@ MM_INLINE void count_alloc(mm_control *c, size_t stride)
 		c->peak_in_use = c->in_use;
 }
 
-MM_INLINE void count_free(mm_control *c, size_t stride)
+/* A request refused for lack of room (counted): NULL. */
+MM_PART void *refuse(mm_control *c)
+{
+	c->obs.failures++;
+	return NULL;
+}
+
+MM_PART void count_free(mm_control *c, size_t stride)
 {
 	c->obs.frees++;
 	c->in_use -= stride;
 }
 
+/* A block grew in place by delta bytes; `moved`: it moved down (counted as a free and an allocation). */
+MM_INLINE void count_grow(mm_control *c, size_t delta, int moved)
+{
+	if (moved) {
+		c->obs.frees++;
+		c->obs.allocs++;
+	}
+	c->in_use += delta;
+	if (c->in_use > c->peak_in_use)
+		c->peak_in_use = c->in_use;
+}
+
+/* Bytes a block trimmed by realloc gives back. */
+MM_INLINE void count_shrink(mm_control *c, size_t delta) { c->in_use -= delta; }
+#else
+/* MM_OBSERVE=0: nothing counted. */
+#define count_alloc(c, stride) ((void)(c), (void)(stride))
+#define count_free(c, stride) ((void)(c), (void)(stride))
+#define count_grow(c, delta, moved) ((void)(c), (void)(delta), (void)(moved))
+#define count_shrink(c, delta) ((void)(c), (void)(delta))
+#define refuse(c) ((void)(c), (void *)NULL)
+#endif
+
 /*
  * Gives back the tail of a used block b (stride `stride`) beyond `target`, if it is large enough to
  * be a block; the tail coalesces with a free successor. b's own flags are kept.
  */
-static void trim_used(mm_control *c, mm_block *b, size_t stride, size_t target)
+MM_ONCE void trim_used(mm_control *c, mm_block *b, size_t stride, size_t target)
 {
 	size_t rest_stride = stride - target;
 	if (rest_stride < MM_MIN_STRIDE)
 		return;
-	c->in_use -= rest_stride; /* the tail leaves the block */
+	count_shrink(c, rest_stride); /* the tail leaves the block */
 	mm_block *next = mm_block_after(b, stride);
 	size_t next_size = next->size;
 	if (next_size & MM_FREE_BIT) {
@@ -226,10 +284,10 @@ static uintptr_t pool_layout_end(uintptr_t mem, size_t bytes)
 /* Makes the pool one free block followed by the sentinel, and files the block. */
 static void pool_format(mm_control *c, const mm_pool_rec *pool)
 {
-	size_t stride = (size_t)(pool->end - pool->first);
+	size_t stride = (size_t)(mm_pool_end(pool) - pool->first);
 	mm_block *b = mm_block_from_ptr((void *)pool->first);
 	mm_block *sentinel = mm_block_after(b, stride);
-	b->prev_phys = (mm_block *)pool->end;
+	b->prev_phys = (mm_block *)mm_pool_end(pool);
 	b->size = stride | MM_FREE_BIT;
 	sentinel->prev_phys = b;
 	sentinel->size = MM_PREV_FREE_BIT; /* stride 0, used */
@@ -259,10 +317,10 @@ static const mm_pool_rec *pool_find(const mm_control *c, uintptr_t a)
 	if (i == 0)
 		return NULL;
 	const mm_pool_rec *p = &c->pools[i - 1];
-	return a < p->end ? p : NULL;
+	return a < mm_pool_end(p) ? p : NULL;
 }
 
-/* The pool in which a can be a block's payload (an aligned offset 0..span_m from its first payload),
+/* The pool in which a can be a block's payload (an aligned offset 0..span from its first payload),
  * or NULL. The first pool of the table is tried first: with one pool that is the whole search. */
 static const mm_pool_rec *payload_pool(const mm_control *c, uintptr_t a)
 {
@@ -288,17 +346,15 @@ static mm_error_t pool_add(mm_control *c, void *mem, size_t bytes)
 	 * pool or to the control structure. */
 	uintptr_t ctl = mm_addr(c);
 	size_t i = pool_upper_bound(c, m);
-	if ((m < ctl + mm_size() && ctl < end) || (i > 0 && c->pools[i - 1].end > m) ||
+	if ((m < ctl + mm_size() && ctl < end) || (i > 0 && mm_pool_end(&c->pools[i - 1]) > m) ||
 	    (i < c->pool_count && c->pools[i].start < end))
 		return MM_ERR_POOL_OVERLAP;
 	if (c->pool_count == MM_MAX_POOLS)
 		return MM_ERR_POOL_LIMIT;
-	memmove(&c->pools[i + 1], &c->pools[i], (c->pool_count - i) * sizeof(c->pools[0]));
+	move_words(&c->pools[i + 1], &c->pools[i], (c->pool_count - i) * sizeof(c->pools[0]));
 	c->pools[i].start = m;
 	c->pools[i].first = pool_first_payload(m);
-	c->pools[i].end = end;
-	c->pools[i].span_m = end - c->pools[i].first - MM_MIN_STRIDE;
-	c->pools[i].span_r = c->pools[i].span_m >> MM_ALIGN_LOG2;
+	c->pools[i].span_r = (end - c->pools[i].first - MM_MIN_STRIDE) >> MM_ALIGN_LOG2;
 	c->pool_count++;
 	c->capacity += (size_t)(end - c->pools[i].first);
 	pool_format(c, &c->pools[i]);
@@ -330,15 +386,15 @@ int mm_remove_pool(mm_t c, mm_pool_t pool)
 	i--;
 	/* Fully free means one free block that reaches the sentinel (free blocks never touch). */
 	mm_block *b = mm_block_from_ptr((void *)c->pools[i].first);
-	if (!(b->size & MM_FREE_BIT) || mm_stride_of(b->size) != c->pools[i].end - c->pools[i].first) {
+	if (!(b->size & MM_FREE_BIT) || mm_stride_of(b->size) != mm_pool_end(&c->pools[i]) - c->pools[i].first) {
 		report(c, MM_ERR_POOL_IN_USE, pool);
 		return 0;
 	}
 	list_unlink(c, b);
-	c->capacity -= (size_t)(c->pools[i].end - c->pools[i].first);
-	memmove(&c->pools[i], &c->pools[i + 1], (c->pool_count - i - 1) * sizeof(c->pools[0]));
+	c->capacity -= (size_t)(mm_pool_end(&c->pools[i]) - c->pools[i].first);
+	move_words(&c->pools[i], &c->pools[i + 1], (c->pool_count - i - 1) * sizeof(c->pools[0]));
 	c->pool_count--;
-	memset(&c->pools[c->pool_count], 0, sizeof(c->pools[0])); /* an empty entry matches no pointer */
+	c->pools[c->pool_count] = (mm_pool_rec){0}; /* an empty entry matches no pointer */
 	return 1;
 }
 
@@ -361,12 +417,10 @@ mm_pool_t mm_get_pool(mm_t c)
 
 /* ---- Creation ----------------------------------------------------------------------------------- */
 
-static void tlsf_stats(void *instance, mm_stats *out);
-
 /* What observe.c asks of a TLSF instance (observe.h). */
 static const mm_observe_ops tlsf_ops = {
     .name = "TLSF",
-    .fill_stats = tlsf_stats,
+    .fill_stats = MM_OBSERVE ? mm_tlsf_fill_stats : NULL, /* MM_OBSERVE=0: mm_get_stats refuses */
     .reset_counters = NULL,
     .gate = NULL,
 #if MM_HAVE_STDIO
@@ -379,7 +433,7 @@ mm_t mm_create(void *mem)
 	if (!mem || (mm_addr(mem) & (_Alignof(mm_control) - 1)))
 		return NULL;
 	mm_control *c = (mm_control *)mem;
-	memset(c, 0, sizeof(*c));
+	mm_zero_words(c, sizeof(*c)); /* word-aligned, a whole number of words */
 	mm_observe_init(&c->obs, MM_KIND_TLSF, &tlsf_ops);
 	return c;
 }
@@ -403,7 +457,8 @@ mm_error_t mm_create_error(const void *mem, size_t bytes)
 
 mm_t mm_create_with_pool(void *mem, size_t bytes)
 {
-	if (mm_create_error(mem, bytes) != MM_OK)
+	/* mm_create checks mem; pool_add the rest (mm_create_error says which check fails). */
+	if (bytes < mm_size())
 		return NULL;
 	mm_t c = mm_create(mem);
 	if (c && pool_add(c, (char *)mem + mm_size(), bytes - mm_size()) != MM_OK) {
@@ -482,7 +537,7 @@ MM_INLINE int free_block_ok(const mm_pool_rec *pool, const mm_block *n, size_t n
 {
 	uintptr_t a = mm_addr(mm_block_payload(n));
 	size_t stride = mm_stride_of(n_size);
-	if ((n_size & MM_LOW_MASK) != MM_FREE_BIT || stride < MM_MIN_STRIDE || stride > pool->end - a)
+	if ((n_size & MM_LOW_MASK) != MM_FREE_BIT || stride < MM_MIN_STRIDE || stride > mm_pool_end(pool) - a)
 		return 0;
 	return successor_agrees(n, stride);
 }
@@ -534,11 +589,12 @@ static MM_NOINLINE MM_COLD void pointer_error(mm_control *c, const void *ptr)
 		return;
 	}
 	mm_error_t e = MM_ERR_INTERIOR_POINTER; /* before the first block, or in the sentinel */
-	for (uintptr_t p = pool->first; a >= pool->first && p < pool->end;) {
+	uintptr_t end = mm_pool_end(pool);
+	for (uintptr_t p = pool->first; a >= pool->first && p < end;) {
 		const mm_block *b = mm_block_from_ptr((void *)p);
 		size_t size = b->size;
 		size_t stride = mm_stride_of(size);
-		if ((size & MM_SPARE_MASK) || stride < MM_MIN_STRIDE || stride > pool->end - p) {
+		if ((size & MM_SPARE_MASK) || stride < MM_MIN_STRIDE || stride > end - p) {
 			e = MM_ERR_CORRUPTED_HEADER; /* the walk cannot go on: corrupted before or at ptr */
 			break;
 		}
@@ -567,7 +623,7 @@ static MM_NOINLINE MM_COLD void pointer_error(mm_control *c, const void *ptr)
  *     at it; the previous one ends exactly at this block.
  * Returns the block, or reports and returns NULL. Without checks (MM_CHECKS == 0) it only converts.
  */
-MM_INLINE mm_block *live_block(mm_control *c, const void *ptr)
+MM_PART mm_block *live_block(mm_control *c, const void *ptr)
 {
 #if MM_CHECKS >= 1
 	uintptr_t a = mm_addr(ptr);
@@ -581,7 +637,7 @@ MM_INLINE mm_block *live_block(mm_control *c, const void *ptr)
 			goto bad_pointer;
 		offset = a - pool->first;
 	}
-	size_t room = (size_t)(pool->span_m - offset); /* end - a - MM_MIN_STRIDE */
+	size_t room = (size_t)(mm_pool_span(pool) - offset); /* end - a - MM_MIN_STRIDE */
 	mm_block *b = mm_block_from_ptr(ptr);
 	size_t size = b->size;
 	size_t stride = mm_stride_of(size);
@@ -640,16 +696,8 @@ static void periodic_validate(mm_control *c)
 
 /* ---- malloc, memalign, free, realloc: the core operations ------------------------------------- */
 
-/* in_use grew by delta (a block grew in place). */
-MM_INLINE void grow_in_use(mm_control *c, size_t delta)
-{
-	c->in_use += delta;
-	if (c->in_use > c->peak_in_use)
-		c->peak_in_use = c->in_use;
-}
-
 /* A block for bytes (<= MM_REQUEST_MAX), counted; NULL (not counted) when none is free. */
-MM_INLINE void *alloc_block(mm_control *c, size_t bytes)
+MM_PART void *alloc_block(mm_control *c, size_t bytes)
 {
 	size_t target;
 	mm_block *b = find_block(c, request_stride(bytes), &target);
@@ -660,15 +708,13 @@ MM_INLINE void *alloc_block(mm_control *c, size_t bytes)
 	return mm_block_payload(b);
 }
 
-MM_INLINE void *malloc_core(mm_control *c, size_t bytes)
+MM_PART void *malloc_core(mm_control *c, size_t bytes)
 {
 	void *p = MM_LIKELY(bytes <= MM_REQUEST_MAX) ? alloc_block(c, bytes) : NULL;
-	if (MM_UNLIKELY(!p))
-		c->obs.failures++;
-	return p;
+	return MM_LIKELY(p != NULL) ? p : refuse(c);
 }
 
-static void *memalign_core(mm_control *c, size_t align, size_t bytes)
+MM_ONCE void *memalign_core(mm_control *c, size_t align, size_t bytes)
 {
 	if (MM_UNLIKELY(align == 0 || (align & (align - 1)))) {
 		report(c, MM_ERR_BAD_ARGUMENT, NULL); /* a bad argument, not a failure to serve */
@@ -684,10 +730,8 @@ static void *memalign_core(mm_control *c, size_t align, size_t bytes)
 	size_t target;
 	mm_block *b;
 	if (bytes > MM_REQUEST_MAX || align > MM_REQ_STRIDE_MAX || stride + worst_gap > MM_REQ_STRIDE_MAX - align ||
-	    !(b = find_block(c, stride + worst_gap + align, &target))) {
-		c->obs.failures++;
-		return NULL;
-	}
+	    !(b = find_block(c, stride + worst_gap + align, &target)))
+		return refuse(c);
 	size_t found = mm_stride_of(b->size);
 	uintptr_t p = mm_addr(mm_block_payload(b));
 	uintptr_t aligned = align_up_ptr(p, align);
@@ -706,15 +750,14 @@ static void *memalign_core(mm_control *c, size_t align, size_t bytes)
 		b = rest;
 		prev_bits = MM_PREV_FREE_BIT;
 	}
-	size_t rounded;
-	(void)mm_class_search(stride, &rounded);
+	size_t rounded = class_bound(stride);
 	count_alloc(c, use_block(c, b, rounded <= found ? rounded : stride, prev_bits));
 	PERIODIC_VALIDATE(c);
 	return mm_block_payload(b);
 }
 
 /* Frees a live block, coalescing it with its free neighbours. */
-static void free_block(mm_control *c, mm_block *b)
+MM_ONCE void free_block(mm_control *c, mm_block *b)
 {
 	size_t size = b->size;
 	size_t stride = mm_stride_of(size);
@@ -743,11 +786,12 @@ static void free_block(mm_control *c, mm_block *b)
 }
 
 /* Frees a block that passed live_block. */
-MM_INLINE void release(mm_control *c, mm_block *b)
+MM_PART void release(mm_control *c, mm_block *b)
 {
 	size_t size = b->size; /* F is clear: b is live */
 	mm_block *next = mm_block_after(b, mm_stride_of(size));
-	if ((size | next->size) & (MM_PREV_FREE_BIT | MM_FREE_BIT)) {
+	/* Built small, free_block does it all (it handles neighbours that are not free too). */
+	if (MM_SMALL_CODE || ((size | next->size) & (MM_PREV_FREE_BIT | MM_FREE_BIT))) {
 		free_block(c, b); /* a free neighbour: coalesce (out of line, so that the common path below
 		                     needs no callee-saved registers) */
 	} else {
@@ -760,14 +804,14 @@ MM_INLINE void release(mm_control *c, mm_block *b)
 	PERIODIC_VALIDATE(c);
 }
 
-MM_INLINE void free_core(mm_control *c, void *ptr)
+MM_PART void free_core(mm_control *c, void *ptr)
 {
 	mm_block *b = live_block(c, ptr);
 	if (MM_LIKELY(b != NULL))
 		release(c, b);
 }
 
-static void *realloc_core(mm_control *c, void *ptr, size_t size)
+MM_ONCE void *realloc_core(mm_control *c, void *ptr, size_t size)
 {
 	if (!ptr)
 		return malloc_core(c, size);
@@ -778,133 +822,97 @@ static void *realloc_core(mm_control *c, void *ptr, size_t size)
 		release(c, b);
 		return NULL;
 	}
-	if (size > MM_REQUEST_MAX) {
-		c->obs.failures++;
-		return NULL;
-	}
+	if (size > MM_REQUEST_MAX)
+		return refuse(c);
 	size_t need = request_stride(size);
-	size_t rounded;
-	(void)mm_class_search(need, &rounded);
+	size_t rounded = class_bound(need);
 	size_t stride = mm_stride_of(b->size);
 	mm_block *next = mm_block_after(b, stride);
 	size_t next_size = next->size;
-	void *result = ptr;
+	size_t next_free = (next_size & MM_FREE_BIT) ? mm_stride_of(next_size) : 0;
+	size_t before = 0;  /* the free predecessor's stride, when it is taken too */
+	mm_block *into = b; /* where the resized block starts */
 
 	if (need <= stride) {
 		/* Shrink (or keep) in place; the tail coalesces with a free successor. */
 		trim_used(c, b, stride, rounded <= stride ? rounded : stride);
-	} else if ((next_size & MM_FREE_BIT) && stride + mm_stride_of(next_size) >= need) {
-		/* Grow in place into the free successor. */
-		size_t total = stride + mm_stride_of(next_size);
-		list_unlink(c, next);
-		mm_block *after = mm_block_after(b, total);
-		MM_SIZE_STORE(after, after->size & ~MM_PREV_FREE_BIT);
-		b->size = total | (b->size & MM_PREV_FREE_BIT);
-		grow_in_use(c, total - stride);
-		trim_used(c, b, total, rounded <= total ? rounded : need);
-	} else if ((result = alloc_block(c, size)) != NULL) {
-		/* Move. */
-		memcpy(result, ptr, stride - MM_W);
-		free_block(c, b);
-	} else if ((b->size & MM_PREV_FREE_BIT) && mm_stride_of(b->prev_phys->size) + stride +
-	                                                   ((next_size & MM_FREE_BIT) ? mm_stride_of(next_size) : 0) >=
-	                                               need) {
-		/* Nothing else fits: the free space on both sides together, moving the data down. */
-		mm_block *prev = b->prev_phys;
-		size_t total =
-		    mm_stride_of(prev->size) + stride + ((next_size & MM_FREE_BIT) ? mm_stride_of(next_size) : 0);
-		list_unlink(c, prev);
-		if (next_size & MM_FREE_BIT)
-			list_unlink(c, next);
-		mm_block *after = mm_block_after(prev, total);
-		MM_SIZE_STORE(after, after->size & ~MM_PREV_FREE_BIT);
-		prev->size = total; /* prev's own predecessor is used */
-		memmove(mm_block_payload(prev), ptr, stride - MM_W);
-		/* Counted as a move: the old block freed, the larger one allocated. */
-		count_free(c, stride);
-		count_alloc(c, total);
-		trim_used(c, prev, total, rounded <= total ? rounded : need);
-		result = mm_block_payload(prev);
-	} else {
-		c->obs.failures++;
-		return NULL;
+		PERIODIC_VALIDATE(c);
+		return ptr;
 	}
+	if (stride + next_free < need) {
+		void *moved = alloc_block(c, size);
+		if (moved) {
+			move_words(moved, ptr, stride - MM_W);
+			free_block(c, b);
+			PERIODIC_VALIDATE(c);
+			return moved;
+		}
+		/* Nothing else fits: the free space on both sides together, the data moved down. */
+		if (!MM_REALLOC_BOTH_SIDES || !(b->size & MM_PREV_FREE_BIT) ||
+		    mm_stride_of(b->prev_phys->size) + stride + next_free < need)
+			return refuse(c);
+		into = b->prev_phys;
+		before = mm_stride_of(into->size);
+		list_unlink(c, into);
+	}
+	/* Grow into the free neighbours: [into, the end of the free successor). */
+	size_t total = before + stride + next_free;
+	if (next_free)
+		list_unlink(c, next);
+	mm_block *after = mm_block_after(into, total);
+	MM_SIZE_STORE(after, after->size & ~MM_PREV_FREE_BIT);
+	into->size = total | (into->size & MM_PREV_FREE_BIT); /* 0 for a free predecessor: its own is used */
+	void *result = mm_block_payload(into);
+	if (before)
+		move_words(result, ptr, stride - MM_W); /* overlapping: down */
+	count_grow(c, total - stride, before != 0);
+	trim_used(c, into, total, rounded <= total ? rounded : need);
 	PERIODIC_VALIDATE(c);
 	return result;
 }
 
 /* ---- The observed path: lock, timing, hooks ------------------------------------------------------- */
 
-static MM_NOINLINE void *malloc_observed(mm_control *c, size_t bytes)
+/*
+ * The four operations on an observed instance (or a NULL one): lock, time the core operation, call
+ * the hooks, unlock. What the hooks see follows from what the operation did, read
+ * from the counters: an allocation hook for a block handed out or a request refused for lack of
+ * room, a free hook for a block taken back (a bad pointer or alignment, reported, calls neither).
+ * Hooks see a realloc as the free of the old block and the allocation of the new one. A block that
+ * moved existed twice for a moment: its allocation comes first, so that a trace shows the peak; one
+ * resized in place is freed first (its address is reused at once).
+ * The entry points call it only when the instance is observed (or NULL).
+ */
+static MM_NOINLINE void *run(mm_control *c, mm_op op, void *ptr, size_t align, size_t size)
 {
-	if (!c)
-		return NULL;
-	mm_observe *o = &c->obs;
-	mm_observe_lock(o);
-	uint64_t t = mm_observe_start(o);
-	void *p = malloc_core(c, bytes);
-	mm_observe_stop(o, MM_OP_MALLOC, t);
-	mm_observe_alloc(o, p, bytes);
-	mm_observe_unlock(o);
-	return p;
-}
-
-static MM_NOINLINE void *memalign_observed(mm_control *c, size_t align, size_t bytes)
-{
-	if (!c)
-		return NULL;
-	mm_observe *o = &c->obs;
-	mm_observe_lock(o);
-	uint64_t f0 = o->failures, a0 = o->allocs;
-	uint64_t t = mm_observe_start(o);
-	void *p = memalign_core(c, align, bytes);
-	mm_observe_stop(o, MM_OP_MEMALIGN, t);
-	if (o->allocs != a0 || o->failures != f0)
-		mm_observe_alloc(o, p, bytes);
-	mm_observe_unlock(o);
-	return p;
-}
-
-static MM_NOINLINE void free_observed(mm_control *c, void *ptr)
-{
-	if (!c) {
-		report(NULL, MM_ERR_INVALID_POINTER, ptr);
-		return;
-	}
-	mm_observe *o = &c->obs;
-	mm_observe_lock(o);
-	uint64_t f0 = o->frees;
-	uint64_t t = mm_observe_start(o);
-	free_core(c, ptr);
-	mm_observe_stop(o, MM_OP_FREE, t);
-	if (o->frees != f0)
-		mm_observe_free(o, ptr);
-	mm_observe_unlock(o);
-}
-
-static MM_NOINLINE void *realloc_observed(mm_control *c, void *ptr, size_t size)
-{
-	if (!c) {
+	if (!MM_OBSERVE || !c) { /* MM_OBSERVE=0: the entry points come here only for a NULL instance */
 		if (ptr)
 			report(NULL, MM_ERR_INVALID_POINTER, ptr);
 		return NULL;
 	}
 	mm_observe *o = &c->obs;
 	mm_observe_lock(o);
-	uint64_t a0 = o->allocs, f0 = o->frees, x0 = o->failures;
+	/* One operation changes each counter by at most one: their low halves tell what it did. */
+	uint32_t a0 = (uint32_t)o->allocs, f0 = (uint32_t)o->frees, x0 = (uint32_t)o->failures;
 	uint64_t t = mm_observe_start(o);
-	void *p = realloc_core(c, ptr, size);
-	mm_observe_stop(o, MM_OP_REALLOC, t);
-	/* Hooks see a realloc as the free of the old block and the allocation of the new one. A block
-	 * that moved existed twice for a moment: its allocation comes first, so that a trace shows the
-	 * peak; one resized in place is freed first (its address is reused at once). */
+	void *p;
+	switch (op) {
+	case MM_OP_MALLOC: p = malloc_core(c, size); break;
+	case MM_OP_MEMALIGN: p = memalign_core(c, align, size); break;
+	case MM_OP_FREE:
+		free_core(c, ptr);
+		p = NULL;
+		break;
+	default: p = realloc_core(c, ptr, size); break;
+	}
+	mm_observe_stop(o, op, t);
 	if (p && p != ptr && ptr) {
 		mm_observe_alloc(o, p, size);
 		mm_observe_free(o, ptr);
 	} else {
-		if (p || o->frees != f0)
+		if (p || (uint32_t)o->frees != f0)
 			mm_observe_free(o, ptr);
-		if (p || o->allocs != a0 || o->failures != x0)
+		if (p || (uint32_t)o->allocs != a0 || (uint32_t)o->failures != x0)
 			mm_observe_alloc(o, p, size);
 	}
 	mm_observe_unlock(o);
@@ -913,36 +921,43 @@ static MM_NOINLINE void *realloc_observed(mm_control *c, void *ptr, size_t size)
 
 /* ---- The entry points: the fast path tests one word --------------------------------------------- */
 
+/* Whether an entry point runs the core operation itself: when the instance is not observed (one word
+ * tested). Built for speed the operation is inlined there; built small it is a call to its one copy. */
+#if !MM_OBSERVE
+#define RUN_INLINE(c) MM_LIKELY((c) != NULL) /* and run() reports a NULL instance only */
+#else
+#define RUN_INLINE(c) MM_LIKELY((c) && !(c)->obs.observed)
+#endif
+
 void *mm_malloc(mm_t c, size_t bytes)
 {
-	if (MM_UNLIKELY(!c || c->obs.observed))
-		return malloc_observed(c, bytes);
-	return malloc_core(c, bytes);
+	if (RUN_INLINE(c))
+		return malloc_core(c, bytes);
+	return run(c, MM_OP_MALLOC, NULL, 0, bytes);
 }
 
 void *mm_memalign(mm_t c, size_t align, size_t bytes)
 {
-	if (MM_UNLIKELY(!c || c->obs.observed))
-		return memalign_observed(c, align, bytes);
-	return memalign_core(c, align, bytes);
+	if (RUN_INLINE(c))
+		return memalign_core(c, align, bytes);
+	return run(c, MM_OP_MEMALIGN, NULL, align, bytes);
 }
 
 void mm_free(mm_t c, void *ptr)
 {
 	if (!ptr)
 		return;
-	if (MM_UNLIKELY(!c || c->obs.observed)) {
-		free_observed(c, ptr);
-		return;
-	}
-	free_core(c, ptr);
+	if (RUN_INLINE(c))
+		free_core(c, ptr);
+	else
+		(void)run(c, MM_OP_FREE, ptr, 0, 0);
 }
 
 void *mm_realloc(mm_t c, void *ptr, size_t size)
 {
-	if (MM_UNLIKELY(!c || c->obs.observed))
-		return realloc_observed(c, ptr, size);
-	return realloc_core(c, ptr, size);
+	if (RUN_INLINE(c))
+		return realloc_core(c, ptr, size);
+	return run(c, MM_OP_REALLOC, ptr, 0, size);
 }
 
 /* For the heap's remainder: the core operations (no lock, timing or hooks; those are the heap's). */
@@ -979,12 +994,7 @@ void mm_tlsf_fill_stats(void *instance, mm_stats *out)
 		const mm_block *b = c->heads[(fl << MM_SL_LOG2) | sl];
 		out->largest_free = mm_stride_of(b->size) - MM_W;
 	}
-}
-
-static void tlsf_stats(void *instance, mm_stats *out)
-{
-	mm_tlsf_fill_stats(instance, out);
-	out->fragmentation = mm_fragmentation_permille(out->largest_free, out->capacity - out->in_use);
+	out->fragmentation = mm_fragmentation_permille(out->largest_free, c->capacity - c->in_use);
 }
 
 size_t mm_block_size(void *ptr)
@@ -1078,11 +1088,11 @@ static int validate(const mm_control *c, const void **where)
 	size_t walk_free = 0;
 	for (size_t i = 0; i < c->pool_count; i++) {
 		const mm_pool_rec *p = &c->pools[i];
-		if (p->first != pool_first_payload(p->start) || p->end <= p->first ||
-		    p->end - p->first < MM_MIN_STRIDE || p->span_m != p->end - p->first - MM_MIN_STRIDE ||
-		    p->span_r != p->span_m >> MM_ALIGN_LOG2 || (i > 0 && c->pools[i - 1].end > p->start))
+		uintptr_t end = mm_pool_end(p);
+		if (p->first != pool_first_payload(p->start) || end <= p->first || end - p->first > MM_BLOCK_MAX ||
+		    (i > 0 && mm_pool_end(&c->pools[i - 1]) > p->start))
 			return 0;
-		if (!validate_blocks(p->start, p->end, &walk_free, where))
+		if (!validate_blocks(p->start, end, &walk_free, where))
 			return 0;
 	}
 	/* The lists: bitmaps, classes, back-links, no cycles, and exactly the free blocks walked. */

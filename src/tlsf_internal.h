@@ -76,6 +76,10 @@ _Static_assert(MM_REQ_STRIDE_MAX % MM_ALIGN == 0 && MM_REQ_STRIDE_MAX <= MM_BLOC
 _Static_assert(MM_ALIGN >= 4, "the two flag bits live below the alignment");
 _Static_assert(MM_MAX_POOLS >= 1 && MM_MAX_POOLS <= 1024, "MM_MAX_POOLS must be 1..1024");
 _Static_assert(MM_CHECKS >= 0 && MM_CHECKS <= 2, "MM_CHECKS must be 0, 1 or 2");
+_Static_assert(MM_OBSERVE == 0 || MM_OBSERVE == 1, "MM_OBSERVE must be 0 or 1");
+_Static_assert(MM_OBSERVE || !MM_CYCLES, "MM_CYCLES=1 needs MM_OBSERVE=1 (cycle tracking is an observation)");
+_Static_assert(MM_SMALL_CODE == 0 || MM_SMALL_CODE == 1, "MM_SMALL_CODE must be 0 or 1");
+_Static_assert(MM_REALLOC_BOTH_SIDES == 0 || MM_REALLOC_BOTH_SIDES == 1, "MM_REALLOC_BOTH_SIDES must be 0 or 1");
 _Static_assert(MM_VALIDATE_INTERVAL >= 1, "MM_VALIDATE_INTERVAL must be at least 1");
 
 /* ---- Block header ------------------------------------------------------------------------------- */
@@ -130,14 +134,21 @@ MM_INLINE uintptr_t mm_rotate_offset(uintptr_t offset)
 
 /* ---- Control structure -------------------------------------------------------------------------- */
 
+/*
+ * A pool: three words, as the control structure holds MM_MAX_POOLS of them. A block's payload lies at
+ * an aligned offset 0..span (span = end - first - MM_MIN_STRIDE) from `first`; the record keeps
+ * span / MM_ALIGN, which a rotated offset (mm_rotate_offset) is compared with in one step, and gives
+ * the span and the end through the functions below.
+ */
 typedef struct mm_pool_rec {
 	uintptr_t first;  /* payload address of the pool's first block */
-	uintptr_t span_m; /* end - first - MM_MIN_STRIDE: a block's payload lies at an aligned offset
-	                     0..span_m from first */
-	uintptr_t span_r; /* span_m / MM_ALIGN, to compare with a rotated offset (mm_rotate_offset) */
-	uintptr_t end;    /* end of the sentinel's size word = payload address of the sentinel */
+	uintptr_t span_r; /* (end - first - MM_MIN_STRIDE) / MM_ALIGN */
 	uintptr_t start;  /* the pool handle: the memory given to mm_add_pool */
 } mm_pool_rec;
+
+MM_INLINE uintptr_t mm_pool_span(const mm_pool_rec *p) { return p->span_r << MM_ALIGN_LOG2; }
+/* End of the sentinel's size word = payload address of the sentinel. */
+MM_INLINE uintptr_t mm_pool_end(const mm_pool_rec *p) { return p->first + mm_pool_span(p) + MM_MIN_STRIDE; }
 
 typedef struct mm_control mm_control;
 
@@ -160,8 +171,10 @@ struct mm_control {
 	size_t peak_in_use;
 
 	/* Cold. */
-	size_t capacity;                 /* bytes blocks can occupy: the sum over pools of (end - first) */
-	size_t ops;                      /* MM_CHECKS == 2: calls since the last periodic validation */
+	size_t capacity; /* bytes blocks can occupy: the sum over pools of (end - first) */
+#if MM_CHECKS >= 2
+	size_t ops; /* calls since the last periodic validation */
+#endif
 	mm_pool_rec pools[MM_MAX_POOLS]; /* sorted by start, disjoint */
 };
 

@@ -211,6 +211,56 @@ int main(void)
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 	CHECK(got > 0 && strstr(msg, "memoman: double free") != NULL);
 #endif
+#ifdef KNOB_OBSERVE0
+	{
+		/* MM_OBSERVE=0: no statistics, hooks or lock; allocation and error reporting as usual. */
+		mm_stats st;
+		CHECK(mm_get_stats(mm, &st) == 0);
+		mm_set_hooks(mm, NULL, NULL, NULL);
+		CHECK(take_error(&rec) == MM_ERR_NOT_BUILT);
+		CHECK(mm_set_lock(mm, NULL, NULL, NULL) == 0 && mm_use_builtin_lock(mm) == 0);
+		CHECK(mm_track_cycles(mm, 1) == 0);
+		void *q = mm_malloc(mm, 100);
+		CHECK(q != NULL && (q = mm_realloc(mm, q, 5000)) != NULL);
+		mm_free(mm, q);
+		mm_free(mm, q);
+		CHECK(take_error(&rec) == MM_ERR_DOUBLE_FREE);
+		CHECK(mm_malloc(NULL, 10) == NULL && mm_realloc(NULL, NULL, 10) == NULL);
+	}
+#endif
+	{
+		/* realloc with free blocks on both sides and nothing else free that fits: joined and moved
+		 * down by default; NULL (the block untouched) with MM_REALLOC_BOTH_SIDES=0. Layout:
+		 * [a 600 free][b 600][f0 free][f1..fn used to the pool's end]. */
+		static _Alignas(64) unsigned char small[1 << 16];
+		mm_t t = mm_create_with_pool(small, mm_size() + 4096);
+		CHECK(t != NULL);
+		if (!t)
+			return check_summary("test_knobs");
+		record_errors(t, &rec);
+		void *a = mm_malloc(t, 600), *b = mm_malloc(t, 600), *fill[512];
+		size_t n = 0;
+		while (n < 512 && (fill[n] = mm_malloc(t, 16)) != NULL)
+			n++;
+		CHECK(a && b && n > 1 && n < 512 && (char *)a < (char *)b && (char *)b < (char *)fill[0]);
+		memset(b, 0x5B, 600);
+		mm_free(t, a);
+		mm_free(t, fill[0]);
+		void *r = mm_realloc(t, b, 1000);
+#ifdef KNOB_BOTH_SIDES0
+		CHECK(r == NULL && ((unsigned char *)b)[599] == 0x5B && mm_block_size(b) >= 600);
+#else
+		CHECK(r == a && ((unsigned char *)r)[0] == 0x5B && ((unsigned char *)r)[599] == 0x5B);
+		CHECK(mm_block_size(r) >= 1000);
+		b = r;
+#endif
+		CHECK(mm_validate(t));
+		mm_free(t, b);
+		for (size_t i = 1; i < n; i++)
+			mm_free(t, fill[i]);
+		CHECK(mm_validate(t) && rec.count == 0);
+		record_errors(mm, &rec);
+	}
 #ifdef KNOB_CONFIG_HEADER
 	CHECK(MM_MAX_POOLS == 3); /* set by tests/knob_config.h through MM_CONFIG_HEADER */
 #endif

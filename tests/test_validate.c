@@ -156,10 +156,10 @@ static void test_headers(void)
 	/* The sentinel and the pool record. */
 	build();
 	{
-		mm_block *s = mm_block_at(mm->pools[0].end - 2 * MM_W);
+		mm_block *s = mm_block_at(mm_pool_end(&mm->pools[0]) - 2 * MM_W);
 		BREAK(s->size, s->size | MM_FREE_BIT, "a free sentinel", 1);
 		BREAK(s->size, s->size + MM_ALIGN * 4, "a sentinel with a size", 1);
-		BREAK(mm->pools[0].end, mm->pools[0].end - MM_ALIGN, "a pool end that is not the sentinel", 0);
+		BREAK(mm->pools[0].span_r, mm->pools[0].span_r - 1, "a pool end that is not the sentinel", 0);
 		BREAK(mm->pools[0].first, mm->pools[0].first + MM_ALIGN, "a pool's first block moved", 0);
 		BREAK(mm->pool_count, MM_MAX_POOLS + 1, "a pool count out of range", 0);
 		BREAK(hdr((void *)mm->pools[0].first)->prev_phys, NULL, "the pool's recorded end lost", 1);

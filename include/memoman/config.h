@@ -69,6 +69,41 @@
 #define MM_CYCLES 0
 #endif
 
+/*
+ * MM_SMALL_CODE (0 or 1; default 1 when the compiler optimizes for size, -Os or -Oz, else 0).
+ * 1 builds each step of the TLSF core once and calls it, instead of inlining the steps into every
+ * entry point: about half the code, a few more instructions per call (README, "Footprint").
+ */
+#ifndef MM_SMALL_CODE
+#if defined(__OPTIMIZE_SIZE__)
+#define MM_SMALL_CODE 1
+#else
+#define MM_SMALL_CODE 0
+#endif
+#endif
+
+/*
+ * MM_OBSERVE (0 or 1, default 1): what watches the operations: statistics counters, hooks
+ * (mm_set_hooks, mm_trace_record), the lock (mm_set_lock, mm_use_builtin_lock) and cycle tracking.
+ * 0 compiles them out of the TLSF core's operations, for the smallest image (README, "Footprint"):
+ * mm_get_stats, mm_set_lock, mm_use_builtin_lock and mm_track_cycles return 0 for every instance,
+ * and mm_set_hooks reports MM_ERR_NOT_BUILT. Errors are still reported (mm_set_error_handler).
+ * An instance without a lock is for one thread (or yours around every call). MM_CYCLES needs 1.
+ */
+#ifndef MM_OBSERVE
+#define MM_OBSERVE 1
+#endif
+
+/*
+ * MM_REALLOC_BOTH_SIDES (0 or 1, default 1): when a block can neither grow in place nor move to a
+ * new block, mm_realloc joins it with the free blocks on both sides and moves the data down, so that
+ * a nearly full pool still serves the request. 0 leaves that last resort out (about 100 bytes of
+ * code on Cortex-M): such a realloc returns NULL, as TLSF 3.1's does.
+ */
+#ifndef MM_REALLOC_BOTH_SIDES
+#define MM_REALLOC_BOTH_SIDES 1
+#endif
+
 /* ---- Layout ------------------------------------------------------------------------------------- */
 
 /*
@@ -103,7 +138,7 @@
 #endif
 
 /*
- * MM_FL_INDEX_MAX (default 32 on 64-bit targets, 31 on 32-bit): every block is smaller than
+ * MM_FL_INDEX_MAX (default 32 on 64-bit targets, 30 on 32-bit, as TLSF 3.1): every block is smaller than
  * 2^MM_FL_INDEX_MAX bytes. A pool larger than the largest block is clamped to it (the excess is not
  * used; mm_add_pool still succeeds). Each extra unit adds one first-level row of 2^SL pointers to the
  * control structure. Limits: the first-level count (MM_FL_INDEX_MAX - log2(MM_ALIGNMENT) -
@@ -113,16 +148,22 @@
 #if SIZE_MAX > 0xFFFFFFFFu
 #define MM_FL_INDEX_MAX 32
 #else
-#define MM_FL_INDEX_MAX 31
+#define MM_FL_INDEX_MAX 30
 #endif
 #endif
 
 /*
- * MM_MAX_POOLS (1..1024, default 32): pools one instance can hold. The pool table lives in the
- * control structure (16 bytes a pool on 64-bit); pointer checks search it in log2(MM_MAX_POOLS) steps.
+ * MM_MAX_POOLS (1..1024; default 32 on 64-bit targets, 4 on 32-bit): pools one instance can hold
+ * (mm_add_pool reports MM_ERR_POOL_LIMIT beyond). The pool table lives in the control structure,
+ * three words a pool; pointer checks search it in log2(MM_MAX_POOLS) steps. On 32-bit targets 4
+ * keeps the control structure within TLSF 3.1's (README, "Footprint"); raise it if you add more.
  */
 #ifndef MM_MAX_POOLS
+#if SIZE_MAX > 0xFFFFFFFFu
 #define MM_MAX_POOLS 32
+#else
+#define MM_MAX_POOLS 4
+#endif
 #endif
 
 /* ---- Portability -------------------------------------------------------------------------------- */
@@ -136,9 +177,9 @@
  *     ARMv6-M (Cortex-M0/M0+) none, and the mode is refused (memoman/fixed.h);
  *   - mm_use_builtin_lock's spin lock where there is a lock-free atomic exchange of an unsigned int
  *     (not on ARMv6-M: there it returns 0 and a lock of your own goes in through mm_set_lock);
- *   - statistics counters: 64-bit plain integers on every target, written only by the thread that
- *     owns the instance or holds its lock, and aligned to a word (so that no control structure
- *     needs more than a word's alignment); a lock-free pool's in atomic words.
+ *   - statistics counters: plain words (size_t: 32 bits on 32-bit targets, where allocs, frees and
+ *     failures wrap after 2^32 and blocks in use, their difference, stays exact), written only by
+ *     the thread that owns the instance or holds its lock; a lock-free pool's in atomic words.
  */
 
 /*

@@ -267,7 +267,7 @@ void *mm_zone_realloc(mm_tcache *tc, mm_segment *s, void *p, size_t n)
 int mm_tlsf_pool_empty(const mm_control *c, size_t i)
 {
 	const mm_block *b = mm_block_from_ptr((const void *)c->pools[i].first);
-	return (b->size & MM_FREE_BIT) && mm_stride_of(b->size) == c->pools[i].end - c->pools[i].first;
+	return (b->size & MM_FREE_BIT) && mm_stride_of(b->size) == mm_pool_end(&c->pools[i]) - c->pools[i].first;
 }
 
 /* Purges the interior pages of large free blocks of a TLSF instance that have stayed free long
