@@ -15,7 +15,7 @@ int main(void)
 	if (!mm || !pool)
 		return 1;
 	/* Larger than what is left of pool1 after the control structure: served from pool2. */
-	void *big = mm_malloc(mm, 60 * 1024);
+	void *big = mm_malloc(mm, 63 * 1024);
 	if (!big || mm_get_pool_for_ptr(mm, big) != pool)
 		return 1;
 	mm_free(mm, big);

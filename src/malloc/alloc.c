@@ -98,7 +98,7 @@ MM_INLINE void *class_alloc(mm_tcache *tc, unsigned c)
 }
 
 /* Any request: classes, the zone, or a mapping of its own. NULL (errno untouched) if none. */
-static void *alloc_any(size_t n, size_t align, int *zeroed)
+static void *alloc_route(size_t n, size_t align, int *zeroed)
 {
 	if (zeroed)
 		*zeroed = 0;
@@ -136,6 +136,22 @@ static void *alloc_any(size_t n, size_t align, int *zeroed)
 	if (p)
 		mm_relaxed_add(&tc->huge_allocs, 1);
 	return p;
+}
+
+/*
+ * alloc_route, and when it finds no memory, once more after the caches have given back what they
+ * hold: empty segments, pools and mappings kept for reuse hold address space (and, until purged,
+ * memory) that a request of another size range cannot use. Under a limit (ulimit -v, a cgroup,
+ * overcommit off) that is what would make malloc(100) fail after a few megabytes of large blocks
+ * were freed. Only when something was given back is the request tried again: a request that can
+ * never be served costs one trim, not two searches.
+ */
+static void *alloc_any(size_t n, size_t align, int *zeroed)
+{
+	void *p = alloc_route(n, align, zeroed);
+	if (MM_LIKELY(p != NULL) || n > PTRDIFF_MAX || memoman_malloc_collect() == 0)
+		return p;
+	return alloc_route(n, align, zeroed);
 }
 
 static MM_NOINLINE void *malloc_slow(size_t n)

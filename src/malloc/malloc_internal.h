@@ -187,7 +187,6 @@ typedef struct mm_tcache {
 	struct mm_zone *zone;              /* the zone for medium requests, or NULL */
 	uint32_t slow_calls;               /* slow-path calls, to pace the clock */
 	uint64_t next_tick_ms;
-	size_t dirty_bytes; /* freed page slots not purged yet */
 	/* Statistics (relaxed atomics: the owner writes with plain loads and stores, anyone reads). A
 	 * block is counted freed by the thread that frees it into its page (the owner, or the thread
 	 * that takes back remote frees), so one thread cache's figures alone may be negative (modulo
@@ -328,6 +327,9 @@ void mm_page_collect_full(mm_tcache *tc);
 void mm_tcache_retire_idle(mm_tcache *tc);
 unsigned mm_segment_reclaim_free(mm_segment *s);
 void mm_segment_free_abandoned_slot(mm_segment *s, mm_page *p);
+/* When tc has no free page slot of a kind: adopts a few abandoned segments of it (their pages join
+ * tc's queues), as taking a slot would; 0 if it did not (tc has room, or nothing is abandoned). */
+int mm_segment_adopt(mm_tcache *tc, unsigned kind);
 void mm_tcache_release_empty(mm_tcache *tc);
 void mm_remote_free(mm_page *p, mm_cblock *b);
 void mm_tcache_abandon(mm_tcache *tc);

@@ -257,25 +257,33 @@ void *mm_class_alloc_slow(mm_tcache *tc, unsigned c)
 	    atomic_exchange_explicit(&tc->remote_pending, 0, memory_order_seq_cst))
 		mm_page_collect_full(tc);
 	mm_page_queue *q = &tc->queues[c];
-	/* The class's pages in order: take back remote frees, carve more, or give up on the page. */
-	mm_page *p = q->first;
-	while (p) {
-		mm_page *next = p->next;
-		if (!p->free)
-			page_collect(tc, p);
-		if (!p->free && mm_page_capacity(p) < p->reserved)
-			page_extend(p);
-		if (p->free) {
-			queue_make_first(tc, p);
-			return page_pop(tc, p);
+	unsigned kind = classes[c].size <= MM_SMALL_MAX ? MM_SEG_SMALL : MM_SEG_MEDIUM;
+	for (int adopted = 0;; adopted = 1) {
+		/* The class's pages in order: take back remote frees, carve more, or give up on the page. */
+		mm_page *p = q->first;
+		while (p) {
+			mm_page *next = p->next;
+			if (!p->free)
+				page_collect(tc, p);
+			if (!p->free && mm_page_capacity(p) < p->reserved)
+				page_extend(p);
+			if (p->free) {
+				queue_make_first(tc, p);
+				return page_pop(tc, p);
+			}
+			to_full(tc, p);
+			p = next;
 		}
-		to_full(tc, p);
-		p = next;
+		direct_update(tc, c);
+		/* Out of page slots, exited threads' segments are adopted before a fresh page is set up, and
+		 * the queue looked at again: their pages of this class join it, and a short-lived thread
+		 * uses the page its predecessor left rather than a new one in an adopted segment. */
+		if (adopted || !mm_segment_adopt(tc, kind))
+			break;
 	}
-	direct_update(tc, c);
 	/* A fresh page. */
 	size_t bytes;
-	p = mm_page_slot_alloc(tc, classes[c].size <= MM_SMALL_MAX ? MM_SEG_SMALL : MM_SEG_MEDIUM, &bytes);
+	mm_page *p = mm_page_slot_alloc(tc, kind, &bytes);
 	if (!p)
 		return NULL;
 	page_init(tc, p, c, bytes);

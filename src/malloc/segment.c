@@ -4,9 +4,13 @@
  * lists of abandoned ones, page slots inside them, and handing memory back (purging).
  *
  * Memory goes back to the OS in three steps, all on the slow paths of ordinary calls (no thread of
- * our own): a page slot freed in a live segment is purged (madvise) once it has stayed free
- * MM_PURGE_DELAY ms; an empty segment goes to the global cache at once and is purged there after
- * the same delay, then unmapped after MM_UNMAP_DELAY ms or when the cache holds too many.
+ * our own), and only by age: a page slot freed in a segment (a live thread's or an exited one's) is
+ * purged (madvise) once it has stayed free MM_PURGE_DELAY ms; an empty segment goes to the global
+ * cache at once and is purged there after the same delay, then unmapped after MM_UNMAP_DELAY ms or
+ * when the cache holds too many. Nothing is purged because a thread exits or because much was
+ * freed at once: memory freed and soon used again (threads that come and go, pages emptied by other
+ * threads' frees) would otherwise be faulted straight back in. A request that finds no memory makes
+ * the caches give back everything first (alloc.c), and malloc_trim does at once.
  */
 #include <pthread.h>
 #include <string.h>
@@ -14,11 +18,10 @@
 #include "malloc_internal.h"
 #include "os/os.h"
 
-#define MM_PURGE_DELAY 500              /* ms a free slot or a cached segment keeps its memory */
-#define MM_UNMAP_DELAY 3000             /* ms a cached segment keeps its address space */
-#define MM_CACHE_MAX 16                 /* segments the cache holds at most */
-#define MM_TICK_INTERVAL 100            /* ms between a thread cache's purge passes */
-#define MM_DIRTY_MAX ((size_t)16 << 20) /* free memory not purged that a thread cache or the cache may hold */
+#define MM_PURGE_DELAY 500   /* ms a free slot or a cached segment keeps its memory */
+#define MM_UNMAP_DELAY 3000  /* ms a cached segment keeps its address space */
+#define MM_CACHE_MAX 16      /* segments the cache holds at most */
+#define MM_TICK_INTERVAL 100 /* ms between a thread cache's purge passes */
 
 #if MM_SEGMAP_TWO_LEVEL
 _Atomic uintptr_t mm_segmap_top[MM_SEGMAP_TOP];
@@ -269,7 +272,6 @@ void mm_page_slot_free(mm_tcache *tc, mm_page *p)
 	uintptr_t start;
 	size_t bytes;
 	slot_range(s, i, &start, &bytes);
-	tc->dirty_bytes += bytes;
 	atomic_store_explicit(&p->capacity, 0, memory_order_relaxed); /* a stale pointer into it is no block of ours */
 	p->reserved = 0;
 	p->free = NULL;
@@ -289,9 +291,6 @@ void mm_page_slot_free(mm_tcache *tc, mm_page *p)
 		list_unlink(&tc->segments[s->kind], s); /* it has a free slot now: to the front */
 		list_push_front(&tc->segments[s->kind], s);
 	}
-	/* A lot freed at once (a working set let go): its memory goes back now, not after the delay. */
-	if (tc->dirty_bytes > MM_DIRTY_MAX)
-		mm_purge_tick(tc, MM_PURGE_NOW);
 }
 
 /* ---- Acquire, release, abandon ------------------------------------------------------------------ */
@@ -337,23 +336,18 @@ static mm_segment *adopt_abandoned(mm_tcache *tc, unsigned kind, unsigned max)
 	return with_room;
 }
 
-/* A page slot of an abandoned segment whose blocks are all free: given back and purged now. */
+/* A page slot of an abandoned segment whose blocks are all free: free, and purged by age like any
+ * other (the thread that adopts the segment may use it before then). */
 void mm_segment_free_abandoned_slot(mm_segment *s, mm_page *p)
 {
-	uintptr_t start;
-	size_t bytes;
-	slot_range(s, p->slot, &start, &bytes);
 	atomic_store_explicit(&p->capacity, 0, memory_order_relaxed);
 	p->reserved = 0;
 	p->free = NULL;
+	if (!s->dirty_slots)
+		s->dirty_since = mm_os_now_ms();
 	s->free_slots |= (uint64_t)1 << p->slot;
-	s->dirty_slots &= ~((uint64_t)1 << p->slot);
+	s->dirty_slots |= (uint64_t)1 << p->slot;
 	s->used_pages--;
-	mm_os_purge((void *)start, bytes);
-	bytes = slot_purgeable(s, p->slot);
-	s->purged_slots |= (uint64_t)1 << p->slot;
-	s->purged_bytes += bytes;
-	mm_stat_purged_add((int64_t)bytes);
 }
 
 /*
@@ -363,7 +357,8 @@ void mm_segment_free_abandoned_slot(mm_segment *s, mm_page *p)
  * others). A tick does this rather than adopt, since the ticking thread may not allocate again for
  * a long time, and the frees into an adopted page would wait for it.
  */
-static void reclaim_abandoned(unsigned kind, size_t max)
+static size_t purge_segment(mm_segment *s);
+static void reclaim_abandoned(unsigned kind, size_t max, uint64_t now, int level)
 {
 	size_t count = atomic_load_explicit(&abandoned_count[kind], memory_order_relaxed);
 	if (max > count)
@@ -376,6 +371,8 @@ static void reclaim_abandoned(unsigned kind, size_t max)
 			mm_segment_release(s);
 			continue;
 		}
+		if (s->dirty_slots && (level > MM_PURGE_DELAYED || now - s->dirty_since >= MM_PURGE_DELAY))
+			purge_segment(s); /* free slots no thread has taken for a while */
 		mm_global_lock();
 		mm_segment **link = &abandoned[kind], *last = NULL;
 		while (*link) {
@@ -388,6 +385,15 @@ static void reclaim_abandoned(unsigned kind, size_t max)
 		atomic_fetch_add_explicit(&abandoned_count[kind], 1, memory_order_relaxed);
 		mm_global_unlock();
 	}
+}
+
+int mm_segment_adopt(mm_tcache *tc, unsigned kind)
+{
+	mm_segment *s = tc->segments[kind];
+	if ((s && s->free_slots) || !atomic_load_explicit(&abandoned_count[kind], memory_order_relaxed))
+		return 0; /* a slot of its own first, as mm_segment_acquire: adopting is for a thread out of room */
+	(void)adopt_abandoned(tc, kind, 4);
+	return 1;
 }
 
 mm_segment *mm_segment_acquire(mm_tcache *tc, unsigned kind)
@@ -424,12 +430,7 @@ void mm_segment_release(mm_segment *s)
 		return;
 	}
 	s->cached_at = mm_os_now_ms();
-	s->dirty_slots = 1; /* purged as a whole later */
-	if (atomic_load_explicit(&cache_dirty, memory_order_relaxed) * MM_SEG_SIZE >= MM_DIRTY_MAX) {
-		/* The cache holds enough memory already: this one goes back now (before the cache, where
-		 * another thread could take it). */
-		purge_whole(s);
-	}
+	s->dirty_slots = 1; /* purged as a whole after MM_PURGE_DELAY (mm_segment_cache_trim) */
 	mm_global_lock();
 	s->prev = NULL;
 	s->next = cache;
@@ -440,12 +441,11 @@ void mm_segment_release(mm_segment *s)
 	mm_global_unlock();
 }
 
-/* Puts a segment of an exiting thread on the abandoned list (its pages' owner already cleared). */
-static size_t purge_segment(mm_segment *s);
+/* Puts a segment of an exiting thread on the abandoned list (its pages' owner already cleared). Its
+ * free slots keep their memory: a thread that adopts the segment soon uses them as they are, and
+ * the ticks of other threads purge them once they have stayed free MM_PURGE_DELAY ms. */
 void mm_segment_abandon(mm_segment *s)
 {
-	if (s->dirty_slots)
-		purge_segment(s); /* no one will purge its free slots until another thread adopts it */
 	atomic_store_explicit(&s->tcache, NULL, memory_order_release);
 	mm_global_lock();
 	s->abandoned = 1;
@@ -542,17 +542,12 @@ void mm_purge_tick(mm_tcache *tc, int level)
 		mm_page_collect_full(tc);
 		mm_tcache_retire_idle(tc);
 		for (unsigned k = 0; k < MM_SEG_ZONE; k++)
-			reclaim_abandoned(k, level == MM_PURGE_ALL ? SIZE_MAX : 8);
+			reclaim_abandoned(k, level == MM_PURGE_ALL ? SIZE_MAX : 8, now, level);
 	}
-	size_t dirty = 0;
 	for (unsigned k = 0; k < MM_SEG_ZONE; k++)
-		for (mm_segment *s = tc->segments[k]; s; s = s->next) {
+		for (mm_segment *s = tc->segments[k]; s; s = s->next)
 			if (s->dirty_slots && (level > MM_PURGE_DELAYED || now - s->dirty_since >= MM_PURGE_DELAY))
 				purge_segment(s);
-			if (s->dirty_slots)
-				dirty += (size_t)mm_popcount64(s->dirty_slots) << s->page_shift;
-		}
-	tc->dirty_bytes = dirty;
 	if (level == MM_PURGE_NOW) {
 		mm_segment_cache_trim(level); /* the zones and large pools keep their delay */
 		return;

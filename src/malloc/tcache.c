@@ -148,9 +148,8 @@ static void thread_done(void *value)
 	if (!tc || tc != mm_tl_tcache)
 		return;
 	mm_tl_tcache = &mm_tcache_empty;
-	mm_tcache_abandon(tc); /* its segments' free slots are purged as they are abandoned */
-	mm_zone_abandon(tc);   /* and its zone's free spans */
-	mm_segment_cache_trim(MM_PURGE_NOW);
+	mm_tcache_abandon(tc); /* its segments wait, their memory with them, for a thread to adopt them */
+	mm_zone_abandon(tc);
 	tcache_free(tc);
 }
 

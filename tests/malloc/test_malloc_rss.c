@@ -6,12 +6,17 @@
  * working set belonged to the main thread or to a thread that has exited, or was allocated by a
  * thread that exited and freed by another; after a huge block, even if every later call takes the
  * fast paths; and malloc_trim(0) gives it back at once.
+ * And the other side: memory freed and soon used again is not given back and faulted in again.
+ * Generations of threads that allocate, free and exit take few page faults after the first (their
+ * successors adopt the segments they leave, memory and all); and short threads that each leave one
+ * small block behind share pages instead of taking one each.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <malloc.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +92,50 @@ static void *working_set_kept(void *arg)
 }
 
 static void *volatile sink; /* keeps the compiler from dropping a malloc + free pair */
+
+/* One thread of a generation: a working set of small blocks, allocated, touched, freed, three times. */
+enum { GEN_BLOCKS = 100000 };
+static void *generation_thread(void *arg)
+{
+	void **p = (void **)arg;
+	for (int r = 0; r < 3; r++) {
+		for (size_t i = 0; i < GEN_BLOCKS; i++) {
+			p[i] = malloc(16 + (i % 13) * 16);
+			memset(p[i], 1, 16);
+		}
+		for (size_t i = 0; i < GEN_BLOCKS; i++)
+			free(p[i]);
+	}
+	return NULL;
+}
+
+static long minor_faults(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+/* Four threads at a time, `generations` times over; the page faults they took. */
+static long generations_of_threads(int generations)
+{
+	static void *blocks[4][GEN_BLOCKS];
+	long before = minor_faults();
+	for (int g = 0; g < generations; g++) {
+		pthread_t t[4];
+		for (int i = 0; i < 4; i++)
+			pthread_create(&t[i], NULL, generation_thread, blocks[i]);
+		for (int i = 0; i < 4; i++)
+			pthread_join(t[i], NULL);
+	}
+	return minor_faults() - before;
+}
+
+static void *leave_one(void *arg)
+{
+	(void)arg;
+	return calloc(1, 128); /* left live: the thread's only block */
+}
 
 /* Rounds of a hand-over: each round's thread frees the blocks the previous round's thread (now
  * exited) allocated, allocates its own and exits. */
@@ -194,6 +243,29 @@ int main(void)
 	printf("huge block, then small calls only: resident %zu MiB -> below %zu MiB in %.2f s\n", peak / MiB,
 	       limit / MiB, t);
 	CHECK(t <= 2.5);
+
+	/* Generations of threads: the later ones reuse what the earlier ones left (before, every exit
+	 * purged, and each generation faulted its working set in again). */
+	long first = generations_of_threads(1);
+	long next = generations_of_threads(8);
+	printf("generations of threads: %ld page faults in the first, %ld in the next eight\n", first, next);
+	CHECK(next < first * 2); /* eight generations for less than two first ones */
+
+	/* Short threads that leave one 128-byte block each: 2000 blocks share pages. */
+	memoman_malloc_stats st;
+	memoman_malloc_get_stats(&st);
+	size_t mapped_before = st.mapped;
+	static void *left[2000];
+	for (size_t i = 0; i < 2000; i++) {
+		pthread_create(&th, NULL, leave_one, NULL);
+		pthread_join(th, &left[i]);
+	}
+	memoman_malloc_get_stats(&st);
+	printf("2000 threads leaving a 128-byte block each: mapped %zu MiB -> %zu MiB\n", mapped_before / MiB,
+	       st.mapped / MiB);
+	CHECK(st.mapped <= mapped_before + 16 * MiB);
+	for (size_t i = 0; i < 2000; i++)
+		free(left[i]);
 
 	working_set(NULL);
 	peak = peak_resident;

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_malloc_limits.c - libmemoman-malloc under an address-space limit (ulimit -v, RLIMIT_AS), as
+ * a server in a container or a user with limits meets it. Each case runs in a child process whose
+ * limit is its address space at the start plus a budget:
+ *   - rounds: allocate 64-byte blocks until malloc says no, free them all, six times over: every
+ *     round serves as many blocks as the first, and the address space after each round's frees
+ *     stays within a few MiB of the first round's (nothing leaks, nothing piles up);
+ *   - ranges: blocks of one size range until malloc says no, all freed, then blocks of another
+ *     range (1 MiB, then 64 bytes, then 100 KB, then 1 MiB again): each is served without
+ *     malloc_trim, fopen works in between, and the last round serves about what the first did.
+ * Not under sanitizers (their shadow memory needs the address space) nor qemu-user (the emulator's
+ * own mappings count against the limit).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mcheck.h"
+#include "names.h"
+
+#define MiB ((size_t)1 << 20)
+#define MAX_BLOCKS ((size_t)4 << 20)
+
+static void *blocks[MAX_BLOCKS]; /* in .bss: counted in the address space before the limit is set */
+
+/* The process's address space (VmSize), in bytes; read with stdio before any limit is set, and
+ * with read(2) into a static buffer after (stdio would allocate). */
+static size_t vm_size(void)
+{
+	static char buf[4096];
+	FILE *f = fopen("/proc/self/statm", "r");
+	size_t pages = 0;
+	if (f) {
+		if (fgets(buf, sizeof(buf), f))
+			pages = strtoul(buf, NULL, 10);
+		fclose(f);
+	}
+	return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void limit_to(size_t budget)
+{
+	size_t now = vm_size();
+	struct rlimit r = {now + budget, now + budget};
+	CHECK(setrlimit(RLIMIT_AS, &r) == 0);
+}
+
+/* Blocks of `size` until malloc returns NULL (or MAX_BLOCKS), each touched; returns how many. */
+static size_t fill(size_t size)
+{
+	size_t n = 0;
+	while (n < MAX_BLOCKS && (blocks[n] = malloc(size)) != NULL) {
+		memset(blocks[n], (int)(n & 0xFF), size < 64 ? size : 64);
+		n++;
+	}
+	return n;
+}
+
+static void release(size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(blocks[i]);
+}
+
+static int run_rounds(void)
+{
+	enum { ROUNDS = 6 };
+	size_t served[ROUNDS], vm_after[ROUNDS];
+	limit_to(192 * MiB);
+	for (int r = 0; r < ROUNDS; r++) {
+		served[r] = fill(64);
+		release(served[r]);
+		vm_after[r] = vm_size();
+	}
+	for (int r = 0; r < ROUNDS; r++) {
+		printf("rounds: round %d served %zu blocks of 64 bytes; address space after its frees %zu MiB\n", r,
+		       served[r], vm_after[r] / MiB);
+		CHECK(served[r] >= served[0]);
+		CHECK(vm_after[r] <= vm_after[0] + 8 * MiB);
+	}
+	CHECK(served[0] > 1000000); /* 64 MiB at least of a 192 MiB budget */
+	return check_done("test_malloc_limits (rounds)");
+}
+
+static int run_ranges(void)
+{
+	limit_to(64 * MiB);
+	size_t big = fill(MiB);
+	release(big);
+	void *p = malloc(100);
+	CHECK(p != NULL);
+	free(p);
+	FILE *f = fopen("/proc/self/statm", "r");
+	CHECK(f != NULL);
+	if (f)
+		fclose(f);
+	size_t small = fill(64);
+	release(small);
+	size_t zone = fill(100000);
+	release(zone);
+	size_t big2 = fill(MiB);
+	release(big2);
+	printf("ranges: 1 MiB blocks %zu, then 64 bytes %zu, then 100 KB %zu, then 1 MiB %zu\n", big, small, zone,
+	       big2);
+	CHECK(big >= 16);
+	CHECK(small >= 250000); /* 16 MiB of 64 MiB, headers included */
+	CHECK(zone >= 150);     /* 15 MiB of 64 MiB */
+	CHECK(big2 + 2 >= big);
+	return check_done("test_malloc_limits (ranges)");
+}
+
+static int in_child(int (*body)(void))
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int status = body();
+		fflush(stdout);
+		_exit(status);
+	}
+	int status = 0;
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return status;
+}
+
+int main(void)
+{
+	in_child(run_rounds);
+	in_child(run_ranges);
+	return check_done("test_malloc_limits");
+}
