@@ -57,8 +57,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 PYTHON=${PYTHON:-python3}
 
-suite= build= memoman= mimalloc= mimalloc_label=mimalloc-new rounds=3 tests= allocs=
-procs=$(nproc 2>/dev/null || echo 2) timeout_s=300 out=./suite-results wait_idle= list_only=
+suite='' build='' memoman='' mimalloc='' mimalloc_label=mimalloc-new rounds=3 tests='' allocs=''
+procs=$(nproc 2>/dev/null || echo 2) timeout_s=300 out=./suite-results wait_idle='' list_only=''
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -85,10 +85,11 @@ done
 [ -d "$suite/bench" ] || die "$suite/bench: not a mimalloc-bench checkout"
 suite=$(cd "$suite" && pwd)
 src=$suite/bench
-mkdir -p "$out" || die "cannot create $out"
-out=$(cd "$out" && pwd)
-[ -n "$build" ] || build=$out/build
-mkdir -p "$build" && build=$(cd "$build" && pwd)
+case $rounds in ''|*[!0-9]*|0) die "--rounds: a positive number" ;; esac
+case $procs in ''|*[!0-9]*|0) die "--procs: a positive number" ;; esac
+abspath() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+out=$(abspath "$out")
+if [ -n "$build" ]; then build=$(abspath "$build"); else build=$out/build; fi
 ulimit -c 0 2>/dev/null    # a crashing run should not leave a core file per round
 
 # ---------------------------------------------------------------------------------------------
@@ -166,7 +167,7 @@ why_missing() {
 
 # Build the suite's programs the selected tests need into $build, if any is missing.
 build_suite() {
-	local t n targets= cmsrc=$src
+	local t n targets='' cmsrc=$src
 	for t in $1; do
 		test_def "$t" || continue
 		for n in $needs; do
@@ -179,6 +180,7 @@ build_suite() {
 	done
 	[ -n "$targets" ] || return 0
 	command -v cmake > /dev/null || die "cmake is needed to build the suite's programs"
+	mkdir -p "$build" || die "cannot create $build"
 	# The checkout's CMakeLists.txt names the shbench sources, which only its set-up script
 	# fetches; without them, configure a copy of the folder (symbolic links) whose
 	# CMakeLists.txt leaves those two targets out. The checkout itself is not changed.
@@ -189,7 +191,7 @@ build_suite() {
 			[ -e "$n" ] || continue
 			[ "$(basename "$n")" = CMakeLists.txt ] || ln -s "$n" "$cmsrc/"
 		done
-		local drop=
+		local drop=''
 		has_sources sh6bench || drop='/sh6bench/d;'
 		has_sources sh8bench || drop="$drop/sh8bench/d;"
 		sed "$drop" "$src/CMakeLists.txt" > "$cmsrc/CMakeLists.txt"
@@ -222,14 +224,13 @@ add_alloc() {   # add_alloc NAME LIBRARY DESCRIPTION
 	alloc_list="$alloc_list $1"
 }
 pkgver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo "?"; }
-libc_ver=$(ldd --version 2>&1 | head -n 1 | sed 's/^ldd //')
 [ -n "$memoman" ] || memoman=$repo/build-suite/release/libmemoman-malloc.so
 [ -n "${JEMALLOC_SO:-}" ] || JEMALLOC_SO=$(find_lib libjemalloc2 'libjemalloc\.so\.2' /usr/lib/x86_64-linux-gnu/libjemalloc.so.2)
 [ -n "${TCMALLOC_SO:-}" ] || TCMALLOC_SO=$(find_lib libtcmalloc-minimal4 'libtcmalloc_minimal\.so\.4' /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4)
 [ -n "${MIMALLOC_SO:-}" ] || MIMALLOC_SO=$(find_lib libmimalloc2.0 'libmimalloc\.so\.2' /usr/lib/x86_64-linux-gnu/libmimalloc.so.2)
 
 echo "== allocators"
-add_alloc glibc "" "$libc_ver (nothing preloaded)"
+add_alloc glibc "" "libc6 $(pkgver libc6), nothing preloaded"
 add_alloc jemalloc "$JEMALLOC_SO" "libjemalloc2 $(pkgver libjemalloc2)"
 add_alloc tcmalloc "$TCMALLOC_SO" "libtcmalloc-minimal4 $(pkgver libtcmalloc-minimal4)"
 add_alloc mimalloc "$MIMALLOC_SO" "libmimalloc2.0 $(pkgver libmimalloc2.0)"
@@ -240,7 +241,7 @@ if [ -n "$mimalloc" ]; then
 	add_alloc "$mimalloc_label" "$mimalloc" "given with --mimalloc"
 fi
 [ -e "$memoman" ] && memoman=$(cd "$(dirname "$memoman")" && pwd)/$(basename "$memoman")
-add_alloc memoman "$memoman" "libmemoman-malloc$(git -C "$repo" rev-parse --short HEAD 2>/dev/null | sed 's/^/ at /')"
+add_alloc memoman "$memoman" "libmemoman-malloc built $(date -r "$memoman" '+%Y-%m-%d %H:%M' 2>/dev/null); repository at $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?')"
 if [ -n "$allocs" ]; then
 	for a in $allocs; do
 		[ -n "${LIB[$a]+x}" ] || die "--allocs: $a is not available (have:$alloc_list)"
@@ -263,9 +264,9 @@ echo "   reference of the ratios: $ref"
 [ -n "$tests" ] || tests=$all_tests
 tests=$(echo $tests)
 for t in $tests; do test_def "$t" || die "unknown test: $t (see --list)"; done
-build_suite "$tests"
+[ -n "$list_only" ] || build_suite "$tests"
 
-run_tests= skipped=
+run_tests='' skipped=''
 echo "== tests (N = $procs)"
 for t in $tests; do
 	why=$(why_missing "$t")
@@ -294,7 +295,8 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 # Measuring one run.
-mkdir -p "$out/logs" "$out/work"
+mkdir -p "$out/logs" "$out/work" || die "cannot create $out"
+rm -f "$out"/logs/*.txt
 csv=$out/results.csv
 echo "test,allocator,round,wall_s,cpu_s,rss_kb,status,time_s" > "$csv"
 if [ -x /usr/bin/time ] && /usr/bin/time -f %e -o /dev/null true 2> /dev/null; then
