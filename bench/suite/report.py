@@ -241,7 +241,7 @@ def write_svg(path, tests, allocs, ref, ratio, failed, gms):
     lo2, hi2 = math.floor(math.log2(lo)), math.ceil(math.log2(hi))
     bw, gap, left, top, plot_h, bottom = 9, 14, 70, 60, 380, 130
     gw = bw * len(allocs) + gap
-    width = left + gw * len(groups) + 20
+    width = max(left + gw * len(groups) + 20, left + 130 * len(allocs) + 20, 760)
     height = top + plot_h + bottom
 
     def y(v):
@@ -262,7 +262,7 @@ def write_svg(path, tests, allocs, ref, ratio, failed, gms):
         label = f"{v:g}×"
         a_(f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end">{label}</text>')
     for j, a in enumerate(allocs):
-        lx = left + j * 120
+        lx = left + j * 130
         a_(f'<rect x="{lx}" y="32" width="10" height="10" fill="{COLORS[j % len(COLORS)]}"/>')
         a_(f'<text x="{lx + 14}" y="41">{esc(a)}</text>')
     y1 = y(1.0)

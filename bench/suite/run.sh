@@ -76,7 +76,7 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift ;;
 	--wait-idle) wait_idle=$2; shift ;;
 	--list) list_only=1 ;;
-	-h|--help) sed -n '3,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument: $1 (see --help)" ;;
 	esac
 	shift
