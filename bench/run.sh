@@ -127,6 +127,9 @@ for w in small medium memalign; do
 	v=$(per "$(count bench_tlsf_nocheck "$(toggles memoman)" --one $w memoman)" "$calls")
 	printf "%-9s %-9s %8s %12s\n" $w memoman 0 "$v"
 	echo "instr_per_call,$w,memoman,0,$v" >> "$csv"
+	v=$(per "$(count bench_tlsf_small "$(toggles memoman)" --one $w memoman)" "$calls")
+	printf "%-9s %-9s %8s %12s   (built small: MM_SMALL_CODE=1)\n" $w mm-small 1 "$v"
+	echo "instr_per_call,$w,memoman-small,1,$v" >> "$csv"
 done
 
 echo

@@ -127,8 +127,8 @@ typedef struct mm_stats {
 	uint64_t allocs;        /* blocks handed out (a realloc that moves counts one alloc, one free) */
 	uint64_t frees;         /* blocks taken back */
 	uint64_t failures;      /* allocation requests answered NULL because they could not be served;
-	                           these three count in 64 bits on every target, except a lock-free fixed
-	                           pool's, which count in atomic words: modulo 2^32 on 32-bit targets */
+	                           these three count in words: modulo 2^32 on 32-bit targets (blocks_in_use,
+	                           their difference, stays exact) */
 	unsigned fragmentation; /* per mille, of TLSF free space: 1000 * (1 - largest_free / free), 0 when
 	                           nothing is free; a heap gives its remainder's; a fixed pool 0 (every free
 	                           block serves its one size) */

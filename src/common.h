@@ -64,8 +64,8 @@
 // clang-format on
 
 /*
- * A 64-bit integer that asks for no more than a word's alignment: the statistics counters, cycle
- * records and 64-bit bitmaps of the instances' control structures. On 32-bit ABIs that align
+ * A 64-bit integer that asks for no more than a word's alignment: the cycle records and 64-bit
+ * bitmaps of the instances' control structures. On 32-bit ABIs that align
  * uint64_t to 8 (ARM EABI, RISC-V, s390, PowerPC), a plain uint64_t would make every control
  * structure need 8, more than mm_align_size() promises with MM_ALIGNMENT=4. Accessed only as
  * plain (non-atomic) integers, under the instance's lock if any. Other compilers: uint64_t, and the
@@ -82,10 +82,17 @@ typedef uint64_t mm_u64;
  * keeps the compiler from turning the loop into a call to memset, which would bring a routine of its
  * own into a TLSF-only image that otherwise has none. For set-up only: not a hot path.
  */
+#if defined(__GNUC__) || defined(__clang__)
+#define MM_COMPILER_BARRIER() __asm__ __volatile__("" ::: "memory")
+#else
+#define MM_COMPILER_BARRIER() ((void)0)
+#endif
+
 MM_INLINE void mm_zero_words(void *p, size_t bytes)
 {
 	for (size_t i = 0; i < bytes / sizeof(size_t); i++)
 		((volatile size_t *)p)[i] = 0;
+	MM_COMPILER_BARRIER(); /* the stores of other types that follow stay after these */
 }
 
 /*
@@ -100,13 +107,15 @@ MM_INLINE void mm_move_words(void *dst, const void *src, size_t bytes)
 	volatile size_t *d = (volatile size_t *)dst;
 	const volatile size_t *s = (const volatile size_t *)src;
 	size_t n = bytes / sizeof(size_t);
-	if (d < s) {
+	MM_COMPILER_BARRIER(); /* earlier stores of other types to the source are done */
+	if ((uintptr_t)d < (uintptr_t)s) {
 		for (size_t i = 0; i < n; i++)
 			d[i] = s[i];
 	} else {
 		while (n--)
 			d[n] = s[n];
 	}
+	MM_COMPILER_BARRIER();
 #else
 	memmove(dst, src, bytes);
 #endif

@@ -350,7 +350,10 @@ void mm_print(void *instance, FILE *stream)
 	mm_observe *o = observe_of(instance);
 	mm_stats s;
 	if (!o || !stream || !mm_get_stats(instance, &s)) {
-		if (stream)
+		if (stream && o)
+			(void)fprintf(stream, "memoman %s %p: statistics compiled out (MM_OBSERVE=0)\n", o->ops->name,
+			              instance);
+		else if (stream)
 			(void)fprintf(stream, "memoman: %p is not an instance\n", instance);
 		return;
 	}

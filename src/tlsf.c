@@ -457,8 +457,10 @@ mm_error_t mm_create_error(const void *mem, size_t bytes)
 
 mm_t mm_create_with_pool(void *mem, size_t bytes)
 {
-	/* mm_create checks mem; pool_add the rest (mm_create_error says which check fails). */
-	if (bytes < mm_size())
+	/* Nothing is written unless it succeeds: the sizes are checked here (the pool's minimum is what
+	 * pool_add asks, which is then met), the alignment by mm_create. mm_create_error says which. */
+	if (bytes < mm_size() || bytes - mm_size() < MM_POOL_OVERHEAD + MM_MIN_STRIDE - MM_W ||
+	    bytes > UINTPTR_MAX - mm_addr(mem))
 		return NULL;
 	mm_t c = mm_create(mem);
 	if (c && pool_add(c, (char *)mem + mm_size(), bytes - mm_size()) != MM_OK) {

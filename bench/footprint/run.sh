@@ -39,12 +39,27 @@ if ! command -v arm-none-eabi-gcc >/dev/null 2>&1; then
 	exit 0
 fi
 
+# The peers' folders, made absolute (the sources are compiled from other folders).
 o1dir=""
 if [ -n "${O1HEAP_DIR:-}" ]; then
-	if [ -f "$O1HEAP_DIR/o1heap/o1heap.c" ]; then o1dir=$O1HEAP_DIR/o1heap; elif [ -f "$O1HEAP_DIR/o1heap.c" ]; then o1dir=$O1HEAP_DIR; fi
+	if [ -f "$O1HEAP_DIR/o1heap/o1heap.c" ]; then
+		o1dir=$(cd "$O1HEAP_DIR/o1heap" && pwd)
+	elif [ -f "$O1HEAP_DIR/o1heap.c" ]; then
+		o1dir=$(cd "$O1HEAP_DIR" && pwd)
+	else
+		echo "footprint: O1HEAP_DIR=$O1HEAP_DIR holds neither o1heap/o1heap.c nor o1heap.c" >&2
+		exit 1
+	fi
 fi
 t31dir=""
-[ -n "${TLSF31_DIR:-}" ] && [ -f "$TLSF31_DIR/tlsf.c" ] && t31dir=$TLSF31_DIR
+if [ -n "${TLSF31_DIR:-}" ]; then
+	if [ -f "$TLSF31_DIR/tlsf.c" ]; then
+		t31dir=$(cd "$TLSF31_DIR" && pwd)
+	else
+		echo "footprint: TLSF31_DIR=$TLSF31_DIR holds no tlsf.c" >&2
+		exit 1
+	fi
+fi
 
 CFLAGS_COMMON="-std=c11 -Os -ffunction-sections -fdata-sections -DMM_HAVE_STDIO=0 -I$root/include"
 LDFLAGS="--specs=nano.specs -nostartfiles -Wl,--gc-sections -Wl,--defsym=STACK_SIZE=1024"
@@ -179,8 +194,9 @@ echo "footprint: $csv"
 # ---- The stated bounds ----------------------------------------------------------------------------
 value() { awk -F, -v t="$1" -v p="$2" '$1 == t && $2 == p { print $3 }' "$csv"; }
 failed=0
-bound() { # bound <what> <value> <limit>
-	if [ -z "$2" ] || [ "$2" = "-" ] || [ "$2" -gt "$3" ]; then
+isnum() { case $1 in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac; }
+bound() { # bound <what> <value> <limit>: a value or a limit that is missing breaks it too
+	if ! isnum "$2" || ! isnum "$3" || [ "$2" -gt "$3" ]; then
 		echo "footprint: BOUND BROKEN: $1 is ${2:-missing}, above $3"
 		failed=1
 	else

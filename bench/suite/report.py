@@ -194,6 +194,17 @@ def summary(argv):
         p(f"| {a} | " + " | ".join(cells) + " |")
     p("")
 
+    oth = [(float(r["others_cpu"]), r) for r in rows
+           if r.get("others_cpu") not in (None, "") and r["test"] != "redis"]
+    if oth:
+        busy = [x for x in oth if x[0] > 0.5]
+        top = max(oth, key=lambda x: x[0])
+        p(f"Interference: other processes kept {sum(x for x, _ in oth) / len(oth):.2f} cores busy on "
+          f"average during the runs (redis left out: its client counts as other); {len(busy)} of "
+          f"{len(oth)} runs saw more than 0.5 (the most: {top[0]:.2f}, {top[1]['test']} "
+          f"{top[1]['allocator']} round {top[1]['round']}).")
+        p("")
+
     p("## Failed runs")
     p("")
     fails = [r for r in rows if r["status"] != "ok"]

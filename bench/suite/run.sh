@@ -42,15 +42,16 @@
 #   --timeout S       limit for one run, in seconds (default 300)
 #   --out DIR         results folder (default: ./suite-results)
 #   --wait-idle LOAD  before starting, wait (up to 30 minutes) while the 1-minute load average
-#                     is above LOAD
+#                     is above LOAD; then, before each test, wait (up to 10 minutes) while other
+#                     processes keep more than IDLE_CPU cores busy (default 0.25, sampled over 2 s)
 #   --list            print the tests and whether each can run here, then exit
 #
 # Environment: JEMALLOC_SO, TCMALLOC_SO, MIMALLOC_SO override where Debian's libraries are looked
-# for; PYTHON (default python3) runs report.py beside this script.
+# for; PYTHON (default python3) runs report.py beside this script; IDLE_CPU (see --wait-idle).
 #
 # Output in --out: results.csv (one line per run: test, allocator, round, wall_s, cpu_s, rss_kb,
-# status, time_s), summary.md (also printed), time.svg (time ratios per test), logs/ (each run's
-# output).
+# status, time_s, others_cpu: the cores other processes kept busy on average during the run),
+# summary.md (also printed), time.svg (time ratios per test), logs/ (each run's output).
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -298,13 +299,33 @@ fi
 mkdir -p "$out/logs" "$out/work" || die "cannot create $out"
 rm -f "$out"/logs/*.txt
 csv=$out/results.csv
-echo "test,allocator,round,wall_s,cpu_s,rss_kb,status,time_s" > "$csv"
+echo "test,allocator,round,wall_s,cpu_s,rss_kb,status,time_s,others_cpu" > "$csv"
 if [ -x /usr/bin/time ] && /usr/bin/time -f %e -o /dev/null true 2> /dev/null; then
 	timer=gnu
 else
 	timer=python
 	command -v "$PYTHON" > /dev/null || die "neither GNU time (/usr/bin/time) nor $PYTHON found"
 fi
+
+# busy_s: CPU seconds the whole machine has been busy since boot (everything but idle and
+# iowait, steal included). A run's others_cpu is the busy time during it less its own CPU time,
+# over its wall time: what other processes (and the hypervisor) took from the machine meanwhile.
+hz=$(getconf CLK_TCK 2> /dev/null || echo 100)
+busy_s() { awk -v hz="$hz" '$1 == "cpu" { printf "%.2f\n", ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat; }
+# wait_quiet: before a test, while nothing of ours runs, wait until other processes use less
+# than IDLE_CPU cores (sampled over 2 s), for up to 10 minutes.
+idle_cpu=${IDLE_CPU:-0.25}
+wait_quiet() {
+	local i b0 b1 use
+	for i in $(seq 120); do
+		b0=$(busy_s); sleep 2; b1=$(busy_s)
+		use=$(awk -v a="$b0" -v b="$b1" 'BEGIN { printf "%.2f", (b - a) / 2 }')
+		awk -v u="$use" -v m="$idle_cpu" 'BEGIN { exit !(u > m) }' || return 0
+		[ $((i % 6)) = 1 ] && echo "   -- other processes use $use cores (above $idle_cpu), waiting"
+		sleep 3
+	done
+	echo "   -- still busy after 10 minutes, going on"
+}
 
 # measure TIMEFILE LIBRARY COMMAND...: runs the command with LIBRARY preloaded (none: glibc) and
 # its standard streams as given, writes "wall user sys maxrss_kb" into TIMEFILE, returns the
@@ -361,17 +382,19 @@ run_redis() {   # run_redis TIMEFILE LIBRARY LOG
 
 failures=0
 run_one() {   # run_one TEST ALLOCATOR ROUND
-	local t=$1 a=$2 r=$3 lib=${LIB[$2]} log tf rc st wall user sys rss cpu tm
+	local t=$1 a=$2 r=$3 lib=${LIB[$2]} log tf rc st wall user sys rss cpu tm b0 b1 oth
 	log=$out/logs/$t.$a.r$r.txt
 	tf=$out/work/time.txt
 	rm -f "$tf"
 	test_def "$t"
 	case $t in rocksdb) rm -rf "$out/work/rocksdb" ;; esac
+	b0=$(busy_s)
 	if [ "$kind" = redis ]; then
 		run_redis "$tf" "$lib" "$log"; rc=$?
 	else
 		(cd "$out/work" && measure "$tf" "$lib" "${cmd[@]}" < "$input" > "$log" 2>&1); rc=$?
 	fi
+	b1=$(busy_s)
 	st=$(status_of $rc)
 	read -r wall user sys rss < <(tail -n 1 "$tf" 2> /dev/null)
 	cpu=$(awk -v u="${user:-0}" -v s="${sys:-0}" 'BEGIN { printf "%.2f", u + s }')
@@ -382,9 +405,12 @@ run_one() {   # run_one TEST ALLOCATOR ROUND
 		[ -n "$tm" ] || [ "$st" != ok ] || st=no-result
 	fi
 	[ "$st" = ok ] || tm=
-	echo "$t,$a,$r,${wall:-},$cpu,${rss:-},$st,${tm:-}" >> "$csv"
-	printf '   %-15s %-14s wall %7ss  cpu %7ss  rss %9s KB  %s%s\n' "$t" "$a" "${wall:-?}" "$cpu" \
-		"${rss:-?}" "$st" "$([ "$kind" = wall ] || [ -z "$tm" ] || echo "  (relative time $tm)")"
+	oth=$(awk -v a="$b0" -v b="$b1" -v c="$cpu" -v w="${wall:-0}" \
+		'BEGIN { o = (w > 0) ? (b - a - c) / w : 0; printf "%.2f", o < 0 ? 0 : o }')
+	echo "$t,$a,$r,${wall:-},$cpu,${rss:-},$st,${tm:-},$oth" >> "$csv"
+	printf '   %-15s %-14s wall %7ss  cpu %7ss  rss %9s KB  others %5s  %s%s\n' "$t" "$a" \
+		"${wall:-?}" "$cpu" "${rss:-?}" "$oth" "$st" \
+		"$([ "$kind" = wall ] || [ -z "$tm" ] || echo "  (relative time $tm)")"
 	if [ "$st" != ok ]; then
 		failures=$((failures + 1))
 		echo "   !! $t failed under $a ($st); last lines of $log:"
@@ -407,6 +433,7 @@ for r in $(seq "$rounds"); do
 	[ $((r % 2)) = 1 ] && order=$alloc_list || order=$reversed
 	echo "== round $r/$rounds (order: $(echo $order))"
 	for t in $run_tests; do
+		[ -z "$wait_idle" ] || wait_quiet
 		for a in $order; do run_one "$t" "$a" "$r"; done
 	done
 done

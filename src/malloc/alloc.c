@@ -139,17 +139,18 @@ static void *alloc_route(size_t n, size_t align, int *zeroed)
 }
 
 /*
- * alloc_route, and when it finds no memory, once more after the caches have given back what they
- * hold: empty segments, pools and mappings kept for reuse hold address space (and, until purged,
- * memory) that a request of another size range cannot use. Under a limit (ulimit -v, a cgroup,
- * overcommit off) that is what would make malloc(100) fail after a few megabytes of large blocks
- * were freed. Only when something was given back is the request tried again: a request that can
- * never be served costs one trim, not two searches.
+ * alloc_route, and when it finds no memory, once more after the caches have given back the address
+ * space they hold: empty segments, pools and mappings kept for reuse that a request of another size
+ * range cannot use. Under a limit on the address space (ulimit -v) or on committed memory
+ * (overcommit off), where mmap fails, that is what would make malloc(100) fail after a few
+ * megabytes of large blocks were freed. The caches are the calling thread's and the process's
+ * (other threads' are theirs); memory in use stays as it is (mm_reclaim_mappings). Only when
+ * something was given back is the request tried again.
  */
 static void *alloc_any(size_t n, size_t align, int *zeroed)
 {
 	void *p = alloc_route(n, align, zeroed);
-	if (MM_LIKELY(p != NULL) || n > PTRDIFF_MAX || memoman_malloc_collect() == 0)
+	if (MM_LIKELY(p != NULL) || n > PTRDIFF_MAX || mm_reclaim_mappings() == 0)
 		return p;
 	return alloc_route(n, align, zeroed);
 }
@@ -374,9 +375,8 @@ MM_API void *MM_NAME(realloc)(void *ptr, size_t n)
 		}
 	} else if (s->kind == MM_SEG_HUGE && want > MM_LARGE_MAX) {
 		void *q = mm_huge_realloc(s, ptr, want);
-		if (!q)
-			errno = ENOMEM;
-		return q;
+		if (q)
+			return q; /* else a new block below, with its retry after a reclaim */
 	}
 	void *q = MM_NAME(malloc)(want);
 	if (!q)

@@ -49,9 +49,12 @@ static void interior_set(uintptr_t pool, int present)
 		mm_segmap_mark(a, present ? MM_MAP_INTERIOR : MM_MAP_NONE);
 }
 
-/* Maps a pool and gives it to the instance (under the lock). */
+/* Maps a pool and gives it to the instance (under the lock); 0 when the instance holds all the pools
+ * it can (the request then gets a mapping of its own, mm_huge_malloc) or the OS refuses. */
 static int pool_add(void)
 {
+	if (tlsf->pool_count >= MM_MAX_POOLS)
+		return 0;
 	mm_segment *s = mm_segment_map(MM_LARGE_POOL, MM_SEG_SIZE);
 	if (!s)
 		return 0;

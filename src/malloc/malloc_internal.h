@@ -42,6 +42,11 @@
 
 /* ---- Sizes --------------------------------------------------------------------------------------- */
 
+/* The zones and the large region tell a successful free from a refused one by the TLSF core's
+ * counters, and grow to many pools. */
+_Static_assert(MM_OBSERVE, "libmemoman-malloc needs MM_OBSERVE=1");
+_Static_assert(MM_MAX_POOLS >= 32, "libmemoman-malloc needs MM_MAX_POOLS of 32 or more (CMakeLists.txt sets it)");
+
 #define MM_SEG_SHIFT 22
 #define MM_SEG_SIZE ((size_t)1 << MM_SEG_SHIFT) /* 4 MiB */
 #define MM_SEG_MASK (MM_SEG_SIZE - 1)
@@ -345,10 +350,13 @@ int mm_segmap_reserve(uintptr_t start, size_t bytes);
 void mm_segmap_set(mm_segment *s, int present);
 void mm_segmap_mark(uintptr_t segment, unsigned value);
 /* Handing memory back: MM_PURGE_DELAYED returns what has been free long enough (the periodic
- * tick), MM_PURGE_NOW also the thread cache's free pages and the cached segments whatever their age (a
- * thread's exit), MM_PURGE_ALL everything that can go, unmapping caches and empty pools too
- * (malloc_trim). */
-enum { MM_PURGE_DELAYED, MM_PURGE_NOW, MM_PURGE_ALL };
+ * tick), MM_PURGE_ALL everything that can go, unmapping caches and empty pools too (malloc_trim,
+ * and a request that found no memory). */
+enum { MM_PURGE_DELAYED, MM_PURGE_ALL };
+/* For a request that found no memory: unmaps what the process's caches and the calling thread's hold
+ * (empty segments, empty pools, cached mappings; free spans of zones and the large region are purged
+ * on the way), without purging the free slots of segments in use. Bytes given back. */
+size_t mm_reclaim_mappings(void);
 void mm_purge_tick(mm_tcache *tc, int level);
 /* On the slow paths: a tick every few calls (it reads the clock and returns at once if it is not
  * time yet). */

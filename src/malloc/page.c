@@ -310,7 +310,8 @@ void mm_page_freed(mm_tcache *tc, mm_page *p)
 }
 
 /* For an abandoned segment that the caller holds alone (taken off the abandoned list): takes back
- * what other threads freed into its pages, and gives back (purged at once: no one owns them) the
+ * what other threads freed into its pages, and frees (to be purged by age, or used by a thread that
+ * adopts the segment) the
  * pages that are empty then. Returns the pages still holding blocks. */
 unsigned mm_segment_reclaim_free(mm_segment *s)
 {

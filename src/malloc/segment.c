@@ -7,9 +7,11 @@
  * our own), and only by age: a page slot freed in a segment (a live thread's or an exited one's) is
  * purged (madvise) once it has stayed free MM_PURGE_DELAY ms; an empty segment goes to the global
  * cache at once and is purged there after the same delay, then unmapped after MM_UNMAP_DELAY ms or
- * when the cache holds too many. Nothing is purged because a thread exits or because much was
- * freed at once: memory freed and soon used again (threads that come and go, pages emptied by other
- * threads' frees) would otherwise be faulted straight back in. A request that finds no memory makes
+ * when the cache holds too many (at most MM_CACHE_MAX segments, MM_CACHE_DIRTY_MAX of them not
+ * purged, bounds kept as a segment enters it). No slot or segment is purged because a thread exits
+ * or because much was freed at once: memory freed and soon used again (threads that come and go,
+ * pages emptied by other threads' frees) would otherwise be faulted straight back in. (A zone's free
+ * spans are purged at its thread's exit: zone.c.) A request that finds no memory makes
  * the caches give back everything first (alloc.c), and malloc_trim does at once.
  */
 #include <pthread.h>
@@ -21,6 +23,7 @@
 #define MM_PURGE_DELAY 500   /* ms a free slot or a cached segment keeps its memory */
 #define MM_UNMAP_DELAY 3000  /* ms a cached segment keeps its address space */
 #define MM_CACHE_MAX 16      /* segments the cache holds at most */
+#define MM_CACHE_DIRTY_MAX 8 /* of them, not purged yet: beyond, the oldest are purged at once */
 #define MM_TICK_INTERVAL 100 /* ms between a thread cache's purge passes */
 
 #if MM_SEGMAP_TWO_LEVEL
@@ -371,7 +374,8 @@ static void reclaim_abandoned(unsigned kind, size_t max, uint64_t now, int level
 			mm_segment_release(s);
 			continue;
 		}
-		if (s->dirty_slots && (level > MM_PURGE_DELAYED || now - s->dirty_since >= MM_PURGE_DELAY))
+		if (s->dirty_slots &&
+		    (level > MM_PURGE_DELAYED || (now >= s->dirty_since && now - s->dirty_since >= MM_PURGE_DELAY)))
 			purge_segment(s); /* free slots no thread has taken for a while */
 		mm_global_lock();
 		mm_segment **link = &abandoned[kind], *last = NULL;
@@ -431,14 +435,40 @@ void mm_segment_release(mm_segment *s)
 	}
 	s->cached_at = mm_os_now_ms();
 	s->dirty_slots = 1; /* purged as a whole after MM_PURGE_DELAY (mm_segment_cache_trim) */
+	/* The cache's bounds hold at every release, not only at the next tick (a process whose
+	 * threads exited may not tick again for a long time): beyond MM_CACHE_MAX segments the oldest
+	 * are unmapped, beyond MM_CACHE_DIRTY_MAX not purged the oldest of those are purged. */
+	mm_segment *unmap = NULL;
 	mm_global_lock();
 	s->prev = NULL;
 	s->next = cache;
 	cache = s;
 	cache_count++;
-	if (s->dirty_slots)
-		atomic_fetch_add_explicit(&cache_dirty, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&cache_dirty, 1, memory_order_relaxed);
+	size_t n = 0, dirty = 0;
+	for (mm_segment **link = &cache; *link;) {
+		mm_segment *t = *link;
+		if (++n > MM_CACHE_MAX) {
+			*link = t->next;
+			cache_count--;
+			if (t->dirty_slots)
+				atomic_fetch_sub_explicit(&cache_dirty, 1, memory_order_relaxed);
+			t->next = unmap;
+			unmap = t;
+			continue;
+		}
+		if (t->dirty_slots && ++dirty > MM_CACHE_DIRTY_MAX) {
+			purge_whole(t); /* a system call under the lock: only when many segments empty at once */
+			atomic_fetch_sub_explicit(&cache_dirty, 1, memory_order_relaxed);
+		}
+		link = &t->next;
+	}
 	mm_global_unlock();
+	while (unmap) {
+		mm_segment *next = unmap->next;
+		mm_segment_unmap(unmap);
+		unmap = next;
+	}
 }
 
 /* Puts a segment of an exiting thread on the abandoned list (its pages' owner already cleared). Its
@@ -512,7 +542,7 @@ void mm_segment_cache_trim(int level)
 			unmap = s;
 			continue;
 		}
-		if (s->dirty_slots && (level == MM_PURGE_NOW || age >= MM_PURGE_DELAY)) {
+		if (s->dirty_slots && age >= MM_PURGE_DELAY) {
 			purge_whole(s);
 			atomic_fetch_sub_explicit(&cache_dirty, 1, memory_order_relaxed);
 		}
@@ -536,22 +566,16 @@ void mm_purge_tick(mm_tcache *tc, int level)
 	tc->next_tick_ms = now + MM_TICK_INTERVAL;
 	/* Frees from other threads that reached full pages without telling (mm_remote_free), and the
 	 * free pages of exited threads' segments: a few segments of each kind a tick (a bounded pause),
-	 * all of them when trimming. Not at level NOW, which comes from inside page and segment
-	 * bookkeeping (mm_page_slot_free) that this would change under its feet. */
-	if (level != MM_PURGE_NOW) {
-		mm_page_collect_full(tc);
-		mm_tcache_retire_idle(tc);
-		for (unsigned k = 0; k < MM_SEG_ZONE; k++)
-			reclaim_abandoned(k, level == MM_PURGE_ALL ? SIZE_MAX : 8, now, level);
-	}
+	 * all of them when trimming. Never from inside page and segment bookkeeping, which this changes. */
+	mm_page_collect_full(tc);
+	mm_tcache_retire_idle(tc);
+	for (unsigned k = 0; k < MM_SEG_ZONE; k++)
+		reclaim_abandoned(k, level == MM_PURGE_ALL ? SIZE_MAX : 8, now, level);
 	for (unsigned k = 0; k < MM_SEG_ZONE; k++)
 		for (mm_segment *s = tc->segments[k]; s; s = s->next)
-			if (s->dirty_slots && (level > MM_PURGE_DELAYED || now - s->dirty_since >= MM_PURGE_DELAY))
+			if (s->dirty_slots && (level > MM_PURGE_DELAYED ||
+			                       (now >= s->dirty_since && now - s->dirty_since >= MM_PURGE_DELAY)))
 				purge_segment(s);
-	if (level == MM_PURGE_NOW) {
-		mm_segment_cache_trim(level); /* the zones and large pools keep their delay */
-		return;
-	}
 	mm_zone_tick(tc, now, level);
 	mm_large_tick(now, level);
 	mm_segment_cache_trim(level);

@@ -364,6 +364,21 @@ void mm_stats_setup(void)
 
 /* ---- Collect ------------------------------------------------------------------------------------------------- */
 
+size_t mm_reclaim_mappings(void)
+{
+	uint64_t before = atomic_load_explicit(&mm_stat_given_back, memory_order_relaxed);
+	uint64_t now = mm_os_now_ms();
+	mm_tcache *tc = mm_tl_tcache;
+	if (tc->initialized) {
+		mm_tcache_release_empty(tc); /* empty pages to their segments, empty segments to the cache */
+		mm_zone_tick(tc, now, MM_PURGE_ALL);
+	}
+	mm_large_tick(now, MM_PURGE_ALL);
+	mm_segment_cache_trim(MM_PURGE_ALL);
+	mm_huge_cache_trim(now, MM_PURGE_ALL);
+	return (size_t)(atomic_load_explicit(&mm_stat_given_back, memory_order_relaxed) - before);
+}
+
 MEMOMAN_MALLOC_API size_t memoman_malloc_collect(void)
 {
 	mm_process_init();

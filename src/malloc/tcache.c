@@ -150,6 +150,7 @@ static void thread_done(void *value)
 	mm_tl_tcache = &mm_tcache_empty;
 	mm_tcache_abandon(tc); /* its segments wait, their memory with them, for a thread to adopt them */
 	mm_zone_abandon(tc);
+	mm_segment_cache_trim(MM_PURGE_DELAYED); /* what has aged in the cache: this may be the last tick */
 	tcache_free(tc);
 }
 

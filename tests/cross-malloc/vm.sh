@@ -101,8 +101,10 @@ OBJ="$WORK/obj"
 RD="$WORK/initramfs"
 rm -rf "$OBJ" "$RD"
 mkdir -p "$OBJ" "$RD/tests"
+# The malloc layer's knobs, as CMakeLists.txt sets them (MEMOMAN_MALLOC_KNOBS).
+KNOBS="-DMM_ALIGNMENT=16 -DMM_MAX_POOLS=32"
 LIBFLAGS="-std=c11 -O2 -DNDEBUG -D_GNU_SOURCE -fvisibility=hidden -fno-builtin-malloc -fno-builtin-calloc
-	-fno-builtin-free -fno-builtin-realloc -I$ROOT/include"
+	-fno-builtin-free -fno-builtin-realloc $KNOBS -I$ROOT/include"
 for f in "$ROOT"/src/malloc/*.c "$ROOT"/src/malloc/os/posix.c "$ROOT"/src/tlsf.c "$ROOT"/src/tlsf_compat.c \
 	"$ROOT"/src/observe.c "$ROOT"/src/fixed.c "$ROOT"/src/heap.c "$ROOT"/src/heap_config.c; do
 	o="$OBJ/$(basename "$(dirname "$f")")_$(basename "$f" .c).o"
@@ -112,7 +114,8 @@ done
 rm -f "$OBJ/libmemoman-malloc.a"
 $TRIPLE-ar rcs "$OBJ/libmemoman-malloc.a" "$OBJ"/*.o
 for t in $TESTS; do
-	$CC -static -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -fno-builtin -I"$ROOT/include" \
+	# shellcheck disable=SC2086 # a list of flags
+	$CC -static -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -fno-builtin $KNOBS -I"$ROOT/include" \
 		"$ROOT/tests/malloc/test_malloc_$t.c" "$OBJ/libmemoman-malloc.a" -pthread -o "$RD/tests/test_malloc_$t"
 done
 $CC -static -O2 -Wall -Wextra "$ROOT/tests/cross-malloc/vm_init.c" -o "$RD/init"
