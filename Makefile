@@ -26,6 +26,9 @@
 #                    then make size's stated footprint bounds (bench/footprint/run.sh --check)
 #   make fuzz        the libFuzzer targets (needs clang, libclang-rt-14-dev): corpus replay + 60 s each
 #   make bench       the benchmarks (bench/README.md); valgrind adds instruction counts; ends with make size
+#   make bench-suite SUITE_DIR=<mimalloc-bench checkout> [MIMALLOC_SO=<newer libmimalloc.so>
+#                    MIMALLOC_LABEL=<name>]  mimalloc-bench's programs against glibc, jemalloc,
+#                    tcmalloc and mimalloc (bench/suite/README.md); make bench runs it when SUITE_DIR is set
 #   make size        flash and RAM on Cortex-M4/M0+ and the control structure's size, beside TLSF 3.1 and
 #                    o1heap when TLSF31_DIR / O1HEAP_DIR are given (bench/footprint/run.sh)
 #   make lint        clang-format check and clang-tidy's bug-prone and analyzer checks
@@ -64,7 +67,7 @@ TIDY_SOURCES = $(wildcard src/*.c src/malloc/*.c src/malloc/os/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
-.PHONY: all demo test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz bench size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
+.PHONY: all demo test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz bench bench-suite size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
 
 all:
 	@mkdir -p $(BUILD)
@@ -124,6 +127,19 @@ bench:
 	@bench/run.sh $(BUILD)/release
 	@echo
 	@sh bench/footprint/run.sh $(BUILD)/footprint
+	@if [ -n "$(SUITE_DIR)" ]; then $(MAKE) --no-print-directory bench-suite; fi
+
+# mimalloc-bench's programs under glibc, jemalloc, tcmalloc, Debian's mimalloc, a newer mimalloc
+# (MIMALLOC_SO) and libmemoman-malloc, from a checkout you give (SUITE_DIR); bench/suite/README.md.
+SUITE_ROUNDS ?= 3
+bench-suite:
+	@[ -n "$(SUITE_DIR)" ] || { echo "bench-suite: give SUITE_DIR=<a mimalloc-bench checkout> (bench/suite/README.md)"; exit 2; }
+	@mkdir -p $(BUILD)
+	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
+	@bench/suite/run.sh --suite "$(SUITE_DIR)" --build "$(BUILD)/suite-programs" \
+		--memoman "$(BUILD)/release/libmemoman-malloc.so" --rounds $(SUITE_ROUNDS) --out "$(BUILD)/suite" \
+		$(if $(MIMALLOC_SO),--mimalloc "$(MIMALLOC_SO)" --mimalloc-label "$(or $(MIMALLOC_LABEL),mimalloc-new)") \
+		--wait-idle 1.0
 
 size:
 	@mkdir -p $(BUILD)

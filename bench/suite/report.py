@@ -83,7 +83,8 @@ def fnum(x, digits=3):
 
 
 def summary(argv):
-    args = {"--ref": None, "--info": None, "--md": None, "--svg": None, "--tests": "", "--allocs": ""}
+    args = {"--ref": None, "--info": None, "--md": None, "--svg": None, "--tests": "", "--allocs": "",
+            "--redone": None}
     path = argv[0]
     i = 1
     while i < len(argv):
@@ -203,6 +204,13 @@ def summary(argv):
           f"average during the runs (redis left out: its client counts as other); {len(busy)} of "
           f"{len(oth)} runs saw more than 0.5 (the most: {top[0]:.2f}, {top[1]['test']} "
           f"{top[1]['allocator']} round {top[1]['round']}).")
+        p("")
+    if args["--redone"] and os.path.exists(args["--redone"]):
+        with open(args["--redone"], newline="") as f:
+            redone = list(csv.DictReader(f))
+        blocks = sorted(set((r["test"], r["round"]) for r in redone))
+        p(f"Run again because other processes were busy during them ({len(blocks)}; the first "
+          "attempts are in redone.csv): " + ", ".join(f"{t} round {r}" for t, r in blocks) + ".")
         p("")
 
     p("## Failed runs")
