@@ -260,7 +260,8 @@ def write_svg(path, tests, allocs, ref, ratio, failed, gms):
     lo2, hi2 = math.floor(math.log2(lo)), math.ceil(math.log2(hi))
     bw, gap, left, top, plot_h, bottom = 9, 14, 70, 60, 380, 130
     gw = bw * len(allocs) + gap
-    width = max(left + gw * len(groups) + 20, left + 130 * len(allocs) + 20, 760)
+    legend_w = sum(14 + 7 * len(a) + 24 for a in allocs) + 7 * len(" (reference: 1×)")
+    width = max(left + gw * len(groups) + 20, left + legend_w + 20, 760)
     height = top + plot_h + bottom
 
     def y(v):
@@ -280,10 +281,12 @@ def write_svg(path, tests, allocs, ref, ratio, failed, gms):
            f'stroke="{"#000" if k == 0 else "#ddd"}" stroke-width="{1.2 if k == 0 else 0.8}"/>')
         label = f"{v:g}×"
         a_(f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end">{label}</text>')
+    lx = left
     for j, a in enumerate(allocs):
-        lx = left + j * 130
+        label = f"{a} (reference: 1×)" if a == ref else a
         a_(f'<rect x="{lx}" y="32" width="10" height="10" fill="{COLORS[j % len(COLORS)]}"/>')
-        a_(f'<text x="{lx + 14}" y="41">{esc(a)}</text>')
+        a_(f'<text x="{lx + 14}" y="41">{esc(label)}</text>')
+        lx += 14 + 7 * len(label) + 24
     y1 = y(1.0)
     for g, t in enumerate(groups):
         gx = left + g * gw + gap / 2
