@@ -37,7 +37,6 @@ _Atomic uint64_t mm_stat_large_bytes, mm_stat_huge_bytes;
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
 static mm_segment *cache; /* empty segments, newest first */
 static size_t cache_count;
-static _Atomic size_t cache_dirty;                   /* cached segments not purged yet */
 static mm_segment *abandoned[MM_SEG_KINDS];          /* SMALL and MEDIUM segments of exited threads */
 static _Atomic size_t abandoned_count[MM_SEG_KINDS]; /* their number, for a look without the lock */
 
@@ -165,8 +164,6 @@ mm_segment *mm_segment_new_raw(unsigned kind, mm_tcache *tc)
 	if (s) {
 		cache = s->next;
 		cache_count--;
-		if (s->dirty_slots)
-			atomic_fetch_sub_explicit(&cache_dirty, 1, memory_order_relaxed);
 	}
 	mm_global_unlock();
 	if (s)
@@ -424,6 +421,45 @@ static void purge_whole(mm_segment *s)
 	s->dirty_slots = 0;
 }
 
+/*
+ * Under the global lock: keeps the cache within its bounds, at every release as at every tick — at
+ * most MM_CACHE_MAX segments and none older than MM_UNMAP_DELAY ms (none at all with force): the
+ * others are taken off and returned, to be unmapped after the lock (unmap_all); of those kept, one
+ * not purged yet is purged once it is MM_PURGE_DELAY ms old or beyond the MM_CACHE_DIRTY_MAX newest
+ * (a system call under the lock: only when many segments empty at once, or at a tick).
+ */
+static mm_segment *cache_sweep(uint64_t now, int force)
+{
+	mm_segment **link = &cache, *unmap = NULL;
+	size_t kept = 0, dirty = 0;
+	while (*link) {
+		mm_segment *s = *link;
+		uint64_t age = now >= s->cached_at ? now - s->cached_at : 0;
+		if (force || kept >= MM_CACHE_MAX || age >= MM_UNMAP_DELAY) {
+			*link = s->next;
+			cache_count--;
+			s->next = unmap;
+			unmap = s;
+			continue;
+		}
+		if (s->dirty_slots && (age >= MM_PURGE_DELAY || ++dirty > MM_CACHE_DIRTY_MAX))
+			purge_whole(s);
+		kept++;
+		link = &s->next;
+	}
+	return unmap;
+}
+
+static void unmap_all(mm_segment *s)
+{
+	while (s) {
+		mm_segment *next = s->next;
+		s->mapped = MM_SEG_SIZE;
+		mm_segment_unmap(s);
+		s = next;
+	}
+}
+
 void mm_segment_release(mm_segment *s)
 {
 	atomic_store_explicit(&s->tcache, NULL, memory_order_relaxed);
@@ -434,41 +470,17 @@ void mm_segment_release(mm_segment *s)
 		return;
 	}
 	s->cached_at = mm_os_now_ms();
-	s->dirty_slots = 1; /* purged as a whole after MM_PURGE_DELAY (mm_segment_cache_trim) */
-	/* The cache's bounds hold at every release, not only at the next tick (a process whose
-	 * threads exited may not tick again for a long time): beyond MM_CACHE_MAX segments the oldest
-	 * are unmapped, beyond MM_CACHE_DIRTY_MAX not purged the oldest of those are purged. */
-	mm_segment *unmap = NULL;
+	s->dirty_slots = 1; /* purged as a whole by cache_sweep */
+	/* The cache's bounds hold at every release, not only at the next tick: a process whose threads
+	 * exited may not tick again for a long time. */
 	mm_global_lock();
 	s->prev = NULL;
 	s->next = cache;
 	cache = s;
 	cache_count++;
-	atomic_fetch_add_explicit(&cache_dirty, 1, memory_order_relaxed);
-	size_t n = 0, dirty = 0;
-	for (mm_segment **link = &cache; *link;) {
-		mm_segment *t = *link;
-		if (++n > MM_CACHE_MAX) {
-			*link = t->next;
-			cache_count--;
-			if (t->dirty_slots)
-				atomic_fetch_sub_explicit(&cache_dirty, 1, memory_order_relaxed);
-			t->next = unmap;
-			unmap = t;
-			continue;
-		}
-		if (t->dirty_slots && ++dirty > MM_CACHE_DIRTY_MAX) {
-			purge_whole(t); /* a system call under the lock: only when many segments empty at once */
-			atomic_fetch_sub_explicit(&cache_dirty, 1, memory_order_relaxed);
-		}
-		link = &t->next;
-	}
+	mm_segment *unmap = cache_sweep(s->cached_at, 0);
 	mm_global_unlock();
-	while (unmap) {
-		mm_segment *next = unmap->next;
-		mm_segment_unmap(unmap);
-		unmap = next;
-	}
+	unmap_all(unmap);
 }
 
 /* Puts a segment of an exiting thread on the abandoned list (its pages' owner already cleared). Its
@@ -521,41 +533,13 @@ static size_t purge_segment(mm_segment *s)
 
 void mm_segment_cache_trim(int level)
 {
-	int force = level == MM_PURGE_ALL;
 	if (level > MM_PURGE_DELAYED)
 		mm_global_lock();
 	else if (pthread_mutex_trylock(&global_lock) != 0)
 		return; /* someone else is at it */
-	uint64_t now = mm_os_now_ms();
-	mm_segment **link = &cache;
-	size_t kept = 0;
-	mm_segment *unmap = NULL;
-	while (*link) {
-		mm_segment *s = *link;
-		uint64_t age = now - s->cached_at;
-		if (force || kept >= MM_CACHE_MAX || age >= MM_UNMAP_DELAY) {
-			*link = s->next;
-			cache_count--;
-			if (s->dirty_slots)
-				atomic_fetch_sub_explicit(&cache_dirty, 1, memory_order_relaxed);
-			s->next = unmap;
-			unmap = s;
-			continue;
-		}
-		if (s->dirty_slots && age >= MM_PURGE_DELAY) {
-			purge_whole(s);
-			atomic_fetch_sub_explicit(&cache_dirty, 1, memory_order_relaxed);
-		}
-		kept++;
-		link = &s->next;
-	}
+	mm_segment *unmap = cache_sweep(mm_os_now_ms(), level == MM_PURGE_ALL);
 	mm_global_unlock();
-	while (unmap) {
-		mm_segment *next = unmap->next;
-		unmap->mapped = MM_SEG_SIZE;
-		mm_segment_unmap(unmap);
-		unmap = next;
-	}
+	unmap_all(unmap);
 }
 
 void mm_purge_tick(mm_tcache *tc, int level)
