@@ -40,26 +40,19 @@ if ! command -v arm-none-eabi-gcc >/dev/null 2>&1; then
 fi
 
 # The peers' folders, made absolute (the sources are compiled from other folders).
-o1dir=""
-if [ -n "${O1HEAP_DIR:-}" ]; then
-	if [ -f "$O1HEAP_DIR/o1heap/o1heap.c" ]; then
-		o1dir=$(cd "$O1HEAP_DIR/o1heap" && pwd)
-	elif [ -f "$O1HEAP_DIR/o1heap.c" ]; then
-		o1dir=$(cd "$O1HEAP_DIR" && pwd)
-	else
-		echo "footprint: O1HEAP_DIR=$O1HEAP_DIR holds neither o1heap/o1heap.c nor o1heap.c" >&2
-		exit 1
-	fi
-fi
-t31dir=""
-if [ -n "${TLSF31_DIR:-}" ]; then
-	if [ -f "$TLSF31_DIR/tlsf.c" ]; then
-		t31dir=$(cd "$TLSF31_DIR" && pwd)
-	else
-		echo "footprint: TLSF31_DIR=$TLSF31_DIR holds no tlsf.c" >&2
-		exit 1
-	fi
-fi
+# peer_dir VAR DIR FILE SUB...: the absolute path of the first DIR/SUB that holds FILE.
+peer_dir() {
+	var=$1 dir=$2 file=$3
+	shift 3
+	for sub in "$@"; do
+		[ -f "$dir/$sub/$file" ] && (cd "$dir/$sub" && pwd) && return 0
+	done
+	echo "footprint: $var=$dir holds no $file" >&2
+	return 1
+}
+o1dir="" t31dir=""
+if [ -n "${O1HEAP_DIR:-}" ]; then o1dir=$(peer_dir O1HEAP_DIR "$O1HEAP_DIR" o1heap.c o1heap .) || exit 1; fi
+if [ -n "${TLSF31_DIR:-}" ]; then t31dir=$(peer_dir TLSF31_DIR "$TLSF31_DIR" tlsf.c .) || exit 1; fi
 
 CFLAGS_COMMON="-std=c11 -Os -ffunction-sections -fdata-sections -DMM_HAVE_STDIO=0 -I$root/include"
 LDFLAGS="--specs=nano.specs -nostartfiles -Wl,--gc-sections -Wl,--defsym=STACK_SIZE=1024"
