@@ -397,7 +397,7 @@ static void *memalign_core(mm_heap *h, size_t align, size_t n)
 			return b;
 	}
 	if (MM_LIKELY(h->tlsf != NULL))
-		return mm_tlsf_memalign(h->tlsf, align, n);
+		return mm_tlsf_memalign_checked(h->tlsf, align, n); /* align is checked: not again */
 	h->obs.failures++;
 	return NULL;
 }
@@ -431,51 +431,59 @@ static void *realloc_core(mm_heap *h, void *ptr, size_t n)
 {
 	if (!ptr)
 		return malloc_core(h, n);
-	long c;
+	long c = class_of(h, ptr);
+	if (c < 0) {
+		/* A remainder block: into a class when it now fits one that has room; else TLSF's realloc,
+		 * which checks the pointer itself (checking it here too would do it twice). */
+		if (!h->tlsf) {
+			mm_observe_report(&h->obs, MM_ERR_INVALID_POINTER, ptr);
+			return NULL;
+		}
+		if (n && n < h->class_limit) {
+			size_t to = class_index(h, n);
+			void *b = class_take(h, to);
+			if (b) {
+				size_t usable = mm_tlsf_checked_size(h->tlsf, ptr);
+				if (!usable) { /* reported: the class block goes back */
+					class_put(h, to, b);
+					return NULL;
+				}
+				memcpy(b, ptr, n < usable ? n : usable);
+				mm_tlsf_free(h->tlsf, ptr);
+				return b;
+			}
+		}
+		return mm_tlsf_realloc(h->tlsf, ptr, n);
+	}
 	size_t usable = checked_size(h, ptr, &c);
 	if (!usable)
 		return NULL;
 	if (n == 0) {
-		if (c >= 0)
-			class_put(h, (size_t)c, ptr);
-		else
-			mm_tlsf_free(h->tlsf, ptr);
+		class_put(h, (size_t)c, ptr);
 		return NULL;
 	}
-	if (c >= 0) {
-		if (n <= usable) {
-			/* It fits. Move down to a smaller class only if that one has room. */
-			size_t to = class_index(h, n);
-			if (to != (size_t)c) {
-				void *b = class_take(h, to);
-				if (b) {
-					memcpy(b, ptr, n);
-					class_put(h, (size_t)c, ptr);
-					return b;
-				}
+	if (n <= usable) {
+		/* It fits. Move down to a smaller class only if that one has room. */
+		size_t to = class_index(h, n);
+		if (to != (size_t)c) {
+			void *b = class_take(h, to);
+			if (b) {
+				memcpy(b, ptr, n);
+				class_put(h, (size_t)c, ptr);
+				return b;
 			}
-			return ptr;
 		}
-		void *b = malloc_core(h, n); /* a larger class, a fallback, or the remainder */
-		if (!b)
-			return NULL;
-		memcpy(b, ptr, usable);
-		if (!class_put(h, (size_t)c, ptr)) { /* bitmap mode found it was not live after all */
-			free_core(h, b);
-			return NULL;
-		}
-		return b;
+		return ptr;
 	}
-	/* A remainder block: into a class when it now fits one that has room, else TLSF's realloc. */
-	if (n < h->class_limit) {
-		void *b = class_take(h, class_index(h, n));
-		if (b) {
-			memcpy(b, ptr, n < usable ? n : usable);
-			mm_tlsf_free(h->tlsf, ptr);
-			return b;
-		}
+	void *b = malloc_core(h, n); /* a larger class, a fallback, or the remainder */
+	if (!b)
+		return NULL;
+	memcpy(b, ptr, usable);
+	if (!class_put(h, (size_t)c, ptr)) { /* bitmap mode found it was not live after all */
+		free_core(h, b);
+		return NULL;
 	}
-	return mm_tlsf_realloc(h->tlsf, ptr, n);
+	return b;
 }
 
 /* ---- The observed path ---------------------------------------------------------------------------- */

@@ -716,14 +716,9 @@ MM_PART void *malloc_core(mm_control *c, size_t bytes)
 	return MM_LIKELY(p != NULL) ? p : refuse(c);
 }
 
-MM_ONCE void *memalign_core(mm_control *c, size_t align, size_t bytes)
+/* memalign for an align already checked: a power of two above MM_ALIGN. */
+MM_ONCE void *aligned_core(mm_control *c, size_t align, size_t bytes)
 {
-	if (MM_UNLIKELY(align == 0 || (align & (align - 1)))) {
-		report(c, MM_ERR_BAD_ARGUMENT, NULL); /* a bad argument, not a failure to serve */
-		return NULL;
-	}
-	if (align <= MM_ALIGN)
-		return malloc_core(c, bytes);
 	/* The payload found is MM_ALIGN-aligned; the aligned address is at most align - MM_ALIGN past it,
 	 * plus MM_MIN_STRIDE when that gap is too small to be a free block of its own and the next
 	 * aligned address is used instead. Search for the stride plus that worst-case gap. */
@@ -756,6 +751,17 @@ MM_ONCE void *memalign_core(mm_control *c, size_t align, size_t bytes)
 	count_alloc(c, use_block(c, b, rounded <= found ? rounded : stride, prev_bits));
 	PERIODIC_VALIDATE(c);
 	return mm_block_payload(b);
+}
+
+MM_ONCE void *memalign_core(mm_control *c, size_t align, size_t bytes)
+{
+	if (MM_UNLIKELY(align == 0 || (align & (align - 1)))) {
+		report(c, MM_ERR_BAD_ARGUMENT, NULL); /* a bad argument, not a failure to serve */
+		return NULL;
+	}
+	if (align <= MM_ALIGN)
+		return malloc_core(c, bytes);
+	return aligned_core(c, align, bytes);
 }
 
 /* Frees a live block, coalescing it with its free neighbours. */
@@ -965,6 +971,7 @@ void *mm_realloc(mm_t c, void *ptr, size_t size)
 /* For the heap's remainder: the core operations (no lock, timing or hooks; those are the heap's). */
 void *mm_tlsf_malloc(mm_control *c, size_t bytes) { return malloc_core(c, bytes); }
 void *mm_tlsf_memalign(mm_control *c, size_t align, size_t bytes) { return memalign_core(c, align, bytes); }
+void *mm_tlsf_memalign_checked(mm_control *c, size_t align, size_t bytes) { return aligned_core(c, align, bytes); }
 void *mm_tlsf_realloc(mm_control *c, void *ptr, size_t size) { return realloc_core(c, ptr, size); }
 void mm_tlsf_free(mm_control *c, void *ptr)
 {

@@ -182,6 +182,8 @@ struct mm_control {
  * for its remainder, under its own lock. Statistics are kept. */
 void *mm_tlsf_malloc(mm_control *c, size_t bytes);
 void *mm_tlsf_memalign(mm_control *c, size_t align, size_t bytes);
+/* align: a power of two above MM_ALIGN, checked by the caller */
+void *mm_tlsf_memalign_checked(mm_control *c, size_t align, size_t bytes);
 void *mm_tlsf_realloc(mm_control *c, void *ptr, size_t size);
 void mm_tlsf_free(mm_control *c, void *ptr);
 /* The usable size of a live block after the checks of mm_free (0, reported, if it is not one). */
