@@ -6,6 +6,8 @@
 #   make test        build and run the tests (release build)
 #   make test-asan   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-32     the tests built with -m32 (needs gcc-multilib)
+#   make test-bounds the worst-case instruction counts stated in the headers, each call checked under
+#                    callgrind (needs valgrind and python3; tests/bounds)
 #   make test-debug  the tests with MM_DEBUG=1: every check on, validation every 64 operations
 #   make test-tsan   the tests under ThreadSanitizer (the threaded ones are what it is for)
 #   make test-clang  the tests built with clang at -Os (its warnings are errors too): MinSizeRel, so the
@@ -62,12 +64,12 @@ endef
 
 SOURCES = $(wildcard src/*.c src/*.h src/malloc/*.c src/malloc/*.h src/malloc/os/*.c src/malloc/os/*.h include/*.h \
 	include/memoman/*.h tests/*.c tests/*.h tests/*.cpp tests/malloc/*.c tests/malloc/*.h bench/malloc/*.c \
-	tests/install/*.c bench/*.c bench/footprint/*.c fuzz/*.c examples/*.c)
+	tests/install/*.c tests/bounds/*.c bench/*.c bench/footprint/*.c fuzz/*.c examples/*.c)
 TIDY_SOURCES = $(wildcard src/*.c src/malloc/*.c src/malloc/os/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
-.PHONY: all demo test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz bench bench-suite size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
+.PHONY: all demo test test-asan test-32 test-clang test-bounds test-debug test-tsan test-programs fuzz bench bench-suite size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
 
 all:
 	@mkdir -p $(BUILD)
@@ -104,6 +106,15 @@ test-clang:
 	@mkdir -p $(BUILD)
 	$(call build,clang,-DCMAKE_BUILD_TYPE=MinSizeRel -DCMAKE_C_COMPILER=clang -DMEMOMAN_TEST_CXX=OFF -DMEMOMAN_BUILD_BENCH=OFF)
 	$(call ctest,clang)
+
+# The worst-case instruction counts stated in the headers, checked call by call under callgrind
+# (tests/bounds). BOUNDS_CALLS / BOUNDS_SEEDS: the random traces' length and number per layer and level.
+BOUNDS_CALLS ?= 3000
+BOUNDS_SEEDS ?= 3
+test-bounds:
+	@mkdir -p $(BUILD)
+	$(call build,bounds,-DCMAKE_BUILD_TYPE=Release -DMEMOMAN_BUILD_BOUNDS=ON -DMEMOMAN_BUILD_BENCH=OFF -DMEMOMAN_BUILD_EXAMPLES=OFF -DMEMOMAN_BUILD_MALLOC=OFF)
+	@python3 tests/bounds/check.py $(BUILD)/bounds --calls $(BOUNDS_CALLS) --seeds $(BOUNDS_SEEDS) --report $(BUILD)/bounds/bounds.md
 
 test-debug:
 	@mkdir -p $(BUILD)
@@ -179,7 +190,7 @@ docs:
 	@MEMOMAN_DOCS_OUT=$(BUILD)/docs doxygen docs/Doxyfile
 	@echo "docs: $(BUILD)/docs/html/index.html"
 
-check-all: lint docs test test-asan test-32 test-clang test-debug test-tsan test-programs fuzz test-cortex-m test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm
+check-all: lint docs test test-asan test-32 test-clang test-bounds test-debug test-tsan test-programs fuzz test-cortex-m test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm
 
 install:
 	@mkdir -p $(BUILD)
