@@ -163,7 +163,7 @@ static MM_NOINLINE void *malloc_slow(size_t n)
 	return p;
 }
 
-MM_API void *MM_NAME(malloc)(size_t n)
+MM_INLINE void *do_malloc(size_t n)
 {
 	/* Fast path: the current page of the request's class, through the 16-byte-step table. A thread
 	 * not set up yet has the empty thread cache, whose table points at an empty page: it falls through. */
@@ -184,7 +184,7 @@ MM_API void *MM_NAME(malloc)(size_t n)
 	return malloc_slow(n);
 }
 
-MM_API void *MM_NAME(calloc)(size_t count, size_t size)
+static void *do_calloc(size_t count, size_t size)
 {
 	size_t n;
 	if (MM_UNLIKELY(__builtin_mul_overflow(count, size, &n))) {
@@ -194,7 +194,7 @@ MM_API void *MM_NAME(calloc)(size_t count, size_t size)
 	int zeroed = 0;
 	void *p;
 	if (n <= MM_SMALL_MAX) {
-		p = MM_NAME(malloc)(n);
+		p = do_malloc(n);
 	} else {
 		p = alloc_any(n, 0, &zeroed);
 		if (!p)
@@ -240,7 +240,7 @@ static MM_NOINLINE void free_other(mm_segment *s, void *ptr)
 
 static MM_NOINLINE MM_COLD void double_free(void *ptr) { mm_report_misuse("free(): double free", ptr); }
 
-MM_API void MM_NAME(free)(void *ptr)
+MM_INLINE void do_free(void *ptr)
 {
 	uintptr_t a = (uintptr_t)ptr;
 	if (MM_UNLIKELY(!mm_segmap_has(a))) { /* NULL too: segment 0 is never ours */
@@ -271,19 +271,6 @@ MM_API void MM_NAME(free)(void *ptr)
 		return;
 	}
 	mm_remote_free(p, b);
-}
-
-MM_API void MM_NAME(free_sized)(void *ptr, size_t size)
-{
-	(void)size;
-	MM_NAME(free)(ptr);
-}
-
-MM_API void MM_NAME(free_aligned_sized)(void *ptr, size_t align, size_t size)
-{
-	(void)align;
-	(void)size;
-	MM_NAME(free)(ptr);
 }
 
 /* ---- Sizes of blocks ------------------------------------------------------------------------------------ */
@@ -339,12 +326,12 @@ MM_API size_t MM_NAME(malloc_usable_size)(void *ptr)
 
 /* ---- Realloc --------------------------------------------------------------------------------------------- */
 
-MM_API void *MM_NAME(realloc)(void *ptr, size_t n)
+static void *do_realloc(void *ptr, size_t n)
 {
 	if (!ptr)
-		return MM_NAME(malloc)(n);
+		return do_malloc(n);
 	if (n == 0) {
-		MM_NAME(free)(ptr);
+		do_free(ptr);
 		return NULL;
 	}
 	mm_segment *s;
@@ -378,22 +365,22 @@ MM_API void *MM_NAME(realloc)(void *ptr, size_t n)
 		if (q)
 			return q; /* else a new block below, with its retry after a reclaim */
 	}
-	void *q = MM_NAME(malloc)(want);
+	void *q = do_malloc(want);
 	if (!q)
 		return NULL;
 	memcpy(q, ptr, n < usable ? n : usable);
-	MM_NAME(free)(ptr);
+	do_free(ptr);
 	return q;
 }
 
-MM_API void *MM_NAME(reallocarray)(void *ptr, size_t count, size_t size)
+static void *do_reallocarray(void *ptr, size_t count, size_t size)
 {
 	size_t n;
 	if (__builtin_mul_overflow(count, size, &n)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	return MM_NAME(realloc)(ptr, n);
+	return do_realloc(ptr, n);
 }
 
 /* ---- Aligned allocation ------------------------------------------------------------------------------------ */
@@ -405,7 +392,7 @@ static void *aligned(size_t align, size_t n)
 	return alloc_any(n, align, NULL);
 }
 
-MM_API int MM_NAME(posix_memalign)(void **memptr, size_t align, size_t n)
+static int do_posix_memalign(void **memptr, size_t align, size_t n)
 {
 	if (align < sizeof(void *) || (align & (align - 1)))
 		return EINVAL;
@@ -418,7 +405,7 @@ MM_API int MM_NAME(posix_memalign)(void **memptr, size_t align, size_t n)
 	return 0;
 }
 
-MM_API void *MM_NAME(aligned_alloc)(size_t align, size_t n)
+static void *do_aligned_alloc(size_t align, size_t n)
 {
 	if (align == 0 || (align & (align - 1))) {
 		errno = EINVAL;
@@ -432,7 +419,7 @@ MM_API void *MM_NAME(aligned_alloc)(size_t align, size_t n)
 
 /* memalign is glibc's older call, and takes what glibc takes: an alignment that is not a power of
  * two is rounded up to one (0 is 1); above the largest power of two, EINVAL. */
-MM_API void *MM_NAME(memalign)(size_t align, size_t n)
+static void *do_memalign(size_t align, size_t n)
 {
 	if (align > SIZE_MAX / 2 + 1) {
 		errno = EINVAL;
@@ -441,19 +428,19 @@ MM_API void *MM_NAME(memalign)(size_t align, size_t n)
 	size_t a = 1;
 	while (a < align)
 		a <<= 1;
-	return MM_NAME(aligned_alloc)(a, n);
+	return do_aligned_alloc(a, n);
 }
 
-MM_API void *MM_NAME(valloc)(size_t n) { return MM_NAME(aligned_alloc)(mm_os_page_size(), n); }
+static void *do_valloc(size_t n) { return do_aligned_alloc(mm_os_page_size(), n); }
 
-MM_API void *MM_NAME(pvalloc)(size_t n)
+static void *do_pvalloc(size_t n)
 {
 	size_t page = mm_os_page_size();
 	if (n > SIZE_MAX - page) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	return MM_NAME(aligned_alloc)(page, n ? (n + page - 1) & ~(page - 1) : page);
+	return do_aligned_alloc(page, n ? (n + page - 1) & ~(page - 1) : page);
 }
 
 /* ---- glibc's introspection --------------------------------------------------------------------------------- */
@@ -497,3 +484,126 @@ MM_API struct mallinfo MM_NAME(mallinfo)(void)
 	mi.usmblks = (int)(m2.usmblks > INT_MAX ? INT_MAX : m2.usmblks);
 	return mi;
 }
+
+/* ---- The entry points -------------------------------------------------------------------------------------- */
+
+/*
+ * Each tests one byte, mm_trace_state, and goes on to its do_ function (inlined, so malloc and free
+ * keep their fast paths) unless it says "off": before the process is set up (the first call decides)
+ * and while MEMOMAN_TRACE records (trace.c), the traced_ functions below make the call and write its
+ * line. The do_ functions call each other, never the entry points, so a realloc is one record.
+ */
+/* A plain read, one compare with memory: the byte is written by mm_process_init, which runs from the
+ * library's constructor before the program has threads (and, like mm_secret, before they allocate). */
+#define TRACING() MM_UNLIKELY(mm_trace_state != MM_TRACE_OFF)
+
+static MM_NOINLINE void *traced_malloc(size_t n)
+{
+	void *p = do_malloc(n);
+	if (mm_trace_start())
+		mm_trace_alloc(p, n);
+	return p;
+}
+
+static MM_NOINLINE void traced_free(void *ptr)
+{
+	if (ptr && mm_trace_start())
+		mm_trace_free(ptr); /* before the block is free: no other thread can have it yet */
+	do_free(ptr);
+}
+
+/* A product that overflows is recorded as a failed request for SIZE_MAX bytes. */
+static size_t product(size_t count, size_t size)
+{
+	size_t n;
+	return __builtin_mul_overflow(count, size, &n) ? SIZE_MAX : n;
+}
+
+/* realloc and reallocarray: the call and its lines under the trace lock, since the old block is
+ * free (and could be taken by another thread, whose line would come first) before the call returns. */
+static MM_NOINLINE void *traced_realloc(void *ptr, size_t count, size_t size, int array)
+{
+	if (!mm_trace_start())
+		return array ? do_reallocarray(ptr, count, size) : do_realloc(ptr, size);
+	size_t n = array ? product(count, size) : size;
+	mm_trace_lock();
+	void *q = array ? do_reallocarray(ptr, count, size) : do_realloc(ptr, size);
+	if (ptr && (q || n == 0))
+		mm_trace_put_free(ptr); /* moved, resized in place (recorded as a new block), or freed */
+	if (!ptr || n != 0)
+		mm_trace_put_alloc(q, n); /* NULL: failed, and ptr is still live */
+	mm_trace_unlock();
+	return q;
+}
+
+MM_API void *MM_NAME(malloc)(size_t n)
+{
+	if (TRACING())
+		return traced_malloc(n);
+	return do_malloc(n);
+}
+
+MM_API void MM_NAME(free)(void *ptr)
+{
+	if (TRACING()) {
+		traced_free(ptr);
+		return;
+	}
+	do_free(ptr);
+}
+
+MM_API void MM_NAME(free_sized)(void *ptr, size_t size)
+{
+	(void)size;
+	MM_NAME(free)(ptr);
+}
+
+MM_API void MM_NAME(free_aligned_sized)(void *ptr, size_t align, size_t size)
+{
+	(void)align;
+	(void)size;
+	MM_NAME(free)(ptr);
+}
+
+MM_API void *MM_NAME(calloc)(size_t count, size_t size)
+{
+	void *p = do_calloc(count, size);
+	if (TRACING() && mm_trace_start())
+		mm_trace_alloc(p, product(count, size));
+	return p;
+}
+
+MM_API void *MM_NAME(realloc)(void *ptr, size_t n)
+{
+	if (TRACING())
+		return traced_realloc(ptr, 1, n, 0);
+	return do_realloc(ptr, n);
+}
+
+MM_API void *MM_NAME(reallocarray)(void *ptr, size_t count, size_t size)
+{
+	if (TRACING())
+		return traced_realloc(ptr, count, size, 1);
+	return do_reallocarray(ptr, count, size);
+}
+
+MM_API int MM_NAME(posix_memalign)(void **memptr, size_t align, size_t n)
+{
+	int r = do_posix_memalign(memptr, align, n);
+	if (TRACING() && r != EINVAL && mm_trace_start()) /* EINVAL: a bad argument, no request */
+		mm_trace_alloc(r == 0 ? *memptr : NULL, n);
+	return r;
+}
+
+/* The aligned calls: the block and the size asked for. */
+static void *traced_aligned(void *p, size_t n)
+{
+	if (TRACING() && mm_trace_start())
+		mm_trace_alloc(p, n);
+	return p;
+}
+
+MM_API void *MM_NAME(aligned_alloc)(size_t align, size_t n) { return traced_aligned(do_aligned_alloc(align, n), n); }
+MM_API void *MM_NAME(memalign)(size_t align, size_t n) { return traced_aligned(do_memalign(align, n), n); }
+MM_API void *MM_NAME(valloc)(size_t n) { return traced_aligned(do_valloc(n), n); }
+MM_API void *MM_NAME(pvalloc)(size_t n) { return traced_aligned(do_pvalloc(n), n); }

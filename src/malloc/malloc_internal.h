@@ -443,6 +443,23 @@ void mm_tcaches_visit(mm_tcache_visitor visit, void *user, size_t *count);
  * closes the duplicate (mm_fork_child). */
 void mm_stats_setup(void);
 void mm_stats_fork_child(void);
+
+/* MEMOMAN_TRACE (trace.c). The entry points test mm_trace_state and take the traced path unless it
+ * is MM_TRACE_OFF: before set-up (UNDECIDED) and while tracing (ON). */
+enum { MM_TRACE_UNDECIDED = 0, MM_TRACE_OFF = 1, MM_TRACE_ON = 2 };
+extern unsigned mm_trace_state; /* read and written with relaxed __atomic builtins */
+int mm_trace_start(void);       /* sets the process up; 1 if tracing */
+void mm_trace_setup(void);
+void mm_trace_setup_exit(void);
+void mm_trace_alloc(const void *p, size_t size); /* "a <p> <size>" (p NULL: a failed allocation) */
+void mm_trace_free(const void *p);               /* "f <p>" */
+void mm_trace_lock(void);                        /* a realloc's call and its two lines, together */
+void mm_trace_unlock(void);
+void mm_trace_put_alloc(const void *p, size_t size); /* the two above, with the lock held */
+void mm_trace_put_free(const void *p);
+void mm_trace_fork_prepare(void);
+void mm_trace_fork_parent(void);
+void mm_trace_fork_child(void);
 /* The statistics as counted, before memoman_malloc_get_stats bounds them at zero (and returned at
  * mapped) for snapshots read while other threads run: with no other thread running every figure is
  * exact, none negative, and purged never above mapped (test_malloc_stats checks this). */

@@ -573,6 +573,7 @@ void mm_purge_tick(mm_tcache *tc, int level)
  * threads' thread caches stay as they were in the child: their pages are not reused there. */
 void mm_fork_prepare(void)
 {
+	mm_trace_fork_prepare();
 	mm_large_fork_prepare();
 	mm_global_lock();
 }
@@ -580,10 +581,12 @@ void mm_fork_parent(void)
 {
 	mm_global_unlock();
 	mm_large_fork_parent();
+	mm_trace_fork_parent();
 }
 void mm_fork_child(void)
 {
 	mm_global_unlock(); /* the child's one thread is the one that locked them */
 	mm_large_fork_child();
 	mm_stats_fork_child();
+	mm_trace_fork_child();
 }

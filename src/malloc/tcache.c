@@ -60,11 +60,13 @@ void mm_process_init(void)
 	mm_classes_init();
 	(void)mm_os_page_size(); /* cached now, before any thread reads it */
 	mm_secret = (uintptr_t)mm_os_random();
+	mm_trace_setup(); /* MEMOMAN_TRACE: decided before the first allocation is served */
 	/* From here malloc works; the rest may allocate through it (pthread_key_create, atexit). */
 	atomic_store_explicit(&init_state, 2, memory_order_release);
 	exit_key_ok = pthread_key_create(&exit_key, thread_done) == 0;
 	(void)pthread_atfork(mm_fork_prepare, mm_fork_parent, mm_fork_child);
 	mm_stats_setup();
+	mm_trace_setup_exit();
 }
 
 /* ---- Heaps ---------------------------------------------------------------------------------------- */
