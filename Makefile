@@ -64,7 +64,7 @@ endef
 
 SOURCES = $(wildcard src/*.c src/*.h src/malloc/*.c src/malloc/*.h src/malloc/os/*.c src/malloc/os/*.h include/*.h \
 	include/memoman/*.h tests/*.c tests/*.h tests/*.cpp tests/malloc/*.c tests/malloc/*.h bench/malloc/*.c \
-	tests/install/*.c tests/bounds/*.c bench/*.c bench/footprint/*.c fuzz/*.c examples/*.c)
+	tests/install/*.c tests/bounds/*.c tools/*.c bench/*.c bench/footprint/*.c fuzz/*.c examples/*.c)
 TIDY_SOURCES = $(wildcard src/*.c src/malloc/*.c src/malloc/os/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
