@@ -28,6 +28,9 @@
 #                    then make size's stated footprint bounds (bench/footprint/run.sh --check)
 #   make fuzz        the libFuzzer targets (needs clang, libclang-rt-14-dev): corpus replay + 60 s each
 #   make bench       the benchmarks (bench/README.md); valgrind adds instruction counts; ends with make size
+#                    and make frag-report
+#   make frag-report the fragmentation report (bench/frag): distributions and recorded programs replayed
+#                    on the TLSF core, the heap and glibc; table, CSV and SVG plots in build/release/frag
 #   make bench-suite SUITE_DIR=<mimalloc-bench checkout> [MIMALLOC_SO=<newer libmimalloc.so>
 #                    MIMALLOC_LABEL=<name>]  mimalloc-bench's programs against glibc, jemalloc,
 #                    tcmalloc and mimalloc (bench/suite/README.md); make bench runs it when SUITE_DIR is set
@@ -69,7 +72,7 @@ TIDY_SOURCES = $(wildcard src/*.c src/malloc/*.c src/malloc/os/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
-.PHONY: all demo test test-asan test-32 test-clang test-bounds test-debug test-tsan test-programs fuzz bench bench-suite size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
+.PHONY: all demo test test-asan test-32 test-clang test-bounds test-debug test-tsan test-programs fuzz bench bench-suite frag-report size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
 
 all:
 	@mkdir -p $(BUILD)
@@ -138,7 +141,16 @@ bench:
 	@bench/run.sh $(BUILD)/release
 	@echo
 	@sh bench/footprint/run.sh $(BUILD)/footprint
+	@echo
+	@sh bench/frag/run.sh $(BUILD)/release
 	@if [ -n "$(SUITE_DIR)" ]; then $(MAKE) --no-print-directory bench-suite; fi
+
+# The fragmentation report (bench/frag): synthetic distributions and recorded programs replayed by
+# memoman-trace on the TLSF core, the heap and glibc; writes build/release/frag/.
+frag-report:
+	@mkdir -p $(BUILD)
+	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
+	@sh bench/frag/run.sh $(BUILD)/release
 
 # mimalloc-bench's programs under glibc, jemalloc, tcmalloc, Debian's mimalloc, a newer mimalloc
 # (MIMALLOC_SO) and libmemoman-malloc, from a checkout you give (SUITE_DIR); bench/suite/README.md.

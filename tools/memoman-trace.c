@@ -7,7 +7,11 @@
  * guarantees never to fail for the trace's per-size peaks and that replay too, and a C snippet of
  * the configuration to paste into firmware. `memoman-trace --help` is its manual.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* malloc_usable_size, for glibc's row of the fragmentation report */
+#endif
 #include <errno.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <memoman.h>
 #include <stdint.h>
@@ -20,7 +24,8 @@ static const char usage[] =
     "    memoman-trace - turn a recorded allocation trace into a memoman heap configuration\n"
     "\n"
     "SYNOPSIS\n"
-    "    memoman-trace [--class-limit BYTES] [--no-replay] [--snippet] TRACE\n"
+    "    memoman-trace [--class-limit BYTES] [--no-replay] [--no-frag] [--preset NAME]\n"
+    "                  [--frag-csv FILE] [--frag-summary FILE] [--snippet] TRACE\n"
     "    memoman-trace --help\n"
     "\n"
     "DESCRIPTION\n"
@@ -42,11 +47,22 @@ static const char usage[] =
     "      - the guarantee: the workload of the trace's per-size peaks (sizes rounded up to\n"
     "        mm_align_size(), at most 128 lines), the buffer mm_heap_required_size gives for it,\n"
     "        which no order of those requests can make fail, and the trace replayed on it;\n"
+    "      - the fragmentation report: the trace replayed on the TLSF core (on the smallest pool\n"
+    "        that serves it, found by bisection), on the suggested heap, on a preset's heap over\n"
+    "        the same buffer and on the C library's malloc: internal fragmentation (bytes held\n"
+    "        by the live blocks over bytes asked) and external (1 - largest free block / free\n"
+    "        bytes), p50, p95 and max over ~400 samples;\n"
     "      - the suggested configuration as C, to paste into firmware.\n"
     "\n"
     "OPTIONS\n"
     "    --class-limit BYTES  the largest request that gets a class in the suggestion\n"
     "    --no-replay          skip the two replays\n"
+    "    --no-frag            skip the fragmentation report (its bisection replays the trace ~25 times)\n"
+    "    --preset NAME        the preset of the report's heap-preset row: audio, robotics (default),\n"
+    "                         networking, embedded\n"
+    "    --frag-csv FILE      append the report's samples: trace,allocator,operation,internal,external\n"
+    "    --frag-summary FILE  append its rows: trace,allocator,bytes,failed,internal p50,p95,max,\n"
+    "                         external p50,p95,max (-1: not measured)\n"
     "    --snippet            print only the C snippet\n"
     "    --help               this text\n"
     "\n"
@@ -433,6 +449,184 @@ static replay_result replay(const op *ops, size_t n, const mm_heap_config *cfg, 
 	return r;
 }
 
+/* ---- Fragmentation -------------------------------------------------------------------------------- */
+
+/*
+ * The trace replayed on one allocator, sampled about 400 times: internal fragmentation, the bytes
+ * the live blocks hold (their usable size) over the bytes asked for them; external, 1 - the largest
+ * free block over all free bytes (mm_get_stats: the TLSF core's, the heap remainder's), which says
+ * how much of the free memory a large request cannot use. Each gives p50, p95 and max over the
+ * samples.
+ */
+typedef struct frag_result {
+	const char *name;
+	size_t bytes, failed;
+	double internal[3], external[3]; /* p50, p95, max; external < 0: not measured */
+} frag_result;
+
+typedef enum { FRAG_TLSF, FRAG_HEAP, FRAG_GLIBC } frag_kind;
+
+static int by_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void percentiles(double *v, size_t n, double out[3])
+{
+	if (!n) {
+		out[0] = out[1] = out[2] = -1;
+		return;
+	}
+	qsort(v, n, sizeof(double), by_double);
+	out[0] = v[(n - 1) / 2];
+	out[1] = v[(size_t)((double)(n - 1) * 0.95)];
+	out[2] = v[n - 1];
+}
+
+/* One replay. On a TLSF instance or a heap in buf (bytes), or glibc's malloc (buf NULL). Returns
+ * the allocations that failed; with series, fills the samples (and writes them to csv if given). */
+static size_t frag_replay(const op *ops, size_t n, frag_kind kind, const mm_heap_config *cfg, size_t bytes,
+                          frag_result *res, FILE *csv)
+{
+	void *buf = NULL, *inst = NULL;
+	if (kind != FRAG_GLIBC) {
+		buf = malloc(bytes);
+		if (buf)
+			inst = kind == FRAG_TLSF ? (void *)mm_create_with_pool(buf, bytes)
+			                         : (void *)mm_heap_create(buf, bytes, cfg);
+		if (!inst) {
+			free(buf);
+			return SIZE_MAX;
+		}
+	}
+	size_t step = n / 400 + 1, samples = 0, failed = 0;
+	double *in = res ? xmalloc((n / step + 2) * sizeof(double)) : NULL;
+	double *ex = res ? xmalloc((n / step + 2) * sizeof(double)) : NULL;
+	size_t asked = 0, held = 0;
+	table t = {0};
+	for (size_t i = 0; i < n; i++) {
+		const op *o = &ops[i];
+		if (o->kind == 'a' && o->id) {
+			void *p = kind == FRAG_TLSF   ? mm_malloc((mm_t)inst, o->size)
+			          : kind == FRAG_HEAP ? mm_heap_malloc((mm_heap_t)inst, o->size)
+			                              : malloc(o->size);
+			live *e = find(&t, o->id, 1);
+			e->ptr = p;
+			e->size = o->size;
+			if (!p) {
+				failed++;
+				if (!res)
+					break; /* a size search needs only to know that one failed */
+				continue;
+			}
+			asked += o->size;
+			held += kind == FRAG_TLSF   ? mm_block_size(p)
+			        : kind == FRAG_HEAP ? mm_heap_block_size((mm_heap_t)inst, p)
+			                            : malloc_usable_size(p);
+		} else if (o->kind == 'f') {
+			live *e = find(&t, o->id, 0);
+			void *p = e->ptr;
+			if (p) {
+				asked -= e->size;
+				held -= kind == FRAG_TLSF   ? mm_block_size(p)
+				        : kind == FRAG_HEAP ? mm_heap_block_size((mm_heap_t)inst, p)
+				                            : malloc_usable_size(p);
+				if (kind == FRAG_TLSF)
+					mm_free((mm_t)inst, p);
+				else if (kind == FRAG_HEAP)
+					mm_heap_free((mm_heap_t)inst, p);
+				else
+					free(p);
+			}
+			forget(&t, e);
+		}
+		if (res && i % step == 0 && asked) {
+			mm_stats st;
+			in[samples] = (double)held / (double)asked;
+			ex[samples] = kind != FRAG_GLIBC && mm_get_stats(inst, &st) ? st.fragmentation / 1000.0 : -1;
+			if (csv)
+				fprintf(csv, "%s,%s,%zu,%.4f,%.4f\n", trace_name, res->name, i, in[samples],
+				        ex[samples]);
+			samples++;
+		}
+	}
+	if (kind == FRAG_GLIBC) /* what the replay left live */
+		for (size_t i = 0; i < t.cap; i++)
+			if (t.slot[i].id && t.slot[i].id != UINT64_MAX)
+				free(t.slot[i].ptr);
+	free(t.slot);
+	if (res) {
+		res->failed = failed;
+		res->bytes = bytes;
+		percentiles(in, samples, res->internal);
+		percentiles(ex, kind == FRAG_GLIBC ? 0 : samples, res->external);
+		free(in);
+		free(ex);
+	}
+	free(buf);
+	return failed;
+}
+
+/* The smallest TLSF pool (to 64 bytes) that serves the whole trace: a bisection. */
+static size_t smallest_pool(const op *ops, size_t n, size_t peak)
+{
+	size_t hi = peak + peak / 2 + 65536, lo = 0;
+	while (frag_replay(ops, n, FRAG_TLSF, NULL, hi, NULL, NULL) != 0) {
+		if (hi > SIZE_MAX / 4)
+			return 0;
+		lo = hi;
+		hi *= 2;
+	}
+	while (hi - lo > 64) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (frag_replay(ops, n, FRAG_TLSF, NULL, mid, NULL, NULL) == 0)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return hi;
+}
+
+static void print_frag(const frag_result *r, FILE *rows)
+{
+	printf("  %-15s %12zu %7zu   %6.3f %6.3f %6.3f", r->name, r->bytes, r->failed, r->internal[0], r->internal[1],
+	       r->internal[2]);
+	if (r->external[0] < 0)
+		printf("        -      -      -\n");
+	else
+		printf("   %6.3f %6.3f %6.3f\n", r->external[0], r->external[1], r->external[2]);
+	if (rows)
+		fprintf(rows, "%s,%s,%zu,%zu,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n", trace_name, r->name, r->bytes, r->failed,
+		        r->internal[0], r->internal[1], r->internal[2], r->external[0], r->external[1], r->external[2]);
+}
+
+static void frag_report(const op *ops, size_t n, const summary *s, const mm_heap_config *sug, size_t sug_bytes,
+                        mm_heap_preset_kind preset, FILE *csv, FILE *rows)
+{
+	printf("\nfragmentation (the trace replayed; internal: bytes held / bytes asked by the live blocks;\n"
+	       "external: 1 - largest free / free; p50 / p95 / max of ~400 samples):\n");
+	printf("  %-15s %12s %7s   %-20s   %-20s\n", "allocator", "bytes", "failed", "internal", "external");
+	size_t pool = smallest_pool(ops, n, s->peak_bytes);
+	frag_result r = {"tlsf-smallest", 0, 0, {0}, {0}};
+	if (pool && frag_replay(ops, n, FRAG_TLSF, NULL, pool, &r, csv) != SIZE_MAX)
+		print_frag(&r, rows);
+	r = (frag_result){"heap-suggested", 0, 0, {0}, {0}};
+	if (frag_replay(ops, n, FRAG_HEAP, sug, sug_bytes, &r, csv) != SIZE_MAX)
+		print_frag(&r, rows);
+	mm_heap_config pc;
+	if (mm_heap_preset(preset, sug_bytes, &pc)) {
+		r = (frag_result){"heap-preset", 0, 0, {0}, {0}};
+		if (frag_replay(ops, n, FRAG_HEAP, &pc, sug_bytes, &r, csv) != SIZE_MAX)
+			print_frag(&r, rows);
+	}
+	r = (frag_result){"glibc", 0, 0, {0}, {0}};
+	frag_replay(ops, n, FRAG_GLIBC, NULL, 0, &r, csv);
+	print_frag(&r, rows);
+	printf("  (tlsf-smallest: the TLSF core on the smallest pool that serves the whole trace; heap-preset:\n"
+	       "   the preset's classes over the suggested heap's buffer; glibc: its own memory, internal only)\n");
+}
+
 /* ---- Output ---------------------------------------------------------------------------------------- */
 
 static void print_config(const mm_heap_config *c, size_t bytes)
@@ -480,8 +674,9 @@ static void print_snippet(const mm_heap_config *c, size_t bytes, const char *tra
 int main(int argc, char **argv)
 {
 	size_t class_limit = 16384;
-	int do_replay = 1, snippet_only = 0;
-	const char *path = NULL;
+	int do_replay = 1, snippet_only = 0, do_frag = 1;
+	mm_heap_preset_kind preset = MM_HEAP_PRESET_ROBOTICS;
+	const char *path = NULL, *csv_path = NULL, *summary_path = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage, stdout);
@@ -497,6 +692,25 @@ int main(int argc, char **argv)
 			class_limit = (size_t)v;
 		} else if (strcmp(argv[i], "--no-replay") == 0) {
 			do_replay = 0;
+		} else if (strcmp(argv[i], "--no-frag") == 0) {
+			do_frag = 0;
+		} else if (strcmp(argv[i], "--frag-csv") == 0 && i + 1 < argc) {
+			csv_path = argv[++i];
+		} else if (strcmp(argv[i], "--frag-summary") == 0 && i + 1 < argc) {
+			summary_path = argv[++i];
+		} else if (strcmp(argv[i], "--preset") == 0 && i + 1 < argc) {
+			static const char *const names[] = {"audio", "robotics", "networking", "embedded"};
+			static const mm_heap_preset_kind kinds[] = {MM_HEAP_PRESET_AUDIO, MM_HEAP_PRESET_ROBOTICS,
+			                                            MM_HEAP_PRESET_NETWORKING, MM_HEAP_PRESET_EMBEDDED};
+			size_t k = 0;
+			while (k < 4 && strcmp(argv[i + 1], names[k]) != 0)
+				k++;
+			if (k == 4) {
+				fprintf(stderr, "memoman-trace: --preset: audio, robotics, networking or embedded\n");
+				return 2;
+			}
+			preset = kinds[k];
+			i++;
 		} else if (strcmp(argv[i], "--snippet") == 0) {
 			snippet_only = 1;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
@@ -591,6 +805,19 @@ int main(int argc, char **argv)
 		print_replay("the suggested heap", replay(ops, n, &sug, sug_bytes));
 		if (req_bytes)
 			print_replay("the guaranteed heap", replay(ops, n, &req, req_bytes));
+	}
+	if (do_frag) {
+		FILE *csv = csv_path ? fopen(csv_path, "a") : NULL,
+		     *sum = summary_path ? fopen(summary_path, "a") : NULL;
+		if ((csv_path && !csv) || (summary_path && !sum)) {
+			fprintf(stderr, "memoman-trace: cannot write %s\n", csv_path && !csv ? csv_path : summary_path);
+			return 1;
+		}
+		frag_report(ops, n, &s, &sug, sug_bytes, preset, csv, sum);
+		if (csv)
+			fclose(csv);
+		if (sum)
+			fclose(sum);
 	}
 	printf("\n");
 	print_snippet(&sug, sug_bytes, trace_name);

@@ -19,7 +19,7 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # check NAME TRACE MIN: memoman-trace reads it, both replays serve every allocation, at least MIN.
 check() {
-	if ! "$tool" "$2" > "$dir/out" 2> "$dir/err"; then
+	if ! "$tool" ${FRAG:---no-frag} "$2" > "$dir/out" 2> "$dir/err"; then
 		fail "$1: memoman-trace refused its trace: $(cat "$dir/err")"
 		return
 	fi
@@ -51,7 +51,17 @@ record() { # record NAME TRACE command...
 	fi
 }
 
-SAME=0 record audio_loop "$dir/audio.trace" "$audio" --no-rt --no-lock 300 /dev/null && check audio_loop "$dir/audio.trace" 500
+SAME=0 record audio_loop "$dir/audio.trace" "$audio" --no-rt --no-lock 300 /dev/null &&
+	FRAG="--frag-summary $dir/frag.csv" check audio_loop "$dir/audio.trace" 500
+# Its fragmentation report: a row per allocator; the TLSF core on its smallest pool and the suggested
+# heap serve the whole trace; every internal figure is at least 1 (a block holds what was asked).
+rows=$(grep -c . "$dir/frag.csv" 2> /dev/null || echo 0)
+if [ "$rows" != 4 ] || ! awk -F, '($2 == "tlsf-smallest" || $2 == "heap-suggested") && $4 != 0 { bad = 1 }
+	$5 < 1 || $7 < $5 { bad = 1 } END { exit bad }' "$dir/frag.csv"; then
+	fail "the fragmentation report of the audio trace: $(cat "$dir/frag.csv" 2> /dev/null)"
+else
+	echo "ok: the fragmentation report: $rows rows, the smallest pool and the suggested heap without a failure"
+fi
 MEMOMAN_TRACE=$dir/threads.trace LD_PRELOAD=$lib "$threads" > /dev/null 2>&1 || fail "test_malloc_threads failed when recorded"
 check test_malloc_threads "$dir/threads.trace" 100000
 
