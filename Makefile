@@ -28,7 +28,9 @@
 #                    then make size's stated footprint bounds (bench/footprint/run.sh --check)
 #   make fuzz        the libFuzzer targets (needs clang, libclang-rt-14-dev): corpus replay + 60 s each
 #   make bench       the benchmarks (bench/README.md); valgrind adds instruction counts; ends with make size
-#                    and make frag-report
+#                    and make frag-report and make wcet
+#   make wcet        the worst paths of every real-time entry point with cold caches and TLB, each call
+#                    timed alone, beside glibc and TLSF 3.1 (bench/wcet; x86-64; build/release/wcet)
 #   make frag-report the fragmentation report (bench/frag): distributions and recorded programs replayed
 #                    on the TLSF core, the heap and glibc; table, CSV and SVG plots in build/release/frag
 #   make bench-suite SUITE_DIR=<mimalloc-bench checkout> [MIMALLOC_SO=<newer libmimalloc.so>
@@ -67,12 +69,12 @@ endef
 
 SOURCES = $(wildcard src/*.c src/*.h src/malloc/*.c src/malloc/*.h src/malloc/os/*.c src/malloc/os/*.h include/*.h \
 	include/memoman/*.h tests/*.c tests/*.h tests/*.cpp tests/malloc/*.c tests/malloc/*.h bench/malloc/*.c \
-	tests/install/*.c tests/bounds/*.c tools/*.c bench/*.c bench/footprint/*.c fuzz/*.c examples/*.c)
+	tests/install/*.c tests/bounds/*.c tools/*.c bench/*.c bench/wcet/*.h bench/footprint/*.c fuzz/*.c examples/*.c)
 TIDY_SOURCES = $(wildcard src/*.c src/malloc/*.c src/malloc/os/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
-.PHONY: all demo test test-asan test-32 test-clang test-bounds test-debug test-tsan test-programs fuzz bench bench-suite frag-report size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
+.PHONY: all demo test test-asan test-32 test-clang test-bounds test-debug test-tsan test-programs fuzz bench bench-suite frag-report wcet size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
 
 all:
 	@mkdir -p $(BUILD)
@@ -143,7 +145,15 @@ bench:
 	@sh bench/footprint/run.sh $(BUILD)/footprint
 	@echo
 	@sh bench/frag/run.sh $(BUILD)/release
+	@echo
+	@if [ -x $(BUILD)/release/bench/wcet ]; then sh bench/wcet/run.sh $(BUILD)/release; fi
 	@if [ -n "$(SUITE_DIR)" ]; then $(MAKE) --no-print-directory bench-suite; fi
+
+# The WCET harness (bench/wcet, x86-64): the worst paths with cold caches, beside glibc and TLSF 3.1.
+wcet:
+	@mkdir -p $(BUILD)
+	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
+	@sh bench/wcet/run.sh $(BUILD)/release
 
 # The fragmentation report (bench/frag): synthetic distributions and recorded programs replayed by
 # memoman-trace on the TLSF core, the heap and glibc; writes build/release/frag/.

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <valgrind/callgrind.h>
 
 #include "tlsf_internal.h" /* the free lists' bitmaps: mm_reset's label counts the lists it clears */
 
@@ -36,6 +35,9 @@ static void fail(const char *what)
 }
 #define must(x) ((x) ? (void)0 : fail(#x))
 
+#ifndef BOUNDS_WCET
+#include <valgrind/callgrind.h>
+
 /* One measured call: zero the counters, make the call, dump under `label`. */
 #define MEASURE(label, stmt)                                                                                           \
 	do {                                                                                                           \
@@ -43,6 +45,9 @@ static void fail(const char *what)
 		stmt;                                                                                                  \
 		CALLGRIND_DUMP_STATS_AT(label);                                                                        \
 	} while (0)
+#else
+#include "../../bench/wcet/cold.h" /* MEASURE: the call timed with cold caches (bench/wcet) */
+#endif
 
 /* xorshift64*: the traces' randomness (reproducible from the seed) */
 static uint64_t rng_state;
@@ -464,6 +469,12 @@ static void trace_heap(size_t n)
 
 int main(int argc, char **argv)
 {
+#ifdef BOUNDS_WCET
+	if (argc >= 2 && strcmp(argv[1], "--wcet") == 0) {
+		wcet_run(argc > 2 ? (size_t)atoi(argv[2]) : 30);
+		return 0;
+	}
+#endif
 	if (argc == 2 && strcmp(argv[1], "--worst") == 0) {
 		worst_core();
 		worst_fixed();
