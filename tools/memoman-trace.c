@@ -779,7 +779,7 @@ int main(int argc, char **argv)
 			snprintf(range, sizeof(range), "1");
 		else
 			snprintf(range, sizeof(range), "%zu..%zu", ((size_t)1 << (k - 2)) + 1,
-			         k - 1 < 64 ? (size_t)1 << (k - 1) : SIZE_MAX);
+			         k - 1 < sizeof(size_t) * 8 ? (size_t)1 << (k - 1) : SIZE_MAX);
 		int bar = (int)(50.0 * (double)s.hist[k] / (double)total + 0.5);
 		printf("  %24s %10zu %5.1f%% %.*s\n", range, s.hist[k], 100.0 * (double)s.hist[k] / (double)total, bar,
 		       "##################################################");
