@@ -41,8 +41,9 @@ def main():
         for m in (1, 2, 5):
             v = decade * m
             if lo <= v <= hi:
-                svg.append(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="26" y2="{height - 30}" stroke="#e5e5e5"/>'
-                           f'<text x="{x(v):.1f}" y="{height - 16}" text-anchor="middle">{v:,}</text>')
+                svg.append(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="26" y2="{height - 30}" stroke="#e5e5e5"/>')
+                if m == 1:  # the decades only: their labels do not collide
+                    svg.append(f'<text x="{x(v):.1f}" y="{height - 16}" text-anchor="middle">{v:,}</text>')
         decade *= 10
     for i, r in enumerate(shown):
         y = 34 + i * (bar + 6)
