@@ -8,6 +8,8 @@
 #   make test-32     the tests built with -m32 (needs gcc-multilib)
 #   make test-bounds the worst-case instruction counts stated in the headers, each call checked under
 #                    callgrind (needs valgrind and python3; tests/bounds)
+#   make bounds-m4   the same worst paths counted in instructions on a Cortex-M4 under QEMU (-icount),
+#                    the library at -O2 and -Os (M4_OPT="-O2" for one): a report (tests/bounds/m4.sh)
 #   make test-debug  the tests with MM_DEBUG=1: every check on, validation every 64 operations
 #   make test-tsan   the tests under ThreadSanitizer (the threaded ones are what it is for)
 #   make test-clang  the tests built with clang at -Os (its warnings are errors too): MinSizeRel, so the
@@ -74,7 +76,7 @@ TIDY_SOURCES = $(wildcard src/*.c src/malloc/*.c src/malloc/os/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
-.PHONY: all demo test test-asan test-32 test-clang test-bounds test-debug test-tsan test-programs fuzz bench bench-suite frag-report wcet size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
+.PHONY: all demo test test-asan test-32 test-clang test-bounds bounds-m4 test-debug test-tsan test-programs fuzz bench bench-suite frag-report wcet size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
 
 all:
 	@mkdir -p $(BUILD)
@@ -120,6 +122,10 @@ test-bounds:
 	@mkdir -p $(BUILD)
 	$(call build,bounds,-DCMAKE_BUILD_TYPE=Release -DMEMOMAN_BUILD_BOUNDS=ON -DMEMOMAN_BUILD_BENCH=OFF -DMEMOMAN_BUILD_EXAMPLES=OFF -DMEMOMAN_BUILD_MALLOC=OFF)
 	@python3 tests/bounds/check.py $(BUILD)/bounds --calls $(BOUNDS_CALLS) --seeds $(BOUNDS_SEEDS) --report $(BUILD)/bounds/bounds.md
+
+# The same worst paths counted in instructions on a Cortex-M4 under QEMU (-icount): a report.
+bounds-m4:
+	@M4_BUILD=$(abspath $(BUILD))/bounds-m4 sh tests/bounds/m4.sh $(M4_OPT)
 
 test-debug:
 	@mkdir -p $(BUILD)

@@ -24,7 +24,9 @@
 
 #include "tlsf_internal.h" /* the free lists' bitmaps: mm_reset's label counts the lists it clears */
 
+#ifndef ARENA
 #define ARENA (8u << 20)
+#endif
 static volatile size_t huge = SIZE_MAX; /* a size the compiler cannot see */
 static _Alignas(4096) unsigned char arena[ARENA];
 
@@ -35,7 +37,7 @@ static void fail(const char *what)
 }
 #define must(x) ((x) ? (void)0 : fail(#x))
 
-#ifndef BOUNDS_WCET
+#if !defined(BOUNDS_WCET) && !defined(BOUNDS_M4)
 #include <valgrind/callgrind.h>
 
 /* One measured call: zero the counters, make the call, dump under `label`. */
@@ -45,6 +47,8 @@ static void fail(const char *what)
 		stmt;                                                                                                  \
 		CALLGRIND_DUMP_STATS_AT(label);                                                                        \
 	} while (0)
+#elif defined(BOUNDS_M4)
+#include "m4.h" /* MEASURE: the call's instructions on a Cortex-M4 under QEMU (tests/bounds/m4.sh) */
 #else
 #include "../../bench/wcet/cold.h" /* MEASURE: the call timed with cold caches (bench/wcet) */
 #endif
@@ -123,8 +127,8 @@ static const char *reset_label(mm_t c)
 	size_t lists = 0;
 	for (size_t f = 0; f < MM_FL_COUNT; f++)
 		lists += (size_t)__builtin_popcountll((unsigned long long)c->sl_bitmap[f]);
-	snprintf(buf, sizeof(buf), "mm_reset pools=%u,rows=%d,lists=%zu", (unsigned)c->pool_count,
-	         __builtin_popcount(c->fl_bitmap), lists);
+	snprintf(buf, sizeof(buf), "mm_reset pools=%u,rows=%d,lists=%lu", (unsigned)c->pool_count,
+	         __builtin_popcount(c->fl_bitmap), (unsigned long)lists);
 	return buf;
 }
 
@@ -235,7 +239,7 @@ static void worst_core(void)
 	static void *blocks[2048];
 	size_t nb = 0;
 	c = mm_create_with_pool(arena, ARENA);
-	for (size_t f = 16; f <= (1u << 15); f *= 2)
+	for (size_t f = 16; f <= ARENA / 256; f *= 2) /* 32 KiB with the 8 MiB arena */
 		for (size_t j = 0; j < 64 && nb < 2048; j += f < 1024 ? 8 : 1) {
 			blocks[nb] = mm_malloc(c, f + f * j / 64);
 			must(blocks[nb] && mm_malloc(c, 1)); /* a used block between */
@@ -469,6 +473,12 @@ static void trace_heap(size_t n)
 
 int main(int argc, char **argv)
 {
+#ifdef BOUNDS_M4
+	(void)argc;
+	(void)argv;
+	m4_run();
+	return 0;
+#endif
 #ifdef BOUNDS_WCET
 	if (argc >= 2 && strcmp(argv[1], "--wcet") == 0) {
 		wcet_run(argc > 2 ? (size_t)atoi(argv[2]) : 30);
