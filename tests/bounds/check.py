@@ -108,6 +108,13 @@ def main():
     if not shutil.which("valgrind"):
         sys.exit("check.py: valgrind not found (apt-get install valgrind)")
     bounds = header_bounds()
+    # The demo prints the heap's two stated bounds: its copies must be the header's.
+    demo = open(os.path.join(ROOT, "examples", "audio_loop.c"), encoding="utf-8").read()
+    m = re.search(r"bound_heap_malloc = (\d+), bound_heap_free = (\d+);", demo)
+    if not m or (int(m.group(1)), int(m.group(2))) != (bounds.get("mm_heap_malloc", {}).get(1),
+                                                       bounds.get("mm_heap_free", {}).get(1)):
+        sys.exit("check.py: examples/audio_loop.c's bound_heap_malloc / bound_heap_free are not heap.h's "
+                 "MM_CHECKS=1 bounds")
     levels = [int(x) for x in a.levels.split(",")]
     # Collection is on inside the entry points and off inside the zeroing of calloc (memset, in
     # libc), which the heap calloc bound leaves out.
