@@ -464,7 +464,104 @@ typedef struct frag_result {
 	double internal[3], external[3]; /* p50, p95, max; external < 0: not measured */
 } frag_result;
 
-typedef enum { FRAG_TLSF, FRAG_HEAP, FRAG_GLIBC } frag_kind;
+/* The allocators of the report. With TRACE_PEERS (bench/CMakeLists.txt, a checkout the user gives),
+ * TLSF 3.1 (its functions renamed conte_tlsf_*) and o1heap too. */
+typedef enum { FRAG_TLSF, FRAG_HEAP, FRAG_GLIBC, FRAG_TLSF31, FRAG_O1HEAP } frag_kind;
+
+#ifdef TRACE_PEERS
+#include "o1heap.h"
+void *conte_tlsf_create_with_pool(void *mem, size_t bytes);
+void *conte_tlsf_malloc(void *t, size_t bytes);
+void conte_tlsf_free(void *t, void *ptr);
+size_t conte_tlsf_block_size(void *ptr);
+void *conte_tlsf_get_pool(void *t);
+void conte_tlsf_walk_pool(void *pool, void (*walker)(void *ptr, size_t size, int used, void *user), void *user);
+
+typedef struct free_walk {
+	size_t free, largest;
+} free_walk;
+static void walk_free(void *ptr, size_t size, int used, void *user)
+{
+	(void)ptr;
+	free_walk *w = user;
+	if (!used) {
+		w->free += size;
+		if (size > w->largest)
+			w->largest = size;
+	}
+}
+#endif
+
+static void *fa_create(frag_kind kind, void *buf, size_t bytes, const mm_heap_config *cfg)
+{
+	switch (kind) {
+	case FRAG_TLSF: return mm_create_with_pool(buf, bytes);
+	case FRAG_HEAP: return mm_heap_create(buf, bytes, cfg);
+#ifdef TRACE_PEERS
+	case FRAG_TLSF31: return conte_tlsf_create_with_pool(buf, bytes);
+	case FRAG_O1HEAP: return o1heapInit(buf, bytes);
+#endif
+	default: return NULL;
+	}
+}
+
+static void *fa_malloc(frag_kind kind, void *inst, size_t n)
+{
+	switch (kind) {
+	case FRAG_TLSF: return mm_malloc((mm_t)inst, n);
+	case FRAG_HEAP: return mm_heap_malloc((mm_heap_t)inst, n);
+#ifdef TRACE_PEERS
+	case FRAG_TLSF31: return conte_tlsf_malloc(inst, n);
+	case FRAG_O1HEAP: return o1heapAllocate(inst, n);
+#endif
+	default: return malloc(n);
+	}
+}
+
+static void fa_free(frag_kind kind, void *inst, void *p)
+{
+	switch (kind) {
+	case FRAG_TLSF: mm_free((mm_t)inst, p); break;
+	case FRAG_HEAP: mm_heap_free((mm_heap_t)inst, p); break;
+#ifdef TRACE_PEERS
+	case FRAG_TLSF31: conte_tlsf_free(inst, p); break;
+	case FRAG_O1HEAP: o1heapFree(inst, p); break;
+#endif
+	default: free(p); break;
+	}
+}
+
+/* A live block's usable bytes (o1heap has no such call: its blocks are counted at sampling time). */
+static size_t fa_usable(frag_kind kind, void *inst, void *p)
+{
+	switch (kind) {
+	case FRAG_TLSF: return mm_block_size(p);
+	case FRAG_HEAP: return mm_heap_block_size((mm_heap_t)inst, p);
+#ifdef TRACE_PEERS
+	case FRAG_TLSF31: return conte_tlsf_block_size(p);
+#endif
+	case FRAG_GLIBC: return malloc_usable_size(p);
+	default: return 0;
+	}
+}
+
+/* 1 - largest free / free, or -1 where the allocator cannot say. */
+static double fa_external(frag_kind kind, void *inst)
+{
+	mm_stats st;
+	switch (kind) {
+	case FRAG_TLSF:
+	case FRAG_HEAP: return mm_get_stats(inst, &st) ? st.fragmentation / 1000.0 : -1;
+#ifdef TRACE_PEERS
+	case FRAG_TLSF31: {
+		free_walk w = {0, 0};
+		conte_tlsf_walk_pool(conte_tlsf_get_pool(inst), walk_free, &w);
+		return w.free ? 1.0 - (double)w.largest / (double)w.free : 0;
+	}
+#endif
+	default: return -1;
+	}
+}
 
 static int by_double(const void *a, const void *b)
 {
@@ -484,23 +581,22 @@ static void percentiles(double *v, size_t n, double out[3])
 	out[2] = v[n - 1];
 }
 
-/* One replay. On a TLSF instance or a heap in buf (bytes), or glibc's malloc (buf NULL). Returns
- * the allocations that failed; with series, fills the samples (and writes them to csv if given). */
+/* One replay: on an instance of `kind` in a buffer of `bytes` (glibc: its own memory). Returns the
+ * allocations that failed (SIZE_MAX: the instance could not be made); with res, the samples too (and
+ * to csv if given); without, it stops at the first failure (a size search needs no more). */
 static size_t frag_replay(const op *ops, size_t n, frag_kind kind, const mm_heap_config *cfg, size_t bytes,
                           frag_result *res, FILE *csv)
 {
 	void *buf = NULL, *inst = NULL;
 	if (kind != FRAG_GLIBC) {
-		buf = malloc(bytes);
-		if (buf)
-			inst = kind == FRAG_TLSF ? (void *)mm_create_with_pool(buf, bytes)
-			                         : (void *)mm_heap_create(buf, bytes, cfg);
+		buf = aligned_alloc(64, (bytes + 63) / 64 * 64); /* o1heap wants its arena aligned */
+		inst = buf ? fa_create(kind, buf, bytes, cfg) : NULL;
 		if (!inst) {
 			free(buf);
 			return SIZE_MAX;
 		}
 	}
-	size_t step = n / 400 + 1, samples = 0, failed = 0;
+	size_t step = n / 400 + 1, samples = 0, failed = 0, blocks = 0;
 	double *in = res ? xmalloc((n / step + 2) * sizeof(double)) : NULL;
 	double *ex = res ? xmalloc((n / step + 2) * sizeof(double)) : NULL;
 	size_t asked = 0, held = 0;
@@ -508,43 +604,38 @@ static size_t frag_replay(const op *ops, size_t n, frag_kind kind, const mm_heap
 	for (size_t i = 0; i < n; i++) {
 		const op *o = &ops[i];
 		if (o->kind == 'a' && o->id) {
-			void *p = kind == FRAG_TLSF   ? mm_malloc((mm_t)inst, o->size)
-			          : kind == FRAG_HEAP ? mm_heap_malloc((mm_heap_t)inst, o->size)
-			                              : malloc(o->size);
+			void *p = fa_malloc(kind, inst, o->size);
 			live *e = find(&t, o->id, 1);
 			e->ptr = p;
 			e->size = o->size;
 			if (!p) {
 				failed++;
 				if (!res)
-					break; /* a size search needs only to know that one failed */
+					break;
 				continue;
 			}
 			asked += o->size;
-			held += kind == FRAG_TLSF   ? mm_block_size(p)
-			        : kind == FRAG_HEAP ? mm_heap_block_size((mm_heap_t)inst, p)
-			                            : malloc_usable_size(p);
+			held += fa_usable(kind, inst, p);
+			blocks++;
 		} else if (o->kind == 'f') {
 			live *e = find(&t, o->id, 0);
 			void *p = e->ptr;
 			if (p) {
 				asked -= e->size;
-				held -= kind == FRAG_TLSF   ? mm_block_size(p)
-				        : kind == FRAG_HEAP ? mm_heap_block_size((mm_heap_t)inst, p)
-				                            : malloc_usable_size(p);
-				if (kind == FRAG_TLSF)
-					mm_free((mm_t)inst, p);
-				else if (kind == FRAG_HEAP)
-					mm_heap_free((mm_heap_t)inst, p);
-				else
-					free(p);
+				held -= fa_usable(kind, inst, p);
+				blocks--;
+				fa_free(kind, inst, p);
 			}
 			forget(&t, e);
 		}
 		if (res && i % step == 0 && asked) {
-			mm_stats st;
-			in[samples] = (double)held / (double)asked;
-			ex[samples] = kind != FRAG_GLIBC && mm_get_stats(inst, &st) ? st.fragmentation / 1000.0 : -1;
+			size_t h = held;
+#ifdef TRACE_PEERS
+			if (kind == FRAG_O1HEAP) /* its fragments, less each one's header */
+				h = o1heapGetDiagnostics(inst).allocated - blocks * O1HEAP_ALIGNMENT;
+#endif
+			in[samples] = (double)h / (double)asked;
+			ex[samples] = fa_external(kind, inst);
 			if (csv)
 				fprintf(csv, "%s,%s,%zu,%.4f,%.4f\n", trace_name, res->name, i, in[samples],
 				        ex[samples]);
@@ -560,7 +651,7 @@ static size_t frag_replay(const op *ops, size_t n, frag_kind kind, const mm_heap
 		res->failed = failed;
 		res->bytes = bytes;
 		percentiles(in, samples, res->internal);
-		percentiles(ex, kind == FRAG_GLIBC ? 0 : samples, res->external);
+		percentiles(ex, samples && ex[0] >= 0 ? samples : 0, res->external);
 		free(in);
 		free(ex);
 	}
@@ -568,11 +659,11 @@ static size_t frag_replay(const op *ops, size_t n, frag_kind kind, const mm_heap
 	return failed;
 }
 
-/* The smallest TLSF pool (to 64 bytes) that serves the whole trace: a bisection. */
-static size_t smallest_pool(const op *ops, size_t n, size_t peak)
+/* The smallest pool (to 64 bytes) of `kind` that serves the whole trace: a bisection. */
+static size_t smallest_pool(const op *ops, size_t n, size_t peak, frag_kind kind)
 {
 	size_t hi = peak + peak / 2 + 65536, lo = 0;
-	while (frag_replay(ops, n, FRAG_TLSF, NULL, hi, NULL, NULL) != 0) {
+	while (frag_replay(ops, n, kind, NULL, hi, NULL, NULL) != 0) {
 		if (hi > SIZE_MAX / 4)
 			return 0;
 		lo = hi;
@@ -580,7 +671,7 @@ static size_t smallest_pool(const op *ops, size_t n, size_t peak)
 	}
 	while (hi - lo > 64) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (frag_replay(ops, n, FRAG_TLSF, NULL, mid, NULL, NULL) == 0)
+		if (frag_replay(ops, n, kind, NULL, mid, NULL, NULL) == 0)
 			hi = mid;
 		else
 			lo = mid;
@@ -607,10 +698,23 @@ static void frag_report(const op *ops, size_t n, const summary *s, const mm_heap
 	printf("\nfragmentation (the trace replayed; internal: bytes held / bytes asked by the live blocks;\n"
 	       "external: 1 - largest free / free; p50 / p95 / max of ~400 samples):\n");
 	printf("  %-15s %12s %7s   %-20s   %-20s\n", "allocator", "bytes", "failed", "internal", "external");
-	size_t pool = smallest_pool(ops, n, s->peak_bytes);
-	frag_result r = {"tlsf-smallest", 0, 0, {0}, {0}};
-	if (pool && frag_replay(ops, n, FRAG_TLSF, NULL, pool, &r, csv) != SIZE_MAX)
-		print_frag(&r, rows);
+	static const struct {
+		const char *name;
+		frag_kind kind;
+	} pools[] = {
+	    {"tlsf-smallest", FRAG_TLSF},
+#ifdef TRACE_PEERS
+	    {"tlsf31-smallest", FRAG_TLSF31},
+	    {"o1heap-smallest", FRAG_O1HEAP},
+#endif
+	};
+	frag_result r;
+	for (size_t k = 0; k < sizeof(pools) / sizeof(pools[0]); k++) {
+		size_t pool = smallest_pool(ops, n, s->peak_bytes, pools[k].kind);
+		r = (frag_result){pools[k].name, 0, 0, {0}, {0}};
+		if (pool && frag_replay(ops, n, pools[k].kind, NULL, pool, &r, csv) != SIZE_MAX)
+			print_frag(&r, rows);
+	}
 	r = (frag_result){"heap-suggested", 0, 0, {0}, {0}};
 	if (frag_replay(ops, n, FRAG_HEAP, sug, sug_bytes, &r, csv) != SIZE_MAX)
 		print_frag(&r, rows);
@@ -623,8 +727,9 @@ static void frag_report(const op *ops, size_t n, const summary *s, const mm_heap
 	r = (frag_result){"glibc", 0, 0, {0}, {0}};
 	frag_replay(ops, n, FRAG_GLIBC, NULL, 0, &r, csv);
 	print_frag(&r, rows);
-	printf("  (tlsf-smallest: the TLSF core on the smallest pool that serves the whole trace; heap-preset:\n"
-	       "   the preset's classes over the suggested heap's buffer; glibc: its own memory, internal only)\n");
+	printf("  (*-smallest: on the smallest pool that serves the whole trace (tlsf: memoman's TLSF core);\n"
+	       "   heap-preset: the preset's classes over the suggested heap's buffer; glibc: its own memory,\n"
+	       "   internal only)\n");
 }
 
 /* ---- Output ---------------------------------------------------------------------------------------- */

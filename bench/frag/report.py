@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 """The fragmentation report of bench/frag/run.sh: reads summary.csv and samples.csv (written by
 memoman-trace --frag-summary / --frag-csv) in FOLDER and writes frag.md (the table, also printed),
-frag_external.svg (external fragmentation over each trace, the TLSF core on its smallest pool and
-the suggested heap) and frag_internal.svg (internal fragmentation, p50 and p95, per allocator and
+frag_external.svg (external fragmentation over each trace: the TLSF core and, when measured, TLSF 3.1
+on their smallest pools, and the suggested heap) and frag_internal.svg (internal fragmentation, p50 and p95, per allocator and
 trace). Python standard library only. Usage: report.py FOLDER
 """
 import csv
@@ -11,7 +11,7 @@ import os
 import sys
 
 ORDER = ["uniform", "exponential", "pow2", "bimodal", "sqlite3", "cpython"]
-ALLOCS = ["tlsf-smallest", "heap-suggested", "heap-preset", "glibc"]
+ALLOCS = ["tlsf-smallest", "tlsf31-smallest", "o1heap-smallest", "heap-suggested", "heap-preset", "glibc"]
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 
 
@@ -41,7 +41,7 @@ def table(rows):
 def svg_lines(samples, path):
     """External fragmentation over each trace (x: share of the trace's operations)."""
     traces = sorted({t for t, _ in samples}, key=key)
-    allocs = [a for a in ["tlsf-smallest", "heap-suggested"] if any(a == b for _, b in samples)]
+    allocs = [a for a in ["tlsf-smallest", "tlsf31-smallest", "heap-suggested"] if any(a == b for _, b in samples)]
     cols = 3
     rows = (len(traces) + cols - 1) // cols
     w, h, pad = 300, 180, 40

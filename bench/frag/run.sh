@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # make frag-report (also the end of make bench): internal and external fragmentation of the TLSF
-# core, the composed heap (suggested and preset configurations) and glibc's malloc, on synthetic
+# core, the composed heap (suggested and preset configurations), glibc's malloc and (given their
+# checkouts: TLSF31_DIR, O1HEAP_DIR) TLSF 3.1 and o1heap, on synthetic
 # request distributions (gen.py) and on real programs' traces recorded with MEMOMAN_TRACE (sqlite3
 # and CPython, when installed). memoman-trace replays each trace; report.py writes the table
 # (frag.md), the samples and rows (samples.csv, summary.csv) and the plots (frag_external.svg,
@@ -13,6 +14,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 out=$build/frag
 tool=$build/memoman-trace
+# Built when the build was configured with TLSF31_DIR and O1HEAP_DIR (bench/README.md): the same
+# report with TLSF 3.1's and o1heap's rows.
+[ -x "$build/bench/memoman-trace-peers" ] && tool=$build/bench/memoman-trace-peers
 lib=$build/libmemoman-malloc.so
 [ -x "$tool" ] || { echo "frag: $tool missing (build first: make all)"; exit 1; }
 command -v python3 > /dev/null || { echo "frag: python3 needed"; exit 1; }
