@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The general-purpose malloc benchmark (part of make bench): every workload of workloads.c, plus
 # redis-server under redis-benchmark and a slice of CPython's test suite, under glibc, jemalloc,
-# mimalloc, tcmalloc (Debian's libjemalloc2, libmimalloc2.0, libtcmalloc-minimal4: those installed)
-# and libmemoman-malloc, alternated, median of ROUNDS (default 5); wall time and peak RSS.
+# mimalloc, tcmalloc (Debian's libjemalloc2, libmimalloc2.0, libtcmalloc-minimal4: those installed),
+# a newer mimalloc when MIMALLOC_SO is given, and libmemoman-malloc, alternated, median of ROUNDS
+# (default 5); wall time and peak RSS.
 # Writes <build>/bench/malloc.csv and malloc.svg. Usage: bench/malloc/run.sh <cmake build folder>
 set -eu
 build=$(cd "$1" && pwd)
@@ -21,6 +22,12 @@ for peer in jemalloc=libjemalloc.so.2 mimalloc=libmimalloc.so.2 tcmalloc=libtcma
 		echo "($name not installed: apt-get install ${peer#*=} to compare with it)"
 	fi
 done
+# A newer mimalloc built from its release in a scratch folder (bench/suite/README.md), when given:
+# MIMALLOC_SO=<path to libmimalloc.so> [MIMALLOC_LABEL=<name>, default mimalloc-new].
+if [ -n "${MIMALLOC_SO:-}" ]; then
+	[ -e "$MIMALLOC_SO" ] || { echo "bench/malloc/run.sh: MIMALLOC_SO=$MIMALLOC_SO not found"; exit 1; }
+	set -- "$@" -a "${MIMALLOC_LABEL:-mimalloc-new}=$MIMALLOC_SO"
+fi
 set -- "$@" -a "memoman=$build/libmemoman-malloc.so"
 for w in ${WORKLOADS:-churn larson prodcons mixed realloc frag large falseshare}; do
 	set -- "$@" -w "$w=$out/malloc_workloads $w > /dev/null"
@@ -37,4 +44,4 @@ if [ -z "${WORKLOADS:-}" ]; then
 		echo "(libpython3.11-testsuite not installed: the cpython workload is skipped)"
 	fi
 fi
-"$out/malloc_run_bench" "$@" -c memoman -k glibc -k mimalloc
+"$out/malloc_run_bench" "$@" -c memoman -k glibc -k mimalloc ${MIMALLOC_SO:+-k "${MIMALLOC_LABEL:-mimalloc-new}"}
