@@ -61,15 +61,7 @@ void mm_report_misuse(const char *what, const void *p)
 	buf[n++] = ' ';
 	buf[n++] = '0';
 	buf[n++] = 'x';
-	uintptr_t a = (uintptr_t)p;
-	char digits[2 * sizeof(uintptr_t)];
-	size_t d = 0;
-	do {
-		digits[d++] = "0123456789abcdef"[a & 15];
-		a >>= 4;
-	} while (a);
-	while (d)
-		buf[n++] = digits[--d];
+	n += mm_digits(buf + n, (uint64_t)(uintptr_t)p, 16);
 	buf[n++] = '\n';
 	mm_os_write_error(buf, n);
 	if (errors_go_on < 0) {

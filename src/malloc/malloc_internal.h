@@ -97,6 +97,21 @@ _Static_assert(MM_PAGES_MAX <= 64, "a segment's page slots fit a 64-bit mask");
 
 /* Size class of a request of n bytes (n <= MM_CLASS_MAX): 16-byte steps up to 128, then four
  * classes per power of two (at most 25% rounding, 12.5% on average). */
+/* v's digits in base 10 or 16 (lower case), most significant first, into out (room for 20); returns
+ * their count. For what is written without stdio: messages, the report, the trace. */
+MM_INLINE size_t mm_digits(char *out, uint64_t v, unsigned base)
+{
+	char t[20];
+	size_t n = 0;
+	do {
+		t[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = t[n - 1 - i];
+	return n;
+}
+
 MM_INLINE unsigned mm_class_of(size_t n)
 {
 	if (n <= 128)

@@ -159,14 +159,10 @@ static void put(line *l, const char *s)
 
 static void put_num(line *l, uint64_t v)
 {
-	char d[24];
-	size_t k = 0;
-	do {
-		d[k++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (k && l->n < sizeof(l->buf) - 1)
-		l->buf[l->n++] = d[--k];
+	char d[20];
+	size_t k = mm_digits(d, v, 10);
+	for (size_t i = 0; i < k && l->n < sizeof(l->buf) - 1; i++)
+		l->buf[l->n++] = d[i];
 }
 
 /* A size in B below 1 KiB, else in KiB, MiB, GiB or TiB with one decimal. */

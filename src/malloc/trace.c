@@ -57,30 +57,6 @@ static void flush(void)
 	used = 0;
 }
 
-static void put_hex(uint64_t v)
-{
-	char t[16];
-	size_t n = 0;
-	do {
-		t[n++] = "0123456789abcdef"[v & 15];
-		v >>= 4;
-	} while (v);
-	while (n)
-		buf[used++] = t[--n];
-}
-
-static void put_dec(uint64_t v)
-{
-	char t[20];
-	size_t n = 0;
-	do {
-		t[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		buf[used++] = t[--n];
-}
-
 /* One line: "a <id> <size>" or "f <id>". Under the lock. */
 static void put_line(char op, const void *p, int with_size, size_t size)
 {
@@ -90,10 +66,10 @@ static void put_line(char op, const void *p, int with_size, size_t size)
 		flush();
 	buf[used++] = op;
 	buf[used++] = ' ';
-	put_hex((uint64_t)(uintptr_t)p);
+	used += mm_digits(buf + used, (uint64_t)(uintptr_t)p, 16);
 	if (with_size) {
 		buf[used++] = ' ';
-		put_dec((uint64_t)size);
+		used += mm_digits(buf + used, (uint64_t)size, 10);
 	}
 	buf[used++] = '\n';
 	if (unbuffered)
@@ -150,12 +126,7 @@ void mm_trace_setup(void)
 		size_t n = 0;
 		for (const char *s = v; *s && n < sizeof(path) - 24; s++) {
 			if (s[0] == '%' && s[1] == 'p') {
-				char t[20];
-				size_t k = 0;
-				for (uint64_t pid = (uint64_t)mm_os_pid(); pid || !k; pid /= 10)
-					t[k++] = (char)('0' + pid % 10);
-				while (k)
-					path[n++] = t[--k];
+				n += mm_digits(path + n, (uint64_t)mm_os_pid(), 10);
 				s++;
 			} else {
 				path[n++] = *s;
