@@ -137,6 +137,7 @@ fuzz:
 	$(call build,fuzz,-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DMEMOMAN_BUILD_FUZZ=ON -DMEMOMAN_BUILD_TESTS=OFF -DMEMOMAN_BUILD_BENCH=OFF -DMEMOMAN_BUILD_EXAMPLES=OFF)
 	@fuzz/run.sh $(BUILD)/fuzz/fuzz/fuzz_tlsf $(FUZZ_SECONDS) corpus
 	@fuzz/run.sh $(BUILD)/fuzz/fuzz/fuzz_heap $(FUZZ_SECONDS) corpus_heap
+	@fuzz/run.sh $(BUILD)/fuzz/fuzz/fuzz_malloc $(FUZZ_SECONDS) corpus_malloc
 
 test-programs:
 	@mkdir -p $(BUILD)
