@@ -107,6 +107,14 @@ else
 	echo "skip: sqlite3 (not installed, or not of this build's architecture)"
 fi
 
+# A trace file that cannot be created: the program runs as it would, with a message.
+if MEMOMAN_TRACE=$dir/missing/t LD_PRELOAD=$lib "$audio" --no-rt --no-lock 50 /dev/null > /dev/null 2> "$dir/err" &&
+	grep -q "MEMOMAN_TRACE: cannot create the trace file; not tracing" "$dir/err"; then
+	echo "ok: a trace file that cannot be created: a message, and the program runs"
+else
+	fail "MEMOMAN_TRACE with a path that cannot be created: $(cat "$dir/err")"
+fi
+
 # The snippet compiles, and the heap it describes is made from its buffer.
 if "$tool" --snippet "$dir/audio.trace" > "$dir/snippet.h" 2> "$dir/err"; then
 	cat > "$dir/snippet.c" << EOF
