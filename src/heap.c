@@ -402,12 +402,10 @@ static void *memalign_core(mm_heap *h, size_t align, size_t n)
 	return NULL;
 }
 
-/* The usable size of a block, checking it (0 and reported if it is not one); *class_out gets its
- * class, or -1 for the remainder. */
-static size_t checked_size(mm_heap *h, void *ptr, long *class_out)
+/* The usable size of a block whose class_of is c (-1: the remainder), checking it (0 and reported
+ * if it is not one). */
+static size_t checked_size(mm_heap *h, void *ptr, long c)
 {
-	long c = class_of(h, ptr);
-	*class_out = c;
 	if (c >= 0) {
 		mm_fixed *p = h->class_at[c];
 		if (!class_pointer_ok(p, ptr)) {
@@ -455,7 +453,7 @@ static void *realloc_core(mm_heap *h, void *ptr, size_t n)
 		}
 		return mm_tlsf_realloc(h->tlsf, ptr, n);
 	}
-	size_t usable = checked_size(h, ptr, &c);
+	size_t usable = checked_size(h, ptr, c);
 	if (!usable)
 		return NULL;
 	if (n == 0) {
@@ -637,8 +635,7 @@ size_t mm_heap_block_size(mm_heap_t h, void *ptr)
 {
 	if (!h || !ptr)
 		return 0;
-	long c;
-	return checked_size(h, ptr, &c);
+	return checked_size(h, ptr, class_of(h, ptr));
 }
 
 /* ---- Inspection ----------------------------------------------------------------------------------- */
