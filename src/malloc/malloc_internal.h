@@ -165,6 +165,10 @@ _Static_assert(sizeof(mm_page) == 128 || UINTPTR_MAX <= 0xFFFFFFFFu, "two cache 
 
 enum mm_segment_kind { MM_SEG_SMALL, MM_SEG_MEDIUM, MM_SEG_ZONE, MM_SEG_HUGE, MM_SEG_LARGE, MM_SEG_KINDS };
 
+/* The advice a segment's mapping carries about the kernel's transparent huge pages (THP; it outlives
+ * a reuse from the cache): none given, THP asked for, or refused (see segment.c). */
+enum mm_segment_thp { MM_THP_NONE, MM_THP_ASKED, MM_THP_REFUSED };
+
 struct mm_zone;
 
 typedef struct mm_segment {
@@ -173,6 +177,7 @@ typedef struct mm_segment {
 	uint8_t page_shift;                 /* page i starts at i << page_shift; MM_SEG_SHIFT: one page */
 	uint8_t page_count;                 /* page slots */
 	uint8_t abandoned;                  /* on the abandoned list */
+	uint8_t thp;                        /* enum mm_segment_thp: its THP advice */
 	uint32_t used_pages;                /* slots in use */
 	uint64_t free_slots;                /* bit i: slot i is free */
 	uint64_t dirty_slots;               /* bit i: slot i is free and its memory not yet returned */
@@ -457,6 +462,10 @@ void mm_tcaches_visit(mm_tcache_visitor visit, void *user, size_t *count);
  * program that closes descriptor 2 before it exits), printed by an atexit handler. A forked child
  * closes the duplicate (mm_fork_child). */
 void mm_stats_setup(void);
+/* MEMOMAN_THP and the kernel's THP mode, read at set-up (segment.c). */
+void mm_thp_setup(void);
+/* Before a purge inside segment s: no THP there any more (see segment.c). */
+void mm_segment_thp_off(mm_segment *s);
 void mm_stats_fork_child(void);
 
 /* MEMOMAN_TRACE (trace.c). The entry points test mm_trace_state and take the traced path unless it

@@ -155,6 +155,67 @@ void mm_segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_tcache *tc)
 	}
 }
 
+/* ---- Transparent huge pages (THP) ------------------------------------------------------------------ */
+
+/*
+ * A segment (4 MiB, aligned) spans two of the kernel's transparent huge pages (2 MiB with 4 KiB base
+ * pages; nothing to do with HUGE blocks). Backed by THP, a thread that fills its segments takes 2
+ * page faults per segment instead of 1,024, and fewer TLB misses after; but a segment with a few
+ * blocks in use may hold all of its 4 MiB. So memoman asks for THP (MADV_HUGEPAGE) only for a segment
+ * taken by a thread that already holds MM_THP_AFTER segments of that kind, whose footprint it hardly
+ * changes (MEMOMAN_THP unset), for every segment (MEMOMAN_THP=1), or never (MEMOMAN_THP=0). The
+ * kernel's mode decides first: in mode "always" it gives THP without asking, in "never" not at all.
+ *
+ * A purge returns parts of a segment: the kernel splits its THP, and khugepaged would later collapse
+ * the rest back, making the purged parts resident again. So before the first purge in a segment that
+ * may have THP, memoman refuses them there (MADV_NOHUGEPAGE); a thread that takes the segment from
+ * the cache later asks again if it qualifies.
+ */
+#define MM_THP_AFTER 4
+
+static uint8_t thp_policy; /* 0: never ask; 1: auto; 2: every segment */
+static int thp_mode;       /* mm_os_thp_mode() */
+
+void mm_thp_setup(void)
+{
+	thp_mode = mm_os_thp_mode();
+	const char *v = mm_os_getenv("MEMOMAN_THP");
+	thp_policy = v && v[0] == '0' && !v[1] ? 0 : v && v[0] == '1' && !v[1] ? 2 : 1;
+	if (thp_mode != MM_OS_THP_ADVISED)
+		thp_policy = 0; /* nothing to ask for: the kernel decides alone */
+}
+
+/* Up to MM_THP_AFTER: the segments of a kind the thread holds. */
+static unsigned held(const mm_tcache *tc, unsigned kind)
+{
+	if (kind == MM_SEG_ZONE)
+		return tc->zone ? tc->zone->pools : 0;
+	unsigned n = 0;
+	for (const mm_segment *s = tc->segments[kind]; s && n < MM_THP_AFTER; s = s->next)
+		n++;
+	return n;
+}
+
+/* The advice for a segment about to be taken by tc for a kind, whose advice so far is `thp`. Given
+ * before the segment's header is written: a fresh mapping's first touch decides its page size. */
+static unsigned thp_on(mm_segment *s, unsigned thp, const mm_tcache *tc, unsigned kind)
+{
+	if (!thp_policy || thp == MM_THP_ASKED || !tc)
+		return thp;
+	if (thp_policy == 1 && held(tc, kind) < MM_THP_AFTER)
+		return thp;
+	return mm_os_huge_advise(s, MM_SEG_SIZE, 1) ? MM_THP_ASKED : thp;
+}
+
+void mm_segment_thp_off(mm_segment *s)
+{
+	if (s->thp == MM_THP_ASKED || (s->thp == MM_THP_NONE && thp_mode == MM_OS_THP_ALWAYS))
+		if (mm_os_huge_advise(s, MM_SEG_SIZE, 0))
+			s->thp = MM_THP_REFUSED;
+}
+
+/* ---- New segments ---------------------------------------------------------------------------------- */
+
 /* A segment of MM_SEG_SIZE for a kind, from the cache or the OS, mapped in the segment map (not on
  * any of the thread cache's lists: zone.c keeps its own). */
 mm_segment *mm_segment_new_raw(unsigned kind, mm_tcache *tc)
@@ -166,11 +227,16 @@ mm_segment *mm_segment_new_raw(unsigned kind, mm_tcache *tc)
 		cache_count--;
 	}
 	mm_global_unlock();
-	if (s)
+	unsigned thp = MM_THP_NONE; /* a fresh mapping's */
+	if (s) {
 		mm_stat_purged_add(-(int64_t)s->purged_bytes); /* in use again: no longer "returned" */
-	if (!s && !(s = mm_segment_map(MM_SEG_SIZE, MM_SEG_SIZE)))
+		thp = s->thp;                                  /* the cached mapping's advice */
+	} else if (!(s = mm_segment_map(MM_SEG_SIZE, MM_SEG_SIZE))) {
 		return NULL;
+	}
+	thp = thp_on(s, thp, tc, kind);
 	mm_segment_init(s, kind, MM_SEG_SIZE, tc);
+	s->thp = (uint8_t)thp;
 	mm_segmap_set(s, 1);
 	return s;
 }
@@ -415,6 +481,7 @@ mm_segment *mm_segment_acquire(mm_tcache *tc, unsigned kind)
 static void purge_whole(mm_segment *s)
 {
 	size_t keep = mm_os_page_size();
+	mm_segment_thp_off(s);
 	size_t purged = keep < MM_SEG_SIZE ? mm_os_purge((unsigned char *)s + keep, MM_SEG_SIZE - keep) : 0;
 	mm_stat_purged_add((int64_t)purged - (int64_t)s->purged_bytes);
 	s->purged_bytes = purged;
@@ -507,6 +574,8 @@ static size_t purge_segment(mm_segment *s)
 {
 	size_t total = 0;
 	uint64_t d = s->dirty_slots;
+	if (d)
+		mm_segment_thp_off(s);
 	while (d) {
 		unsigned i = mm_ffs64(d);
 		if (i >= 64)

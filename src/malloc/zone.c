@@ -299,6 +299,7 @@ size_t mm_tlsf_purge_spans(mm_control *c, uint64_t now, int force)
 			if (!force && now - (uint64_t)w[3] < MM_ZONE_PURGE_DELAY)
 				continue;
 			if (hi > lo) {
+				mm_segment_thp_off((mm_segment *)(lo & ~(uintptr_t)MM_SEG_MASK));
 				mm_os_purge((void *)lo, (size_t)(hi - lo));
 				purged += (size_t)(hi - lo);
 			}

@@ -30,6 +30,15 @@ void mm_os_unmap(void *p, size_t bytes);
  * afterwards. Returns the bytes returned (0 if no whole page lies inside). */
 size_t mm_os_purge(void *p, size_t bytes);
 
+/* Transparent huge pages: what the kernel does with them (MM_OS_THP_NEVER when it has none, or
+ * they are off; MM_OS_THP_ADVISED when a range must ask for them; MM_OS_THP_ALWAYS), read once. */
+enum { MM_OS_THP_NEVER, MM_OS_THP_ADVISED, MM_OS_THP_ALWAYS };
+int mm_os_thp_mode(void);
+
+/* Asks for huge pages on [p, p + bytes) (on = 1), or that the kernel never use them there, nor
+ * collapse its small pages into one (on = 0). 1 if the kernel took the advice. */
+int mm_os_huge_advise(void *p, size_t bytes, int on);
+
 /* Grows or shrinks the mapping [p, p + old_bytes) in place to new_bytes; 1 on success. */
 int mm_os_resize_in_place(void *p, size_t old_bytes, size_t new_bytes);
 

@@ -98,6 +98,46 @@ size_t mm_os_purge(void *p, size_t bytes)
 	return (size_t)(hi - lo);
 }
 
+int mm_os_thp_mode(void)
+{
+	static int mode = -1;
+	if (mode >= 0)
+		return mode;
+	int m = MM_OS_THP_NEVER;
+#if defined(__linux__) && defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
+	/* "always [madvise] never": the bracketed word is the mode. */
+	int saved = errno;
+	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		char buf[128];
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = 0;
+		m = strstr(buf, "[always]")    ? MM_OS_THP_ALWAYS
+		    : strstr(buf, "[madvise]") ? MM_OS_THP_ADVISED
+		                               : MM_OS_THP_NEVER;
+	}
+	errno = saved;
+#endif
+	mode = m;
+	return mode;
+}
+
+int mm_os_huge_advise(void *p, size_t bytes, int on)
+{
+#if defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
+	int saved = errno;
+	int r = madvise(p, bytes, on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	errno = saved;
+	return r == 0;
+#else
+	(void)p;
+	(void)bytes;
+	(void)on;
+	return 0;
+#endif
+}
+
 int mm_os_resize_in_place(void *p, size_t old_bytes, size_t new_bytes)
 {
 #if defined(__linux__)
