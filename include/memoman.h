@@ -94,12 +94,14 @@ typedef enum mm_error {
 	MM_ERR_POOL_IN_USE,      /* mm_remove_pool: a block of the pool is still allocated */
 	/* Why a constructor would fail (mm_create_error, mm_fixed_create_error, mm_heap_create_error,
 	 * mm_heap_preset_error), and a bad alignment given to a memalign: */
-	MM_ERR_BAD_ARGUMENT, /* NULL memory or configuration, an unknown flag or kind, a bad alignment
+	MM_ERR_BAD_ARGUMENT,  /* NULL memory or configuration, an unknown flag or kind, a bad alignment
 	                            argument, or a range that wraps around the address space */
-	MM_ERR_MISALIGNED,   /* the memory given is not aligned as the constructor requires */
-	MM_ERR_TOO_SMALL,    /* the memory given is too small (for the control, one block, or cfg) */
-	MM_ERR_BAD_CONFIG,   /* a heap configuration that mm_heap_size() rejects */
-	MM_ERR_NOT_BUILT     /* the feature asked for is compiled out (mm_set_hooks with MM_OBSERVE=0) */
+	MM_ERR_MISALIGNED,    /* the memory given is not aligned as the constructor requires */
+	MM_ERR_TOO_SMALL,     /* the memory given is too small (for the control, one block, or cfg) */
+	MM_ERR_BAD_CONFIG,    /* a heap configuration that mm_heap_size() rejects */
+	MM_ERR_NOT_BUILT,     /* the feature asked for is compiled out (mm_set_hooks with MM_OBSERVE=0) */
+	MM_ERR_CORRUPTED_LINK /* a free block's list link fails its checks (MM_CHECKS >= 1): a write into
+	                         freed memory (a use after free). Not followed; see mm_set_secret */
 } mm_error_t;
 
 /*
@@ -208,6 +210,22 @@ MM_ATTR_NODISCARD mm_t mm_init_in_place(void *mem, size_t bytes);
  */
 void mm_destroy(mm_t mm);
 
+/*
+ * Free-list links live in freed memory, where a program's use after free writes. With MM_CHECKS >= 1
+ * (the default) each is stored xor-ed with the instance's secret and its own address, and checked
+ * before it is followed: in a TLSF instance (a heap's remainder too), the block it leads to lies in
+ * the range of the pools and links back; in a fixed pool (a heap's classes) in its checked mode, it
+ * is a block the pool has handed out. A link that fails is reported as MM_ERR_CORRUPTED_LINK and
+ * never followed; the list is cut or emptied there (its blocks are lost to allocation until
+ * mm_reset / mm_fixed_reset / mm_heap_reset) and the instance stays usable.
+ * The secret defaults to a value derived from the instance's address: enough that a stray write
+ * never makes a valid link, not enough against someone who knows the memory layout. mm_set_secret
+ * (mm_fixed_set_secret, mm_heap_set_secret) gives it one from a source of randomness (a hardware
+ * RNG, the OS's). It re-seals the links of the free blocks: O(free blocks); call it once, after
+ * creation. Nothing with MM_CHECKS=0 (links are stored as they are). NULL is ignored.
+ */
+void mm_set_secret(mm_t mm, uintptr_t secret);
+
 /* ---- Pools -------------------------------------------------------------------------------------- */
 
 /* The pool created by mm_create_with_pool / mm_init_in_place, or NULL if there is none (any more). */
@@ -273,7 +291,7 @@ int mm_reset(mm_t mm);
  * served when no block reaches the bound (the look at the request's own class, a memalign or a
  * realloc whose rounded size does not fit) are trimmed to the request and carry no such promise.
  * O(1): one mapping, at most two bitmap scans, one list pop, at most one split and one insert.
- * Worst case: at most 140 instructions with MM_CHECKS=1, 140 with MM_CHECKS=0, 150 with MM_CHECKS=2
+ * Worst case: at most 160 instructions with MM_CHECKS=1, 140 with MM_CHECKS=0, 270 with MM_CHECKS=2
  * (between its periodic validations); the whole call, x86-64, gcc -O2, default knobs; checked by
  * make test-bounds (docs/realtime.md).
  */
@@ -289,7 +307,7 @@ MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2) void *mm_malloc(mm_t mm, size_t bytes);
  * no free block can hold bytes plus the worst-case alignment gap (as mm_malloc's search).
  * The gap before the aligned address, when there is one, becomes a free block of its own.
  * O(1): as mm_malloc, plus at most one more split and insert for the leading gap.
- * Worst case: at most 240 instructions with MM_CHECKS=1, 240 with MM_CHECKS=0, 250 with MM_CHECKS=2
+ * Worst case: at most 270 instructions with MM_CHECKS=1, 240 with MM_CHECKS=0, 390 with MM_CHECKS=2
  * (between its periodic validations); the whole call, x86-64, gcc -O2, default knobs; checked by
  * make test-bounds (docs/realtime.md).
  */
@@ -306,8 +324,8 @@ MM_ATTR_MALLOC MM_ATTR_ALLOC_ALIGN(2) MM_ATTR_ALLOC_SIZE(3) void *mm_memalign(mm
  *     left unchanged, contents and all.
  *   - An invalid ptr is reported (see mm_free) and NULL returned; nothing is freed.
  * O(1) in place; a move adds the copy, O(size).
- * Worst case in place (a move adds the copy and is not bounded): at most 340 instructions with
- * MM_CHECKS=1, 190 with MM_CHECKS=0, 660 with MM_CHECKS=2 (between its periodic validations); the
+ * Worst case in place (a move adds the copy and is not bounded): at most 410 instructions with
+ * MM_CHECKS=1, 190 with MM_CHECKS=0, 590 with MM_CHECKS=2 (between its periodic validations); the
  * whole call, x86-64, gcc -O2, default knobs; checked by make test-bounds (docs/realtime.md).
  */
 MM_ATTR_NODISCARD MM_ATTR_ALLOC_SIZE(3) void *mm_realloc(mm_t mm, void *ptr, size_t size);
@@ -330,7 +348,7 @@ MM_ATTR_NODISCARD MM_ATTR_ALLOC_SIZE(3) void *mm_realloc(mm_t mm, void *ptr, siz
  * (O(blocks in the pool)), on the error path only.
  * O(1): with one pool, a fixed number of steps (at most two unlinks and one insert); with several,
  * the check adds a binary search of the pool table, at most log2(MM_MAX_POOLS) steps.
- * Worst case: at most 310 instructions with MM_CHECKS=1, 140 with MM_CHECKS=0, 550 with MM_CHECKS=2
+ * Worst case: at most 380 instructions with MM_CHECKS=1, 140 with MM_CHECKS=0, 580 with MM_CHECKS=2
  * (between its periodic validations); the whole call, x86-64, gcc -O2, default knobs; checked by
  * make test-bounds (docs/realtime.md).
  */

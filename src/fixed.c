@@ -139,6 +139,9 @@ int mm_fixed_init(mm_fixed *p, void *blocks, size_t capacity, size_t stride, voi
 	if (p->bitmap)
 		memset(bitmap_mem, 0, mm_fixed_bitmap_bytes(capacity));
 	p->head = MM_LIST_END;
+	/* The default secret: the address, mixed (mm_set_secret replaces it). */
+	uintptr_t k = mm_addr(p) * (uintptr_t)0x9E3779B97F4A7C15ull;
+	p->link_key = k ^ (k >> (sizeof(uintptr_t) * 4)) ^ (uintptr_t)0x27d4eb2fu;
 	if (flags & MM_FIXED_LOCKFREE) {
 		p->obs.observed |= MM_OBSERVE_MODE;
 		fixed_gate(p); /* the list lives in `parked` for good */
@@ -239,6 +242,7 @@ void mm_fixed_destroy(mm_fixed_t p)
 /* ---- The default mode ----------------------------------------------------------------------------- */
 
 static MM_NOINLINE void *fixed_alloc_observed(mm_fixed *p);
+static MM_NOINLINE MM_COLD void *fixed_alloc_forged(mm_fixed *p);
 static MM_NOINLINE void fixed_free_observed(mm_fixed *p, void *ptr);
 
 static void fixed_gate(void *instance)
@@ -276,9 +280,16 @@ void *mm_fixed_alloc(mm_fixed_t p)
 	void *b = p->head;
 	if (MM_UNLIKELY(mm_addr(b) <= mm_addr(MM_LIST_END)))
 		return fixed_alloc_slow(p);
-	p->head = *(void **)b;
-	if (p->bitmap)
-		mm_fixed_mark(p, b);
+	if (p->bitmap) {
+		/* The index, for the bit, also checks the head: a block the pool carved, not what a
+		 * write after free left in the link it came from (fixed_internal.h). */
+		size_t i = mm_fixed_index(p, mm_addr(b));
+		if (MM_CHECKS >= 1 && MM_UNLIKELY(i >= p->carved))
+			return fixed_alloc_forged(p);
+		mm_bitmap_word *w = &p->bitmap[i / MM_BITMAP_BITS];
+		BIT_STORE(w, BIT_LOAD(w) | ((size_t)1 << (i % MM_BITMAP_BITS)));
+	}
+	p->head = mm_fixed_next(p, b);
 	p->obs.allocs++;
 	return b;
 }
@@ -387,17 +398,57 @@ void *mm_fixed_alloc_core(mm_fixed *p)
 		return b;
 	}
 #endif
-	b = mm_list_pop(mm_fixed_list(p));
-	if (!b)
-		b = mm_fixed_carve(p);
+	b = mm_list_pop(p, mm_fixed_list(p), &p->obs); /* marked live */
+	if (!b && (b = mm_fixed_carve(p)) != NULL && p->bitmap)
+		mm_fixed_mark(p, b);
 	if (!b) {
 		p->obs.failures++;
 		return NULL;
 	}
 	p->obs.allocs++;
-	if (p->bitmap)
-		mm_fixed_mark(p, b);
 	return b;
+}
+
+void mm_fixed_reseal(mm_fixed *p, uintptr_t secret, mm_observe *report_to)
+{
+	/* The lock-free mode keeps its links outside the blocks: only the key changes. */
+	void **link = mm_fixed_list(p);
+	uintptr_t old = p->link_key;
+	for (void *b = *link; b != MM_LIST_END && !(p->flags & MM_FIXED_LOCKFREE);) {
+		if (p->bitmap && mm_fixed_index(p, mm_addr(b)) >= p->carved) {
+			mm_fixed_drop_list(p, link, b, report_to); /* the link to b ends the list instead */
+			break;
+		}
+		p->link_key = old;
+		void *next = mm_fixed_next(p, b);
+		p->link_key = secret;
+		mm_fixed_set_next(p, b, next);
+		link = (void **)b; /* b's link, sealed with the new key: an END there is written as such */
+		b = next;
+	}
+	p->link_key = secret;
+}
+
+void mm_fixed_set_secret(mm_fixed_t p, uintptr_t secret)
+{
+	if (p && p->obs.kind == MM_KIND_FIXED && MM_CHECKS >= 1)
+		mm_fixed_reseal(p, secret, &p->obs);
+}
+
+void mm_fixed_drop_list(const mm_fixed *p, void **list, const void *bad, mm_observe *report_to)
+{
+	mm_observe_report(report_to, MM_ERR_CORRUPTED_LINK, bad);
+	if (list == &p->head || list == &p->parked)
+		*list = MM_LIST_END;
+	else
+		mm_fixed_set_next(p, list, MM_LIST_END); /* a block's link (mm_fixed_reseal) */
+}
+
+/* mm_fixed_alloc's head failed its check: the list dropped (reported), and a block carved instead. */
+static MM_NOINLINE MM_COLD void *fixed_alloc_forged(mm_fixed *p)
+{
+	mm_fixed_drop_list(p, &p->head, p->head, &p->obs);
+	return fixed_alloc_slow(p);
 }
 
 void mm_fixed_refuse(const mm_fixed *p, const void *ptr, mm_observe *report_to)
@@ -592,7 +643,7 @@ int mm_fixed_validate(mm_fixed_t p)
 #endif
 	if (p->obs.observed ? p->head != NULL : p->parked != NULL)
 		return 0; /* the list is where `observed` says, and only there */
-	for (void *b = *mm_fixed_list(p); b != MM_LIST_END; b = *(void **)b) {
+	for (void *b = *mm_fixed_list(p); b != MM_LIST_END; b = mm_fixed_next(p, b)) {
 		size_t i = mm_fixed_index(p, mm_addr(b));
 		if (i >= carved || ++n > limit)
 			return 0;

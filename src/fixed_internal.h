@@ -51,6 +51,7 @@ struct mm_fixed {
 	unsigned shift;
 	unsigned flags;
 	mm_bitmap_word *bitmap; /* MM_FIXED_BITMAP (the default): bit i set while block i is live */
+	uintptr_t link_key;     /* what the recycled list's links are sealed with (mm_fixed_next) */
 #if MM_LOCKFREE_TOP_BITS
 	/* MM_FIXED_LOCKFREE: *top = (tag << lf_bits) | (index + 1), 0 index part = empty; lf_bits is
 	 * just wide enough for the pool's capacity (at most MM_LF_INDEX_BITS), so that the tag gets every
@@ -79,26 +80,74 @@ MM_INLINE size_t mm_fixed_index(const mm_fixed *p, uintptr_t a)
 	return (size_t)((x >> p->shift) | (x << ((bits - p->shift) % bits)));
 }
 
+#if MM_HAVE_ATOMICS
+#define BIT_LOAD(w) atomic_load_explicit((w), memory_order_relaxed)
+#define BIT_STORE(w, v) atomic_store_explicit((w), (v), memory_order_relaxed)
+#else
+#define BIT_LOAD(w) (*(w))
+#define BIT_STORE(w, v) (*(w) = (v))
+#endif
+
 /* The end of every recycled list: not NULL, which marks an observed pool's `head`. */
 #define MM_LIST_END ((void *)1)
 
 /* Where the recycled list is now (see `head`). */
 MM_INLINE void **mm_fixed_list(mm_fixed *p) { return p->obs.observed ? &p->parked : &p->head; }
 
-/* Pop from a recycled list: its first block, or NULL (the caller carves or fails). */
-MM_INLINE void *mm_list_pop(void **list)
+/*
+ * A recycled block's first word links it to the next (MM_LIST_END last). That word is freed memory,
+ * where a program's use after free writes: with MM_CHECKS >= 1 the link is stored xor-ed with the
+ * pool's key and the block's address (sealed), so that what a stray write leaves there unseals to an
+ * address that is no block of the pool. In the checked mode a list's head is checked before it is
+ * read or handed out: its index (computed anyway, for its bit) below the carved count. A head that
+ * fails is reported (MM_ERR_CORRUPTED_LINK) and the list dropped (mm_fixed_drop_list). MM_CHECKS=0
+ * stores links as they are.
+ */
+MM_INLINE uintptr_t mm_fixed_code(const mm_fixed *p, const void *b)
+{
+#if MM_CHECKS >= 1
+	return p->link_key ^ mm_addr(b);
+#else
+	(void)p;
+	(void)b;
+	return 0;
+#endif
+}
+MM_INLINE void *mm_fixed_next(const mm_fixed *p, const void *b)
+{
+	return (void *)(*(const uintptr_t *)b ^ mm_fixed_code(p, b));
+}
+MM_INLINE void mm_fixed_set_next(const mm_fixed *p, void *b, const void *next)
+{
+	*(uintptr_t *)b = mm_addr(next) ^ mm_fixed_code(p, b);
+}
+
+/* A list whose head `bad` is no block the pool carved: reported to report_to as MM_ERR_CORRUPTED_LINK
+ * (at `bad`, what the forged link held, unsealed) and emptied; the blocks that were on it are lost to
+ * allocation until mm_fixed_reset. Cold. */
+void mm_fixed_drop_list(const mm_fixed *p, void **list, const void *bad, mm_observe *report_to);
+
+/* mm_set_secret's work for a pool (a heap's classes too): its list re-sealed, checked as it goes. */
+void mm_fixed_reseal(mm_fixed *p, uintptr_t secret, mm_observe *report_to);
+
+/* Pop from a recycled list: its first block (marked live in the checked mode), or NULL (the caller
+ * carves or fails). */
+MM_INLINE void *mm_list_pop(mm_fixed *p, void **list, mm_observe *report_to)
 {
 	void *b = *list;
 	if (b == MM_LIST_END)
 		return NULL;
-	*list = *(void **)b;
+	if (p->bitmap) {
+		size_t i = mm_fixed_index(p, mm_addr(b));
+		if (MM_CHECKS >= 1 && MM_UNLIKELY(i >= p->carved)) {
+			mm_fixed_drop_list(p, list, b, report_to);
+			return NULL;
+		}
+		mm_bitmap_word *w = &p->bitmap[i / MM_BITMAP_BITS];
+		BIT_STORE(w, BIT_LOAD(w) | ((size_t)1 << (i % MM_BITMAP_BITS)));
+	}
+	*list = mm_fixed_next(p, b);
 	return b;
-}
-
-MM_INLINE void mm_list_push(void **list, void *b)
-{
-	*(void **)b = *list;
-	*list = b;
 }
 
 /* Default-mode allocation when the recycled list is empty: the next never-used block, or NULL. */
@@ -108,14 +157,6 @@ MM_INLINE void *mm_fixed_carve(mm_fixed *p)
 		return NULL;
 	return (void *)(p->base + p->carved++ * p->stride);
 }
-
-#if MM_HAVE_ATOMICS
-#define BIT_LOAD(w) atomic_load_explicit((w), memory_order_relaxed)
-#define BIT_STORE(w, v) atomic_store_explicit((w), (v), memory_order_relaxed)
-#else
-#define BIT_LOAD(w) (*(w))
-#define BIT_STORE(w, v) (*(w) = (v))
-#endif
 
 /* The modes a creation's flags ask for: the bitmap (the checked default) unless MM_FIXED_UNCHECKED.
  * The pool keeps the result: its `flags` never hold MM_FIXED_UNCHECKED. */
@@ -186,7 +227,7 @@ MM_INLINE int mm_fixed_put(mm_fixed *p, void **list, void *ptr, mm_observe *repo
 			return 0;
 		}
 	}
-	*(void **)ptr = next;
+	mm_fixed_set_next(p, ptr, next);
 	*list = ptr;
 	p->obs.frees++;
 	return 1;

@@ -229,6 +229,17 @@ mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg)
 	return h;
 }
 
+/* Each part its own key, derived from the one given. */
+void mm_heap_set_secret(mm_heap_t h, uintptr_t secret)
+{
+	if (!h || h->obs.kind != MM_KIND_HEAP || MM_CHECKS < 1)
+		return;
+	for (size_t i = 0; i < h->n_classes; i++)
+		mm_fixed_reseal(&h->classes[i], secret ^ (uintptr_t)((i + 1) * 0x9E3779B97F4A7C15ull), &h->obs);
+	if (h->tlsf)
+		mm_tlsf_set_secret(h->tlsf, secret);
+}
+
 static void heap_gate(void *instance)
 {
 	mm_heap *h = (mm_heap *)instance;
@@ -263,17 +274,16 @@ MM_INLINE size_t class_index(const mm_heap *h, size_t n) { return h->size_map[(n
 MM_INLINE void *class_take(mm_heap *h, size_t c)
 {
 	mm_fixed *p = h->class_at[c];
-	void *b = p->head;
-	if (b != MM_LIST_END) {
-		p->head = *(void **)b;
-	} else if (p->carved < p->capacity) {
+	void *b = mm_list_pop(p, &p->head, &h->obs); /* marked live */
+	if (!b) {
+		if (p->carved == p->capacity) {
+			p->obs.failures++;
+			return NULL;
+		}
 		b = (void *)(p->base + p->carved++ * p->stride);
-	} else {
-		p->obs.failures++;
-		return NULL;
+		if (p->bitmap)
+			mm_fixed_mark(p, b);
 	}
-	if (p->bitmap)
-		mm_fixed_mark(p, b);
 	p->obs.allocs++;
 	return b;
 }
@@ -567,9 +577,15 @@ void *mm_heap_malloc(mm_heap_t h, size_t n)
 		mm_fixed *p = h->class_at[c];
 		void *b = p->head;
 		if (MM_LIKELY(b != MM_LIST_END)) {
-			p->head = *(void **)b;
-			if (p->bitmap)
-				mm_fixed_mark(p, b);
+			if (p->bitmap) {
+				/* The index, for the bit, also checks the head (fixed_internal.h). */
+				size_t i = mm_fixed_index(p, mm_addr(b));
+				if (MM_CHECKS >= 1 && MM_UNLIKELY(i >= p->carved))
+					return class_malloc(h, c, n); /* class_take drops the list, reported */
+				mm_bitmap_word *w = &p->bitmap[i / MM_BITMAP_BITS];
+				BIT_STORE(w, BIT_LOAD(w) | ((size_t)1 << (i % MM_BITMAP_BITS)));
+			}
+			p->head = mm_fixed_next(p, b);
 			p->obs.allocs++;
 			return b;
 		}

@@ -40,6 +40,7 @@ const char *mm_error_string(mm_error_t error)
 	case MM_ERR_TOO_SMALL: return "memory too small";
 	case MM_ERR_BAD_CONFIG: return "invalid heap configuration";
 	case MM_ERR_NOT_BUILT: return "compiled out";
+	case MM_ERR_CORRUPTED_LINK: return "corrupted free-list link";
 	}
 	return "unknown error";
 }

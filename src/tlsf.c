@@ -49,15 +49,28 @@ MM_INLINE void report(mm_control *c, mm_error_t error, const void *ptr)
 
 /* ---- Free lists --------------------------------------------------------------------------------- */
 
+/* A list link's address is one of the heads (in the control, stored as they are) rather than a free
+ * block's next_free (sealed). */
+MM_INLINE int link_is_head(const mm_control *c, mm_block *const *link)
+{
+	return mm_addr(link) - mm_addr(c->heads) < sizeof(c->heads);
+}
+
+/* Makes the link at `link` (a head or a free block's next_free) point at `to`. */
+MM_INLINE void link_store(const mm_control *c, mm_block **link, mm_block *to)
+{
+	*link = MM_CHECKS >= 1 && !link_is_head(c, link) ? (mm_block *)(mm_addr(to) ^ mm_link_code(c, link)) : to;
+}
+
 MM_PART void list_insert(mm_control *c, mm_block *b, size_t stride)
 {
 	size_t cls = mm_class_insert(stride);
 	mm_block **head = &c->heads[cls];
 	mm_block *first = *head;
-	b->next_free = first;
-	b->prev_link = head;
+	mm_set_next_free(c, b, first);
+	mm_set_prev_link(c, b, head);
 	if (first)
-		first->prev_link = &b->next_free;
+		mm_set_prev_link(c, first, &b->next_free);
 	*head = b;
 	c->sl_bitmap[cls >> MM_SL_LOG2] |= (mm_slmap)1 << (cls & MM_SL_MASK);
 	c->fl_bitmap |= (uint32_t)1 << (cls >> MM_SL_LOG2);
@@ -72,30 +85,96 @@ MM_PART void class_emptied(mm_control *c, size_t cls)
 		c->fl_bitmap &= ~((uint32_t)1 << fl);
 }
 
-/* Removes any member of any list. Its class is computed only when its list becomes empty, from the
- * address of the head slot that pointed at it. */
+#if MM_CHECKS >= 1
+static const mm_pool_rec *payload_pool(const mm_control *c, uintptr_t a);
+
+/* A link's target may be read: at level 1 its payload lies within the range of the pools (one
+ * rotated comparison, tlsf_internal.h); at level 2 inside a pool itself (the pool table searched). */
+MM_INLINE int link_target_ok(const mm_control *c, uintptr_t payload)
+{
+#if MM_CHECKS >= 2
+	return payload_pool(c, payload) != NULL;
+#else
+	return mm_link_in_range(c, payload);
+#endif
+}
+
+/* next, read from the link at `link`, may be followed: a target that may be read, linking back. */
+MM_INLINE int follows(const mm_control *c, mm_block *const *link, const mm_block *next)
+{
+	return link_target_ok(c, mm_addr(mm_block_payload(next))) && mm_prev_link(c, next) == link;
+}
+
+/* b's own links, before b is unlinked: what points at it (a head, or a free block's next_free in
+ * range) does, and its successor (if any) links back to it. */
+MM_INLINE int unlink_ok(const mm_control *c, const mm_block *b, mm_block *const *link, const mm_block *next)
+{
+	if (link_is_head(c, link)) {
+		if ((mm_addr(link) & (sizeof(void *) - 1)) || *link != b)
+			return 0;
+	} else if (!link_target_ok(c, mm_addr(link)) || (mm_addr(*link) ^ mm_link_code(c, link)) != mm_addr(b)) {
+		return 0;
+	}
+	return !next || follows(c, &b->next_free, next);
+}
+
+/*
+ * A free list found broken at block b (a use after free wrote into a free block): reported, and the
+ * list of b's class emptied, so that no head leads to b or to the forged link any more. The blocks of
+ * that list are lost to allocation (until mm_reset); the instance stays usable. Cold.
+ */
+static MM_NOINLINE MM_COLD void list_broken(mm_control *c, const mm_block *b)
+{
+	report(c, MM_ERR_CORRUPTED_LINK, mm_block_payload(b));
+	size_t stride = mm_stride_of(b->size);
+	size_t cls = stride >= MM_MIN_STRIDE && stride <= MM_BLOCK_MAX ? mm_class_insert(stride) : MM_CLASS_COUNT;
+	if (cls < MM_CLASS_COUNT && c->heads[cls]) {
+		c->heads[cls] = NULL;
+		class_emptied(c, cls);
+	}
+}
+#endif
+
+/*
+ * Removes any member of any list. Its class is computed only when its list becomes empty, from the
+ * address of the head slot that pointed at it. With MM_CHECKS >= 1 the links are checked first; if
+ * they fail, the list is reported broken (list_broken) and b is out of every list all the same.
+ */
 MM_PART void list_unlink(mm_control *c, mm_block *b)
 {
-	mm_block *next = b->next_free;
-	mm_block **link = b->prev_link;
-	*link = next;
+	mm_block *next = mm_next_free(c, b);
+	mm_block **link = mm_prev_link(c, b);
+#if MM_CHECKS >= 1
+	if (MM_UNLIKELY(!unlink_ok(c, b, link, next))) {
+		list_broken(c, b);
+		return;
+	}
+#endif
+	link_store(c, link, next);
 	if (next)
-		next->prev_link = link;
-	else if (mm_addr(link) - mm_addr(c->heads) < sizeof(c->heads))
+		mm_set_prev_link(c, next, link);
+	else if (link_is_head(c, link))
 		class_emptied(c, (size_t)(link - c->heads));
 }
 
-/* Removes the head of list `cls`: list_unlink without the search for the class. Built small,
- * list_unlink does it. */
+/* Removes the head of list `cls`: list_unlink without the search for the class. A successor that
+ * does not link back is not followed: the rest of the list is dropped and reported (list_broken).
+ * Built small, list_unlink does it. */
 #if MM_SMALL_CODE
 #define list_pop(c, b, cls) ((void)(cls), list_unlink(c, b))
 #else
 MM_INLINE void list_pop(mm_control *c, mm_block *b, size_t cls)
 {
-	mm_block *next = b->next_free;
+	mm_block *next = mm_next_free(c, b);
+#if MM_CHECKS >= 1
+	if (next && MM_UNLIKELY(!follows(c, &b->next_free, next))) {
+		list_broken(c, b);
+		return;
+	}
+#endif
 	c->heads[cls] = next;
 	if (next)
-		next->prev_link = &c->heads[cls];
+		mm_set_prev_link(c, next, &c->heads[cls]);
 	else
 		class_emptied(c, cls);
 }
@@ -333,6 +412,19 @@ static const mm_pool_rec *payload_pool(const mm_control *c, uintptr_t a)
 	return p;
 }
 
+/* The range a followed link must lie in (MM_CHECKS >= 1): from the lowest pool's first payload to
+ * the highest one's last, after the pool table changed. No pools: the empty record's, which holds no
+ * block. */
+static void link_range_update(mm_control *c)
+{
+#if MM_CHECKS >= 1
+	const mm_pool_rec *top = &c->pools[c->pool_count ? c->pool_count - 1 : 0];
+	c->link_span_r = (top->first + mm_pool_span(top) - c->pools[0].first) >> MM_ALIGN_LOG2;
+#else
+	(void)c;
+#endif
+}
+
 /* Adds a pool, or returns the reason it cannot be added. */
 static mm_error_t pool_add(mm_control *c, void *mem, size_t bytes)
 {
@@ -356,7 +448,7 @@ static mm_error_t pool_add(mm_control *c, void *mem, size_t bytes)
 	c->pools[i].first = pool_first_payload(m);
 	c->pools[i].span_r = (end - c->pools[i].first - MM_MIN_STRIDE) >> MM_ALIGN_LOG2;
 	c->pool_count++;
-	c->capacity += (size_t)(end - c->pools[i].first);
+	link_range_update(c);
 	pool_format(c, &c->pools[i]);
 	return MM_OK;
 }
@@ -391,10 +483,10 @@ int mm_remove_pool(mm_t c, mm_pool_t pool)
 		return 0;
 	}
 	list_unlink(c, b);
-	c->capacity -= (size_t)(mm_pool_end(&c->pools[i]) - c->pools[i].first);
 	move_words(&c->pools[i], &c->pools[i + 1], (c->pool_count - i - 1) * sizeof(c->pools[0]));
 	c->pool_count--;
 	c->pools[c->pool_count] = (mm_pool_rec){0}; /* an empty entry matches no pointer */
+	link_range_update(c);
 	return 1;
 }
 
@@ -435,7 +527,47 @@ mm_t mm_create(void *mem)
 	mm_control *c = (mm_control *)mem;
 	mm_zero_words(c, sizeof(*c)); /* word-aligned, a whole number of words */
 	mm_observe_init(&c->obs, MM_KIND_TLSF, &tlsf_ops);
+#if MM_CHECKS >= 1
+	/* The default secret: the address, mixed (mm_set_secret replaces it). */
+	uintptr_t k = mm_addr(c) * (uintptr_t)0x9E3779B97F4A7C15ull;
+	c->link_key = k ^ (k >> (sizeof(uintptr_t) * 4)) ^ (uintptr_t)0x5bd1e995u;
+#endif
 	return c;
+}
+
+void mm_tlsf_set_secret(mm_control *c, uintptr_t secret)
+{
+#if MM_CHECKS >= 1
+	/* Every member of every list is unsealed with the old key, checked as list_pop checks it, and
+	 * sealed with the new one. A member that fails ends its list there (reported). */
+	uintptr_t old = c->link_key;
+	for (size_t cls = 0; cls < MM_CLASS_COUNT; cls++) {
+		mm_block **link = &c->heads[cls];
+		for (mm_block *b = *link; b;) {
+			c->link_key = old;
+			mm_block *next = mm_next_free(c, b);
+			if (next && !follows(c, &b->next_free, next)) {
+				report(c, MM_ERR_CORRUPTED_LINK, mm_block_payload(b));
+				next = NULL;
+			}
+			c->link_key = secret;
+			mm_set_next_free(c, b, next);
+			mm_set_prev_link(c, b, link);
+			link = &b->next_free;
+			b = next;
+		}
+	}
+	c->link_key = secret;
+#else
+	(void)c;
+	(void)secret;
+#endif
+}
+
+void mm_set_secret(mm_t c, uintptr_t secret)
+{
+	if (c && c->obs.kind == MM_KIND_TLSF)
+		mm_tlsf_set_secret(c, secret);
 }
 
 mm_error_t mm_create_error(const void *mem, size_t bytes)
@@ -558,25 +690,6 @@ MM_INLINE int free_prev_ok(const mm_pool_rec *pool, const mm_block *b)
 }
 #endif
 
-#if MM_CHECKS >= 2
-/*
- * Level 2's extra check before a free neighbour n is unlinked: its list links point where they
- * should (the pointer that points at it does, and its successor's back-link points at it), each
- * address checked to lie in a list head or a pool before it is read. A write into freed memory
- * (a use after free) that forges the links is caught here instead of becoming a write elsewhere.
- */
-static int links_ok(const mm_control *c, const mm_block *n)
-{
-	mm_block *const *link = n->prev_link;
-	uintptr_t l = mm_addr(link);
-	int in_heads = l - mm_addr(c->heads) < sizeof(c->heads) && !(l & (sizeof(void *) - 1));
-	if ((!in_heads && !payload_pool(c, l)) || *link != n)
-		return 0;
-	const mm_block *next = n->next_free;
-	return !next || (payload_pool(c, mm_addr(mm_block_payload(next))) && next->prev_link == &n->next_free);
-}
-#endif
-
 #if MM_CHECKS >= 1
 /*
  * Names the error behind a pointer that failed the cheap checks, by walking its pool once. Only
@@ -659,12 +772,6 @@ MM_PART mm_block *live_block(mm_control *c, const void *ptr)
 		goto corrupted;
 	if ((size & MM_PREV_FREE_BIT) && MM_UNLIKELY(!free_prev_ok(pool, b)))
 		goto corrupted;
-#if MM_CHECKS >= 2
-	/* Level 2: the free neighbours' list links too (a use after free may have forged them). */
-	if (((next_size & MM_FREE_BIT) && !links_ok(c, next)) ||
-	    ((size & MM_PREV_FREE_BIT) && !links_ok(c, b->prev_phys)))
-		goto corrupted;
-#endif
 	return b;
 corrupted:
 	report(c, MM_ERR_CORRUPTED_HEADER, ptr); /* a free neighbour that is not genuine */
@@ -990,7 +1097,12 @@ size_t mm_tlsf_checked_size(mm_control *c, const void *ptr)
 void mm_tlsf_fill_stats(void *instance, mm_stats *out)
 {
 	const mm_control *c = (const mm_control *)instance;
-	out->capacity = c->capacity;
+	/* Bytes blocks can occupy: the sum over the pools of (end - first), O(pools). Not kept in the
+	 * control, whose 32-bit size stays within TLSF 3.1's. */
+	size_t capacity = 0;
+	for (size_t i = 0; i < c->pool_count; i++)
+		capacity += (size_t)(mm_pool_end(&c->pools[i]) - c->pools[i].first);
+	out->capacity = capacity;
 	out->in_use = c->in_use;
 	out->peak_in_use = c->peak_in_use;
 	/* The head of the highest non-empty class: every request up to its size succeeds (the search,
@@ -1003,7 +1115,7 @@ void mm_tlsf_fill_stats(void *instance, mm_stats *out)
 		const mm_block *b = c->heads[(fl << MM_SL_LOG2) | sl];
 		out->largest_free = mm_stride_of(b->size) - MM_W;
 	}
-	out->fragmentation = mm_fragmentation_permille(out->largest_free, c->capacity - c->in_use);
+	out->fragmentation = mm_fragmentation_permille(out->largest_free, capacity - c->in_use);
 }
 
 size_t mm_block_size(void *ptr)
@@ -1114,7 +1226,7 @@ static int validate(const mm_control *c, const void **where)
 			mm_block *const *link = &c->heads[cls];
 			if (((c->sl_bitmap[fl] >> sl) & 1u) != (*link != NULL))
 				return 0;
-			for (mm_block *b = *link; b; link = &b->next_free, b = b->next_free) {
+			for (mm_block *b = *link; b; link = &b->next_free, b = mm_next_free(c, b)) {
 				*where = b;
 				if (++listed > walk_free)
 					return 0; /* more members than free blocks: a cycle or a foreign block */
@@ -1122,7 +1234,7 @@ static int validate(const mm_control *c, const void **where)
 				const mm_pool_rec *pool = payload_pool(c, a);
 				if (!pool || (a & MM_LOW_MASK) || !free_block_ok(pool, b, b->size))
 					return 0;
-				if (mm_class_insert(mm_stride_of(b->size)) != cls || b->prev_link != link)
+				if (mm_class_insert(mm_stride_of(b->size)) != cls || mm_prev_link(c, b) != link)
 					return 0;
 			}
 		}

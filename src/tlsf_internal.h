@@ -92,12 +92,16 @@ _Static_assert(MM_VALIDATE_INTERVAL >= 1, "MM_VALIDATE_INTERVAL must be at least
  * prev_link points at whatever points at this block: the list head in the control structure, or
  * the next_free field of the block before it in the list. Unlinking therefore never needs the
  * block's class, and the list head is recognised by its address.
+ *
+ * Both links live in freed memory, where a program's use after free writes. With MM_CHECKS >= 1 they
+ * are stored sealed (mm_link_code): read and written only through mm_next_free, mm_prev_link and
+ * their setters, never as they are.
  */
 typedef struct mm_block {
 	struct mm_block *prev_phys;
-	size_t size; /* stride | MM_PREV_FREE_BIT | MM_FREE_BIT */
-	struct mm_block *next_free;
-	struct mm_block **prev_link;
+	size_t size;                 /* stride | MM_PREV_FREE_BIT | MM_FREE_BIT */
+	struct mm_block *next_free;  /* sealed: mm_next_free() */
+	struct mm_block **prev_link; /* sealed: mm_prev_link() */
 } mm_block;
 
 _Static_assert(offsetof(mm_block, size) == sizeof(size_t), "size word follows prev_phys");
@@ -170,13 +174,82 @@ struct mm_control {
 	size_t in_use;                   /* bytes in allocated blocks (strides) */
 	size_t peak_in_use;
 
+#if MM_CHECKS >= 1
+	/* What a free-list link is checked and sealed with: the payloads of every pool lie at an aligned
+	 * offset 0..link_span_r * MM_ALIGN from pools[0].first (the lowest pool's first payload to the
+	 * highest pool's last), and links are stored xor-ed with link_key and their own address. */
+	uintptr_t link_span_r, link_key;
+#endif
+
 	/* Cold. */
-	size_t capacity; /* bytes blocks can occupy: the sum over pools of (end - first) */
 #if MM_CHECKS >= 2
 	size_t ops; /* calls since the last periodic validation */
 #endif
 	mm_pool_rec pools[MM_MAX_POOLS]; /* sorted by start, disjoint */
 };
+
+/* ---- Free-list links ---------------------------------------------------------------------------- */
+
+/*
+ * A link is stored xor-ed with the instance's key and the address of the word that holds it (sealed),
+ * so that what a stray write leaves there (a pointer of the program's, a copy of another link, a
+ * string) unseals to an address that fails the checks made before a link is followed (tlsf.c:
+ * inside the pools' range, aligned, and the block it leads to linking back). MM_CHECKS=0 stores links
+ * as they are.
+ */
+MM_INLINE uintptr_t mm_link_code(const mm_control *c, const void *slot)
+{
+#if MM_CHECKS >= 1
+	return c->link_key ^ mm_addr(slot);
+#else
+	(void)c;
+	(void)slot;
+	return 0;
+#endif
+}
+MM_INLINE mm_block *mm_next_free(const mm_control *c, const mm_block *b)
+{
+	return (mm_block *)(mm_addr(b->next_free) ^ mm_link_code(c, &b->next_free));
+}
+MM_INLINE void mm_set_next_free(const mm_control *c, mm_block *b, const mm_block *next)
+{
+	b->next_free = (mm_block *)(mm_addr(next) ^ mm_link_code(c, &b->next_free));
+}
+MM_INLINE mm_block **mm_prev_link(const mm_control *c, const mm_block *b)
+{
+	return (mm_block **)(mm_addr(b->prev_link) ^ mm_link_code(c, &b->prev_link));
+}
+MM_INLINE void mm_set_prev_link(const mm_control *c, mm_block *b, mm_block *const *link)
+{
+	b->prev_link = (mm_block **)(mm_addr(link) ^ mm_link_code(c, &b->prev_link));
+}
+
+/*
+ * The checks made before a link is followed (MM_CHECKS >= 1; MM_CHECKS=0 makes none). The block it
+ * leads to must lie at an aligned payload offset inside the range of the pools (one rotated
+ * comparison: it is then safe to read) and link back: its prev_link must name the link that led to
+ * it. What a use after free leaves in a link unseals to an address that fails them; so does a forged
+ * one, unless the forger knows the key.
+ */
+#if MM_CHECKS >= 1
+MM_INLINE int mm_link_in_range(const mm_control *c, uintptr_t payload)
+{
+	return mm_rotate_offset(payload - c->pools[0].first) <= c->link_span_r;
+}
+#endif
+
+/* next, read from the link at `link`, is a genuine member: in range, and links back to `link`. */
+MM_INLINE int mm_link_leads_back(const mm_control *c, mm_block *const *link, const mm_block *next)
+{
+#if MM_CHECKS >= 1
+	return mm_link_in_range(c, mm_addr(mm_block_payload(next))) && mm_prev_link(c, next) == link;
+#else
+	(void)c;
+	(void)link;
+	(void)next;
+	return 1;
+#endif
+}
 
 /* The TLSF operations without the observed path (no lock, timing or hooks); the heap calls these
  * for its remainder, under its own lock. Statistics are kept. */
@@ -186,6 +259,8 @@ void *mm_tlsf_memalign(mm_control *c, size_t align, size_t bytes);
 void *mm_tlsf_memalign_checked(mm_control *c, size_t align, size_t bytes);
 void *mm_tlsf_realloc(mm_control *c, void *ptr, size_t size);
 void mm_tlsf_free(mm_control *c, void *ptr);
+/* mm_set_secret's work for a TLSF instance (the heap's remainder too). */
+void mm_tlsf_set_secret(mm_control *c, uintptr_t secret);
 /* The usable size of a live block after the checks of mm_free (0, reported, if it is not one). */
 size_t mm_tlsf_checked_size(mm_control *c, const void *ptr);
 

@@ -17,6 +17,9 @@ static unsigned char *u[5], *f[3];
 
 static mm_block *hdr(void *p) { return mm_block_from_ptr(p); }
 
+/* The stored (sealed) form of a link to `to` in the word at `slot` (tlsf_internal.h). */
+#define SEALED(slot, to) ((__typeof__(*(slot)))(mm_addr(to) ^ mm_link_code(mm, (slot))))
+
 static void build(void)
 {
 	memset(arena, 0, sizeof(arena));
@@ -62,20 +65,25 @@ static void expect_repaired(const char *what)
 static void test_lists(void)
 {
 	/* Back-links (TLSF 3.1's tlsf_check never reads them). */
-	BREAK(hdr(f[0])->prev_link, &hdr(u[0])->next_free, "a back-link pointing elsewhere", 0);
-	BREAK(hdr(f[2])->prev_link, NULL, "a NULL back-link", 0);
+	BREAK(hdr(f[0])->prev_link, SEALED(&hdr(f[0])->prev_link, &hdr(u[0])->next_free),
+	      "a back-link pointing elsewhere", 0);
+	BREAK(hdr(f[2])->prev_link, SEALED(&hdr(f[2])->prev_link, NULL), "a NULL back-link", 0);
 	build();
 	/* f[2] was freed last: it heads the class list, f[1] follows. */
-	CHECK(hdr(f[2])->next_free == hdr(f[1]));
-	BREAK(hdr(f[1])->prev_link, &mm->heads[0], "a back-link to another list's head", 0);
+	CHECK(mm_next_free(mm, hdr(f[2])) == hdr(f[1]));
+	BREAK(hdr(f[1])->prev_link, SEALED(&hdr(f[1])->prev_link, &mm->heads[0]), "a back-link to another list's head",
+	      0);
 	/* Cycles (TLSF 3.1's tlsf_check loops forever on these). */
-	BREAK(hdr(f[1])->next_free, hdr(f[2]), "a two-member cycle", 0);
-	BREAK(hdr(f[1])->next_free, hdr(f[1]), "a block linked to itself", 0);
+	BREAK(hdr(f[1])->next_free, SEALED(&hdr(f[1])->next_free, hdr(f[2])), "a two-member cycle", 0);
+	BREAK(hdr(f[1])->next_free, SEALED(&hdr(f[1])->next_free, hdr(f[1])), "a block linked to itself", 0);
 	/* Members that are not free blocks. */
-	BREAK(hdr(f[1])->next_free, hdr(u[1]), "a used block in a free list", 0);
-	BREAK(hdr(f[1])->next_free, hdr(u[1] + 16), "a pointer into a used block in a free list", 0);
-	BREAK(hdr(f[1])->next_free, (mm_block *)(void *)(arena + 64), "the control structure in a free list", 0);
-	BREAK(hdr(f[1])->next_free, (mm_block *)(uintptr_t)0x1000, "a foreign address in a free list", 0);
+	BREAK(hdr(f[1])->next_free, SEALED(&hdr(f[1])->next_free, hdr(u[1])), "a used block in a free list", 0);
+	BREAK(hdr(f[1])->next_free, SEALED(&hdr(f[1])->next_free, hdr(u[1] + 16)),
+	      "a pointer into a used block in a free list", 0);
+	BREAK(hdr(f[1])->next_free, SEALED(&hdr(f[1])->next_free, arena + 64), "the control structure in a free list",
+	      0);
+	BREAK(hdr(f[1])->next_free, SEALED(&hdr(f[1])->next_free, (void *)(uintptr_t)0x1000),
+	      "a foreign address in a free list", 0);
 	/* A free block in the wrong class. */
 	build();
 	{
@@ -87,7 +95,7 @@ static void test_lists(void)
 		if (!mm->sl_bitmap[right >> MM_SL_LOG2])
 			mm->fl_bitmap &= ~((uint32_t)1 << (right >> MM_SL_LOG2));
 		mm->heads[wrong] = b;
-		b->prev_link = &mm->heads[wrong];
+		mm_set_prev_link(mm, b, &mm->heads[wrong]);
 		mm->sl_bitmap[wrong >> MM_SL_LOG2] |= (mm_slmap)1 << (wrong & MM_SL_MASK);
 		mm->fl_bitmap |= (uint32_t)1 << (wrong >> MM_SL_LOG2);
 		expect_invalid("a block in the wrong class", 0);
@@ -98,7 +106,7 @@ static void test_lists(void)
 	{
 		mm_block *b = hdr(f[0]);
 		size_t cls0 = mm_class_insert(mm_stride_of(b->size));
-		CHECK(mm->heads[cls0] == b && b->next_free == NULL);
+		CHECK(mm->heads[cls0] == b && mm_next_free(mm, b) == NULL);
 		mm->heads[cls0] = NULL;
 		mm->sl_bitmap[cls0 >> MM_SL_LOG2] &= ~((mm_slmap)1 << (cls0 & MM_SL_MASK));
 		if (!mm->sl_bitmap[cls0 >> MM_SL_LOG2])

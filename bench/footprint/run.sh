@@ -196,7 +196,8 @@ bound() { # bound <what> <value> <limit>: a value or a limit that is missing bre
 		echo "footprint: bound kept: $1 $2 <= $3"
 	fi
 }
-bound "M4 flash of the TLSF core (default knobs)" "$(value m4 core)" 3000
+# 3,000 until the free-list links were sealed and checked (about 380 bytes at -Os).
+bound "M4 flash of the TLSF core (default knobs)" "$(value m4 core)" 3400
 bound "M4 flash of the TLSF core with TLSF 3.1's features" "$(value m4 core-minimal)" 1860
 bound "32-bit control structure" "$(value control-32 memoman)" 3188
 if [ -n "$t31dir" ]; then

@@ -36,12 +36,16 @@
 
 /*
  * MM_CHECKS (0, 1 or 2; default 1, or 2 when MM_DEBUG is 1).
- * 0: no checks. A bad pointer given to mm_free/mm_realloc/mm_block_size is undefined behaviour.
+ * 0: no checks. A bad pointer given to mm_free/mm_realloc/mm_block_size is undefined behaviour, and
+ *    free-list links are stored and followed as they are.
  * 1: cheap O(1) checks on every pointer the caller hands back: inside one of the instance's pools,
  *    aligned, header not free (double free), header flag and size bits consistent with the next
  *    header. A failed check reports the error and refuses the operation; the heap stays valid.
+ *    Free-list links are stored sealed and checked before they are followed (mm_set_secret), so a
+ *    write after free cannot steer an allocation or a write (MM_ERR_CORRUPTED_LINK).
  *    The cost is measured by `make bench` (rows "mm checks=0" and "mm checks=1").
- * 2: level 1, plus a full mm_validate() of the instance every MM_VALIDATE_INTERVAL operations.
+ * 2: level 1, a link's target checked against the pools themselves rather than their range, and a
+ *    full mm_validate() of the instance every MM_VALIDATE_INTERVAL operations.
  */
 #ifndef MM_CHECKS
 #if MM_DEBUG

@@ -126,6 +126,14 @@ int mm_fixed_owns(mm_fixed_t pool, const void *ptr);
 void mm_fixed_reset(mm_fixed_t pool);
 
 /*
+ * The secret the pool's recycled-list links are sealed with (MM_CHECKS >= 1; mm_set_secret in
+ * memoman.h says why): its list re-sealed, O(free blocks). A list whose head fails the checked mode's
+ * check (a block the pool carved) is reported as MM_ERR_CORRUPTED_LINK and dropped; the unchecked
+ * mode (MM_FIXED_UNCHECKED) seals its links but follows them unchecked. NULL is ignored.
+ */
+void mm_fixed_set_secret(mm_fixed_t pool, uintptr_t secret);
+
+/*
  * Checks the pool's invariants: the free list holds distinct, never-live blocks of the pool, its
  * length matches the counters, and (checked mode) the bitmap agrees. 1 if valid, 0 if not or NULL.
  * O(capacity). Not safe while other threads use a lock-free pool.

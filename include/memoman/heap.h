@@ -84,6 +84,10 @@ void mm_heap_destroy(mm_heap_t heap);
  * O(classes + remainder pools), plus clearing the bitmaps in the checked mode. */
 void mm_heap_reset(mm_heap_t heap);
 
+/* The secret the heap's free-list links are sealed with: each class's and the remainder's, derived
+ * from it (mm_set_secret, mm_fixed_set_secret). O(free blocks); once, after creation. */
+void mm_heap_set_secret(mm_heap_t heap, uintptr_t secret);
+
 /* ---- Allocation ---------------------------------------------------------------------------------- */
 
 /*
@@ -92,7 +96,7 @@ void mm_heap_reset(mm_heap_t heap);
  * Returns NULL if and only if heap is NULL, the request's class is exhausted and the fallback finds
  * nothing, or a request larger than every class finds no room in the remainder (or there is none).
  * O(1): a class pop; with fallback, one more class, then one TLSF malloc.
- * Worst case: at most 190 instructions with MM_CHECKS=1, 190 with MM_CHECKS=0, 200 with MM_CHECKS=2
+ * Worst case: at most 230 instructions with MM_CHECKS=1, 190 with MM_CHECKS=0, 240 with MM_CHECKS=2
  * (between its periodic validations); the whole call, x86-64, gcc -O2, default knobs; checked by
  * make test-bounds (docs/realtime.md).
  */
@@ -100,8 +104,8 @@ MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2) void *mm_heap_malloc(mm_heap_t heap, size_t
 
 /* mm_heap_malloc(heap, count * size) zero-filled; NULL if count * size overflows (the multiply is
  * checked). O(count * size) for the zero-fill.
- * Worst case, the zero-fill left out: at most 210 instructions with MM_CHECKS=1, 210 with
- * MM_CHECKS=0, 220 with MM_CHECKS=2 (between its periodic validations); the whole call, x86-64, gcc
+ * Worst case, the zero-fill left out: at most 250 instructions with MM_CHECKS=1, 210 with
+ * MM_CHECKS=0, 270 with MM_CHECKS=2 (between its periodic validations); the whole call, x86-64, gcc
  * -O2, default knobs; checked by make test-bounds (docs/realtime.md).
  */
 MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2, 3) void *mm_heap_calloc(mm_heap_t heap, size_t count, size_t size);
@@ -112,7 +116,7 @@ MM_ATTR_MALLOC MM_ATTR_ALLOC_SIZE(2, 3) void *mm_heap_calloc(mm_heap_t heap, siz
  * `bytes` and are all so aligned, if it has a free block; else from the remainder (mm_memalign),
  * whatever the fallback setting. NULL if align is not a power of two (reported as
  * MM_ERR_BAD_ARGUMENT: with MM_DEBUG and no handler, that aborts) or nothing fits. O(1): one class, then one TLSF memalign.
- * Worst case: at most 260 instructions with MM_CHECKS=1, 260 with MM_CHECKS=0, 270 with MM_CHECKS=2
+ * Worst case: at most 310 instructions with MM_CHECKS=1, 260 with MM_CHECKS=0, 310 with MM_CHECKS=2
  * (between its periodic validations); the whole call, x86-64, gcc -O2, default knobs; checked by
  * make test-bounds (docs/realtime.md).
  */
@@ -126,8 +130,8 @@ MM_ATTR_MALLOC MM_ATTR_ALLOC_ALIGN(2)
  * (the remainder grows in place when it can). ptr NULL: mm_heap_malloc. size 0: frees ptr, NULL.
  * On failure NULL, and the block at ptr is unchanged. A bad ptr is reported as by mm_heap_free.
  * O(1) plus the copy when the block moves.
- * Worst case in place (a move adds the copy and is not bounded): at most 300 instructions with
- * MM_CHECKS=1, 240 with MM_CHECKS=0, 390 with MM_CHECKS=2 (between its periodic validations); the
+ * Worst case in place (a move adds the copy and is not bounded): at most 410 instructions with
+ * MM_CHECKS=1, 240 with MM_CHECKS=0, 420 with MM_CHECKS=2 (between its periodic validations); the
  * whole call, x86-64, gcc -O2, default knobs; checked by make test-bounds (docs/realtime.md).
  */
 MM_ATTR_NODISCARD MM_ATTR_ALLOC_SIZE(3) void *mm_heap_realloc(mm_heap_t heap, void *ptr, size_t size);
@@ -138,7 +142,7 @@ MM_ATTR_NODISCARD MM_ATTR_ALLOC_SIZE(3) void *mm_heap_realloc(mm_heap_t heap, vo
  * (MM_ERR_INVALID_POINTER, MM_ERR_INTERIOR_POINTER, MM_ERR_DOUBLE_FREE) and refused; with
  * MM_FIXED_UNCHECKED a class block freed twice is not caught (the others still are with
  * MM_CHECKS >= 1); remainder blocks get mm_free's checks. O(1).
- * Worst case: at most 230 instructions with MM_CHECKS=1, 160 with MM_CHECKS=0, 300 with MM_CHECKS=2
+ * Worst case: at most 330 instructions with MM_CHECKS=1, 160 with MM_CHECKS=0, 340 with MM_CHECKS=2
  * (between its periodic validations); the whole call, x86-64, gcc -O2, default knobs; checked by
  * make test-bounds (docs/realtime.md).
  */

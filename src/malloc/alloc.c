@@ -80,7 +80,10 @@ MM_INLINE void *class_alloc(mm_tcache *tc, unsigned c)
 	mm_page *p = tc->queues[c].first;
 	mm_cblock *b = p ? p->free : NULL;
 	if (MM_LIKELY(b != NULL)) {
-		p->free = b->next;
+		mm_cblock *next = mm_cblock_next(b);
+		if (MM_UNLIKELY(!mm_cblock_link_ok(b, next)) && next)
+			return mm_cblock_pop_broken(tc, p, b);
+		p->free = next;
 		p->used++;
 		mm_relaxed_add(&tc->class_allocs[c], 1);
 		b->cookie = 0;
@@ -166,7 +169,12 @@ MM_INLINE void *do_malloc(size_t n)
 		if (MM_LIKELY(b != NULL)) {
 			MM_PAGE_CHECK(p);
 			MM_ASSERT(p->bsize >= n && p->cls == mm_class_of(n));
-			p->free = b->next;
+			/* The link is unsealed and checked (malloc_internal.h): a use after free cannot make
+			 * the next call hand out an address of its choosing. */
+			mm_cblock *next = mm_cblock_next(b);
+			if (MM_UNLIKELY(!mm_cblock_link_ok(b, next)) && next)
+				return mm_cblock_pop_broken(tc, p, b); /* a tail call: no registers to save here */
+			p->free = next;
 			p->used++;
 			mm_relaxed_add(&tc->class_allocs[p->cls], 1); /* a plain add to the thread's own counter */
 			b->cookie = 0;
@@ -254,7 +262,7 @@ MM_INLINE void do_free(void *ptr)
 	b->cookie = cookie;
 	mm_tcache *tc = mm_tl_tcache;
 	if (MM_LIKELY(atomic_load_explicit(&p->tcache, memory_order_relaxed) == tc)) {
-		b->next = p->free;
+		mm_cblock_set_next(b, p->free);
 		p->free = b;
 		mm_relaxed_add(&tc->class_frees[p->cls], 1); /* a plain add to the thread's own counter */
 		MM_PAGE_CHECK(p);

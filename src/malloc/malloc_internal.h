@@ -256,7 +256,8 @@ typedef struct mm_zone {
 extern _Atomic uintptr_t mm_segmap_top[MM_SEGMAP_TOP] MM_HIDDEN;
 #endif
 extern _Atomic uint8_t mm_segmap_zero[MM_SEGMAP_BYTES] MM_HIDDEN;
-extern uintptr_t mm_secret MM_HIDDEN; /* per process: free blocks hold their address ^ secret */
+extern uintptr_t mm_secret MM_HIDDEN;   /* per process: free blocks hold their address ^ secret */
+extern uintptr_t mm_link_key MM_HIDDEN; /* per process: what free blocks' links are sealed with */
 
 extern mm_page mm_page_empty MM_HIDDEN;     /* a page with nothing: the direct entries of an empty thread cache */
 extern mm_tcache mm_tcache_empty MM_HIDDEN; /* the thread cache of a thread not set up yet */
@@ -323,6 +324,36 @@ MM_INLINE uint32_t mm_page_capacity(const mm_page *p)
 }
 
 MM_INLINE mm_segment *mm_segment_of(uintptr_t a) { return (mm_segment *)(a & ~(uintptr_t)MM_SEG_MASK); }
+
+/*
+ * A free class block's link to the next (a page's free list, its list of other threads' frees, a
+ * zone's list of them) lives in freed memory, where a program's use after free writes. It is stored
+ * sealed, xor-ed with the process's mm_link_key and the block's own address, and a link read from a
+ * page's lists is followed only if it leads to a 16-byte-aligned address in the same segment
+ * (mm_cblock_link_ok: memory of ours, 3 instructions). What a stray write leaves there unseals to an
+ * address that fails it; a forged link that passed would still lead into our own segment, never to
+ * an address a program chose outside it.
+ */
+MM_INLINE mm_cblock *mm_cblock_next(const mm_cblock *b)
+{
+	return (mm_cblock *)((uintptr_t)b->next ^ mm_link_key ^ (uintptr_t)b);
+}
+MM_INLINE void mm_cblock_set_next(mm_cblock *b, const mm_cblock *next)
+{
+	b->next = (mm_cblock *)((uintptr_t)next ^ mm_link_key ^ (uintptr_t)b);
+}
+/* next (not NULL), read from b, lies in b's segment and is aligned as every block is. */
+MM_INLINE int mm_cblock_link_ok(const mm_cblock *b, const mm_cblock *next)
+{
+	return (((uintptr_t)next ^ (uintptr_t)b) & (~(uintptr_t)MM_SEG_MASK | (MM_MIN_ALIGN - 1))) == 0;
+}
+/* A link that failed mm_cblock_link_ok (in a page's lists, or a zone's remote list): reported as heap
+ * corruption (the misuse message, then abort unless MEMOMAN_ERRORS=report). Cold. */
+void mm_cblock_broken(const mm_cblock *b);
+/* The pop of b, the head of page p's free list, whose link failed: reported (mm_cblock_broken), the
+ * rest of the list dropped, b handed out. Out of line, so that the fast paths that call it last
+ * (a tail call) save no registers for it. */
+MM_NOINLINE MM_COLD void *mm_cblock_pop_broken(struct mm_tcache *tc, mm_page *p, mm_cblock *b);
 
 MM_INLINE mm_page *mm_page_of(mm_segment *s, uintptr_t a) { return &s->pages[(a - (uintptr_t)s) >> s->page_shift]; }
 

@@ -139,11 +139,11 @@ static void page_extend(mm_page *p)
 	mm_cblock *first = (mm_cblock *)a;
 	for (uint32_t i = 0; i + 1 < n; i++, a += p->bsize) {
 		mm_cblock *b = (mm_cblock *)a;
-		b->next = (mm_cblock *)(a + p->bsize);
+		mm_cblock_set_next(b, (mm_cblock *)(a + p->bsize));
 		b->cookie = a ^ mm_secret;
 	}
 	mm_cblock *last = (mm_cblock *)a;
-	last->next = p->free;
+	mm_cblock_set_next(last, p->free);
 	last->cookie = a ^ mm_secret;
 	p->free = first;
 	atomic_store_explicit(&p->capacity, cap + n, memory_order_relaxed);
@@ -158,12 +158,17 @@ static uint32_t page_collect(mm_tcache *tc, mm_page *p)
 	mm_cblock *b = atomic_exchange_explicit(&p->thread_free, NULL, memory_order_acquire);
 	uint32_t n = 0;
 	mm_cblock *last = NULL;
-	for (mm_cblock *x = b; x; x = x->next) {
+	for (mm_cblock *x = b; x;) {
 		n++;
 		last = x;
+		x = mm_cblock_next(x);
+		if (x && !mm_cblock_link_ok(last, x)) {
+			mm_cblock_broken(last); /* the rest is not followed: those blocks stay used */
+			break;
+		}
 	}
 	if (last) {
-		last->next = p->free;
+		mm_cblock_set_next(last, p->free);
 		p->free = b;
 		p->used -= n;
 		if (tc)
@@ -190,7 +195,10 @@ static void page_retire(mm_tcache *tc, mm_page *p)
 MM_INLINE void *page_pop(mm_tcache *tc, mm_page *p)
 {
 	mm_cblock *b = p->free;
-	p->free = b->next;
+	mm_cblock *next = mm_cblock_next(b);
+	if (MM_UNLIKELY(!mm_cblock_link_ok(b, next)) && next)
+		return mm_cblock_pop_broken(tc, p, b);
+	p->free = next;
 	p->used++;
 	mm_relaxed_add(&tc->class_allocs[p->cls], 1);
 	b->cookie = 0;
@@ -236,7 +244,10 @@ void mm_page_check(const mm_page *p);
 void mm_page_check(const mm_page *p)
 {
 	size_t n = 0;
-	for (const mm_cblock *b = p->free; b; b = b->next) {
+	for (const mm_cblock *b = p->free, *next; b; b = next) {
+		next = mm_cblock_next(b);
+		if (next && !mm_cblock_link_ok(b, next))
+			next = NULL; /* a link a program overwrote: the pop that meets it reports it */
 		uintptr_t a = (uintptr_t)b;
 		if (mm_block_index(p, a) >= mm_page_capacity(p) || b->cookie != (a ^ mm_secret) ||
 		    ++n > mm_page_capacity(p)) {
@@ -359,6 +370,21 @@ void mm_tcache_release_empty(mm_tcache *tc)
 
 /* ---- Frees from other threads ----------------------------------------------------------------------- */
 
+void mm_cblock_broken(const mm_cblock *b)
+{
+	mm_report_misuse("heap corruption: a freed block's list link was overwritten (a write after free?) at", b);
+}
+
+void *mm_cblock_pop_broken(mm_tcache *tc, mm_page *p, mm_cblock *b)
+{
+	mm_cblock_broken(b);
+	p->free = NULL; /* the rest of the list is not followed: those blocks stay counted in use */
+	p->used++;
+	mm_relaxed_add(&tc->class_allocs[p->cls], 1);
+	b->cookie = 0;
+	return b;
+}
+
 void mm_remote_free(mm_page *p, mm_cblock *b)
 {
 	/* The owner is read before the block is handed over: after that, the owner may take the
@@ -369,7 +395,7 @@ void mm_remote_free(mm_page *p, mm_cblock *b)
 	mm_tcache *tc = atomic_load_explicit(&p->tcache, memory_order_seq_cst);
 	mm_cblock *old = atomic_load_explicit(&p->thread_free, memory_order_relaxed);
 	do {
-		b->next = old;
+		mm_cblock_set_next(b, old);
 	} while (!atomic_compare_exchange_weak_explicit(&p->thread_free, &old, b, memory_order_seq_cst,
 	                                                memory_order_relaxed));
 	/* Tell the owner, if there is one: its full pages are looked at again on its next slow path. */

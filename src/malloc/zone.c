@@ -36,7 +36,9 @@ static void zone_error(void *instance, mm_error_t e, const void *ptr, void *user
 	(void)user;
 	mm_report_misuse(e == MM_ERR_DOUBLE_FREE        ? "free(): double free"
 	                 : e == MM_ERR_CORRUPTED_HEADER ? "free(): corrupted block header (a write past a block?)"
-	                                                : "free(): invalid pointer",
+	                 : e == MM_ERR_CORRUPTED_LINK
+	                     ? "heap corruption: a freed block's list link was overwritten (a write after free?) at"
+	                     : "free(): invalid pointer",
 	                 ptr);
 }
 
@@ -77,6 +79,7 @@ static mm_zone *zone_create(mm_tcache *tc)
 		return NULL;
 	}
 	mm_set_error_handler(a->tlsf, zone_error, NULL);
+	mm_set_secret(a->tlsf, mm_secret ^ (uintptr_t)mm_os_random()); /* its free lists' links sealed with it */
 	atomic_init(&a->owner, tc);
 	atomic_init(&a->remote, NULL);
 	s->zone = a;
@@ -98,7 +101,13 @@ static void zone_drain(mm_tcache *tc, mm_zone *a)
 		return;
 	mm_cblock *b = atomic_exchange_explicit(&a->remote, NULL, memory_order_acquire);
 	while (b) {
-		mm_cblock *next = b->next;
+		/* A link to follow leads to an aligned address in a segment of this zone. */
+		mm_cblock *next = mm_cblock_next(b);
+		if (next && (((uintptr_t)next & (MM_MIN_ALIGN - 1)) || !mm_segmap_has((uintptr_t)next) ||
+		             mm_segment_of((uintptr_t)next)->zone != a)) {
+			mm_cblock_broken(b);
+			next = NULL; /* the rest stays in use */
+		}
 		uint64_t before = a->tlsf->obs.frees;
 		size_t usable = block_usable(b);
 		mm_tlsf_free(a->tlsf, b); /* the full checks, which the other thread could not make */
@@ -229,7 +238,7 @@ void mm_zone_free(mm_segment *s, void *p)
 	b->cookie = cookie;
 	mm_cblock *old = atomic_load_explicit(&a->remote, memory_order_relaxed);
 	do {
-		b->next = old;
+		mm_cblock_set_next(b, old);
 	} while (
 	    !atomic_compare_exchange_weak_explicit(&a->remote, &old, b, memory_order_release, memory_order_relaxed));
 }
@@ -278,7 +287,10 @@ size_t mm_tlsf_purge_spans(mm_control *c, uint64_t now, int force)
 	size_t page = mm_os_page_size();
 	size_t first = mm_class_search(MM_ZONE_PURGE_MIN, &(size_t){0});
 	for (size_t k = first; k < MM_CLASS_COUNT; k++) {
-		for (mm_block *b = c->heads[k]; b; b = b->next_free) {
+		for (mm_block *b = c->heads[k], *next; b; b = next) {
+			next = mm_next_free(c, b);
+			if (next && !mm_link_leads_back(c, &b->next_free, next))
+				next = NULL; /* a broken list: not followed (the next malloc or free reports it) */
 			size_t stride = mm_stride_of(b->size);
 			if (stride < MM_ZONE_PURGE_MIN)
 				continue;

@@ -2,7 +2,8 @@
 /*
  * test_malloc_errors.c - what libmemoman-malloc does with a bad free: double frees and pointers no
  * allocation returned (on the stack, inside a block, past a block, of a freed huge block), in every
- * size range. By default the process says what and where, and aborts (each case runs in a child
+ * size range; and writes after free into a freed block's list link, which are never followed. By
+ * default the process says what and where, and aborts (each case runs in a child
  * process, which must die of SIGABRT with the message); with MEMOMAN_ERRORS=report it says so, the
  * free is refused, and the program goes on with an allocator that still works.
  */
@@ -117,6 +118,63 @@ static void realloc_freed_zone(void)
 	sink = realloc(opaque(p), 200000);
 }
 
+/* Writes after free into a freed block's list link (its first words): the allocator never hands
+ * out the forged address nor writes through it (the process exits 3 if it does). */
+static uintptr_t forged_target[32];
+static void no_forged(void *p)
+{
+	if ((uintptr_t)p >= (uintptr_t)forged_target && (uintptr_t)p < (uintptr_t)(forged_target + 32))
+		_exit(3);
+	for (int i = 0; i < 32; i++)
+		if (forged_target[i])
+			_exit(3);
+}
+static void write_after_free(size_t n, int word)
+{
+	char *a = opaque(malloc(n));
+	char *x = opaque(malloc(n));
+	char *b = opaque(malloc(n));
+	char *y = opaque(malloc(n));
+	free(a);
+	free(b);
+	uintptr_t forged = (uintptr_t)&forged_target[4];
+	memcpy(b + (size_t)word * sizeof(uintptr_t), &forged, sizeof(forged)); /* the use after free */
+	if (word == 1) {
+		free(x); /* merges with a and b (a zone's TLSF blocks): unlinks them */
+		no_forged(NULL);
+		return;
+	}
+	for (int i = 0; i < 4; i++)
+		no_forged(opaque(malloc(n)));
+	(void)y;
+}
+static void write_after_free_small(void) { write_after_free(64, 0); }
+static void write_after_free_medium(void) { write_after_free(3000, 0); }
+static void write_after_free_zone(void) { write_after_free(100000, 0); }
+static void write_after_free_zone_back_link(void) { write_after_free(100000, 1); }
+/* Into a block on another thread's free list of the page (its remote frees), taken back when the
+ * page's own list runs out. */
+static char *remote_blocks[2000];
+static void *free_two(void *arg)
+{
+	(void)arg;
+	free(remote_blocks[500]);
+	free(remote_blocks[501]);
+	return NULL;
+}
+static void write_after_remote_free(void)
+{
+	for (int i = 0; i < 2000; i++)
+		remote_blocks[i] = opaque(malloc(48));
+	pthread_t t;
+	pthread_create(&t, NULL, free_two, NULL);
+	pthread_join(t, NULL);
+	uintptr_t forged = (uintptr_t)&forged_target[4];
+	memcpy(remote_blocks[501], &forged, sizeof(forged));
+	for (int i = 0; i < 4000; i++)
+		no_forged(opaque(malloc(48)));
+}
+
 static const struct {
 	const char *name, *message;
 	void (*run)(void);
@@ -139,6 +197,12 @@ static const struct {
     {"interior (zone, another thread)", "free(): invalid pointer", interior_zone_remote},
     {"malloc_usable_size of an interior pointer (zone)", "invalid pointer", usable_interior_zone},
     {"realloc of a freed block (zone)", "double free", realloc_freed_zone},
+    {"write after free (small)", "a freed block's list link was overwritten", write_after_free_small},
+    {"write after free (medium class)", "a freed block's list link was overwritten", write_after_free_medium},
+    {"write after free (zone)", "a freed block's list link was overwritten", write_after_free_zone},
+    {"write after free (zone, back-link)", "a freed block's list link was overwritten",
+     write_after_free_zone_back_link},
+    {"write after free (another thread's free)", "a freed block's list link was overwritten", write_after_remote_free},
 };
 
 /* Runs a case in a child with stderr captured; returns its wait status and the captured text. */
