@@ -222,7 +222,8 @@ void mm_destroy(mm_t mm);
  * never makes a valid link, not enough against someone who knows the memory layout. mm_set_secret
  * (mm_fixed_set_secret, mm_heap_set_secret) gives it one from a source of randomness (a hardware
  * RNG, the OS's). It re-seals the links of the free blocks: O(free blocks); call it once, after
- * creation. Nothing with MM_CHECKS=0 (links are stored as they are). NULL is ignored.
+ * creation. Nothing with MM_CHECKS=0 (links are stored as they are). NULL or a destroyed instance
+ * is ignored.
  */
 void mm_set_secret(mm_t mm, uintptr_t secret);
 

@@ -280,15 +280,10 @@ void *mm_fixed_alloc(mm_fixed_t p)
 	void *b = p->head;
 	if (MM_UNLIKELY(mm_addr(b) <= mm_addr(MM_LIST_END)))
 		return fixed_alloc_slow(p);
-	if (p->bitmap) {
-		/* The index, for the bit, also checks the head: a block the pool carved, not what a
-		 * write after free left in the link it came from (fixed_internal.h). */
-		size_t i = mm_fixed_index(p, mm_addr(b));
-		if (MM_CHECKS >= 1 && MM_UNLIKELY(i >= p->carved))
-			return fixed_alloc_forged(p);
-		mm_bitmap_word *w = &p->bitmap[i / MM_BITMAP_BITS];
-		BIT_STORE(w, BIT_LOAD(w) | ((size_t)1 << (i % MM_BITMAP_BITS)));
-	}
+	/* The index, for the bit, also checks the head: a block the pool carved, not what a write
+	 * after free left in the link it came from (fixed_internal.h). */
+	if (p->bitmap && MM_UNLIKELY(!mm_fixed_claim(p, b)))
+		return fixed_alloc_forged(p);
 	p->head = mm_fixed_next(p, b);
 	p->obs.allocs++;
 	return b;

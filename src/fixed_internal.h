@@ -130,6 +130,19 @@ void mm_fixed_drop_list(const mm_fixed *p, void **list, const void *bad, mm_obse
 /* mm_set_secret's work for a pool (a heap's classes too): its list re-sealed, checked as it goes. */
 void mm_fixed_reseal(mm_fixed *p, uintptr_t secret, mm_observe *report_to);
 
+/* The checked mode, one thread at a time: a list's head b claimed, its bit set; 0 (nothing changed)
+ * if b is no block the pool carved (MM_CHECKS >= 1), the link it came from forged. The index
+ * computed for the bit is the check. */
+MM_INLINE int mm_fixed_claim(mm_fixed *p, const void *b)
+{
+	size_t i = mm_fixed_index(p, mm_addr(b));
+	if (MM_CHECKS >= 1 && MM_UNLIKELY(i >= p->carved))
+		return 0;
+	mm_bitmap_word *w = &p->bitmap[i / MM_BITMAP_BITS];
+	BIT_STORE(w, BIT_LOAD(w) | ((size_t)1 << (i % MM_BITMAP_BITS)));
+	return 1;
+}
+
 /* Pop from a recycled list: its first block (marked live in the checked mode), or NULL (the caller
  * carves or fails). */
 MM_INLINE void *mm_list_pop(mm_fixed *p, void **list, mm_observe *report_to)
@@ -137,14 +150,9 @@ MM_INLINE void *mm_list_pop(mm_fixed *p, void **list, mm_observe *report_to)
 	void *b = *list;
 	if (b == MM_LIST_END)
 		return NULL;
-	if (p->bitmap) {
-		size_t i = mm_fixed_index(p, mm_addr(b));
-		if (MM_CHECKS >= 1 && MM_UNLIKELY(i >= p->carved)) {
-			mm_fixed_drop_list(p, list, b, report_to);
-			return NULL;
-		}
-		mm_bitmap_word *w = &p->bitmap[i / MM_BITMAP_BITS];
-		BIT_STORE(w, BIT_LOAD(w) | ((size_t)1 << (i % MM_BITMAP_BITS)));
+	if (p->bitmap && MM_UNLIKELY(!mm_fixed_claim(p, b))) {
+		mm_fixed_drop_list(p, list, b, report_to);
+		return NULL;
 	}
 	*list = mm_fixed_next(p, b);
 	return b;

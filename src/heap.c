@@ -577,14 +577,9 @@ void *mm_heap_malloc(mm_heap_t h, size_t n)
 		mm_fixed *p = h->class_at[c];
 		void *b = p->head;
 		if (MM_LIKELY(b != MM_LIST_END)) {
-			if (p->bitmap) {
-				/* The index, for the bit, also checks the head (fixed_internal.h). */
-				size_t i = mm_fixed_index(p, mm_addr(b));
-				if (MM_CHECKS >= 1 && MM_UNLIKELY(i >= p->carved))
-					return class_malloc(h, c, n); /* class_take drops the list, reported */
-				mm_bitmap_word *w = &p->bitmap[i / MM_BITMAP_BITS];
-				BIT_STORE(w, BIT_LOAD(w) | ((size_t)1 << (i % MM_BITMAP_BITS)));
-			}
+			/* The index, for the bit, also checks the head (fixed_internal.h). */
+			if (p->bitmap && MM_UNLIKELY(!mm_fixed_claim(p, b)))
+				return class_malloc(h, c, n); /* class_take drops the list, reported */
 			p->head = mm_fixed_next(p, b);
 			p->obs.allocs++;
 			return b;

@@ -88,14 +88,19 @@ MM_PART void class_emptied(mm_control *c, size_t cls)
 #if MM_CHECKS >= 1
 static const mm_pool_rec *payload_pool(const mm_control *c, uintptr_t a);
 
-/* A link's target may be read: at level 1 its payload lies within the range of the pools (one
- * rotated comparison, tlsf_internal.h); at level 2 inside a pool itself (the pool table searched). */
+/*
+ * The checks made before a link is followed. The block it leads to must be safe to read: at level 1
+ * its payload lies at an aligned offset within the range of the pools (one rotated comparison); at
+ * level 2 inside a pool itself (the pool table searched). And it must link back: its prev_link names
+ * the link that led to it. What a use after free leaves in a link unseals to an address that fails
+ * them (tlsf_internal.h); so does a forged one, unless the forger knows the key.
+ */
 MM_INLINE int link_target_ok(const mm_control *c, uintptr_t payload)
 {
 #if MM_CHECKS >= 2
 	return payload_pool(c, payload) != NULL;
 #else
-	return mm_link_in_range(c, payload);
+	return mm_rotate_offset(payload - c->pools[0].first) <= c->link_span_r;
 #endif
 }
 
@@ -134,6 +139,16 @@ static MM_NOINLINE MM_COLD void list_broken(mm_control *c, const mm_block *b)
 	}
 }
 #endif
+
+mm_block *mm_tlsf_next_checked(const mm_control *c, const mm_block *b)
+{
+	mm_block *next = mm_next_free(c, b);
+#if MM_CHECKS >= 1
+	if (next && !follows(c, &b->next_free, next))
+		return NULL;
+#endif
+	return next;
+}
 
 /*
  * Removes any member of any list. Its class is computed only when its list becomes empty, from the

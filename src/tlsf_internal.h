@@ -224,32 +224,9 @@ MM_INLINE void mm_set_prev_link(const mm_control *c, mm_block *b, mm_block *cons
 	b->prev_link = (mm_block **)(mm_addr(link) ^ mm_link_code(c, &b->prev_link));
 }
 
-/*
- * The checks made before a link is followed (MM_CHECKS >= 1; MM_CHECKS=0 makes none). The block it
- * leads to must lie at an aligned payload offset inside the range of the pools (one rotated
- * comparison: it is then safe to read) and link back: its prev_link must name the link that led to
- * it. What a use after free leaves in a link unseals to an address that fails them; so does a forged
- * one, unless the forger knows the key.
- */
-#if MM_CHECKS >= 1
-MM_INLINE int mm_link_in_range(const mm_control *c, uintptr_t payload)
-{
-	return mm_rotate_offset(payload - c->pools[0].first) <= c->link_span_r;
-}
-#endif
-
-/* next, read from the link at `link`, is a genuine member: in range, and links back to `link`. */
-MM_INLINE int mm_link_leads_back(const mm_control *c, mm_block *const *link, const mm_block *next)
-{
-#if MM_CHECKS >= 1
-	return mm_link_in_range(c, mm_addr(mm_block_payload(next))) && mm_prev_link(c, next) == link;
-#else
-	(void)c;
-	(void)link;
-	(void)next;
-	return 1;
-#endif
-}
+/* b's successor in its list, or NULL: also where the link fails the checks made before a link is
+ * followed (tlsf.c; reported by the call that next pops or unlinks b). For walks outside the core. */
+mm_block *mm_tlsf_next_checked(const mm_control *c, const mm_block *b);
 
 /* The TLSF operations without the observed path (no lock, timing or hooks); the heap calls these
  * for its remainder, under its own lock. Statistics are kept. */

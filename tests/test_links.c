@@ -227,7 +227,62 @@ static void test_secret(void)
 	void *p2 = mm_malloc(mm, 64);
 	CHECK(!p2 || inside_arena(p2));
 	CHECK(rec.count == 1 && take_error(&rec) == MM_ERR_CORRUPTED_LINK);
-	mm_set_secret(NULL, 1); /* ignored */
+}
+
+/* The setters' bad input: NULL and destroyed instances are ignored, reporting nothing; a live
+ * instance next to them is untouched and valid. */
+static void test_secret_bad_input(void)
+{
+	recorded_errors rec;
+	mm_set_secret(NULL, 1);
+	mm_fixed_set_secret(NULL, 1);
+	mm_heap_set_secret(NULL, 1);
+
+	mm_t mm = fresh(&rec);
+	void *p = mm_malloc(mm, 100);
+	mm_free(mm, mm_malloc(mm, 300));
+	mm_destroy(mm);
+	mm_set_secret(mm, 7); /* destroyed: ignored, its memory unchanged */
+	CHECK(((mm_control *)(void *)mm)->link_key != 7);
+	mm = fresh(&rec);
+	p = mm_malloc(mm, 100);
+	mm_free(mm, mm_malloc(mm, 300));
+	mm_set_secret(mm, 7);
+	CHECK(rec.count == 0 && mm_validate(mm));
+	mm_free(mm, p);
+	CHECK(rec.count == 0 && mm_validate(mm));
+
+	memset(arena, 0, sizeof(arena));
+	mm_fixed_t f = mm_fixed_create(arena, 1 << 16, 48, 16, 0);
+	recorded_errors frec;
+	record_errors(f, &frec);
+	void *b = mm_fixed_alloc(f);
+	mm_fixed_free(f, mm_fixed_alloc(f));
+	mm_fixed_set_secret(f, 9);
+	CHECK(frec.count == 0 && mm_fixed_validate(f));
+	mm_fixed_free(f, b);
+	CHECK(frec.count == 0 && mm_fixed_validate(f));
+	mm_fixed_destroy(f);
+	mm_fixed_set_secret(f, 11); /* ignored */
+
+	memset(arena, 0, sizeof(arena));
+	mm_heap_config cfg = {0};
+	cfg.n_classes = 1;
+	cfg.classes[0] = (mm_heap_class_config){48, 32};
+	cfg.remainder = 4096;
+	mm_heap_t h = mm_heap_create(arena, mm_heap_size(&cfg), &cfg);
+	recorded_errors hrec;
+	record_errors(h, &hrec);
+	void *c = mm_heap_malloc(h, 40), *r = mm_heap_malloc(h, 2000);
+	mm_heap_free(h, mm_heap_malloc(h, 40));
+	mm_heap_free(h, mm_heap_malloc(h, 1000));
+	mm_heap_set_secret(h, 13);
+	CHECK(hrec.count == 0 && mm_heap_validate(h));
+	mm_heap_free(h, c);
+	mm_heap_free(h, r);
+	CHECK(hrec.count == 0 && mm_heap_validate(h));
+	mm_heap_destroy(h);
+	mm_heap_set_secret(h, 15); /* ignored */
 }
 
 /* A fixed pool, or a heap's class: b's link (b freed last, heading the recycled list) overwritten;
@@ -304,6 +359,7 @@ int main(void)
 	test_forged_on_merge();
 	test_other_paths();
 	test_secret();
+	test_secret_bad_input();
 	return check_summary("test_links");
 }
 

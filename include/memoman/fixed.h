@@ -129,7 +129,9 @@ void mm_fixed_reset(mm_fixed_t pool);
  * The secret the pool's recycled-list links are sealed with (MM_CHECKS >= 1; mm_set_secret in
  * memoman.h says why): its list re-sealed, O(free blocks). A list whose head fails the checked mode's
  * check (a block the pool carved) is reported as MM_ERR_CORRUPTED_LINK and dropped; the unchecked
- * mode (MM_FIXED_UNCHECKED) seals its links but follows them unchecked. NULL is ignored.
+ * mode (MM_FIXED_UNCHECKED) seals its links but follows them unchecked. NULL or a destroyed pool is
+ * ignored; nothing with MM_CHECKS=0; a lock-free pool keeps its links outside the blocks and only
+ * takes the key.
  */
 void mm_fixed_set_secret(mm_fixed_t pool, uintptr_t secret);
 

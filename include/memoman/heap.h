@@ -84,8 +84,13 @@ void mm_heap_destroy(mm_heap_t heap);
  * O(classes + remainder pools), plus clearing the bitmaps in the checked mode. */
 void mm_heap_reset(mm_heap_t heap);
 
-/* The secret the heap's free-list links are sealed with: each class's and the remainder's, derived
- * from it (mm_set_secret, mm_fixed_set_secret). O(free blocks); once, after creation. */
+/*
+ * The secret the heap's free-list links are sealed with: each class's and the remainder's, derived
+ * from it (mm_set_secret, mm_fixed_set_secret say why). Re-seals the free blocks' links: O(free
+ * blocks); call it once, after creation. A link found broken on the way is reported as
+ * MM_ERR_CORRUPTED_LINK and its list cut there. NULL or a destroyed heap is ignored; nothing with
+ * MM_CHECKS=0.
+ */
 void mm_heap_set_secret(mm_heap_t heap, uintptr_t secret);
 
 /* ---- Allocation ---------------------------------------------------------------------------------- */

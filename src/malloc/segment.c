@@ -175,15 +175,13 @@ void mm_segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_tcache *tc)
 #define MM_THP_AFTER 4
 
 static uint8_t thp_policy; /* 0: never ask; 1: auto; 2: every segment */
-static int thp_mode;       /* mm_os_thp_mode() */
 
 void mm_thp_setup(void)
 {
-	thp_mode = mm_os_thp_mode();
 	const char *v = mm_os_getenv("MEMOMAN_THP");
 	thp_policy = v && v[0] == '0' && !v[1] ? 0 : v && v[0] == '1' && !v[1] ? 2 : 1;
-	if (thp_mode != MM_OS_THP_ADVISED)
-		thp_policy = 0; /* nothing to ask for: the kernel decides alone */
+	if (mm_os_thp_mode() != MM_OS_THP_ADVISED) /* read once, cached by the OS layer */
+		thp_policy = 0;                    /* nothing to ask for: the kernel decides alone */
 }
 
 /* Up to MM_THP_AFTER: the segments of a kind the thread holds. */
@@ -210,7 +208,7 @@ static unsigned thp_on(mm_segment *s, unsigned thp, const mm_tcache *tc, unsigne
 
 void mm_segment_thp_off(mm_segment *s)
 {
-	if (s->thp == MM_THP_ASKED || (s->thp == MM_THP_NONE && thp_mode == MM_OS_THP_ALWAYS))
+	if (s->thp == MM_THP_ASKED || (s->thp == MM_THP_NONE && mm_os_thp_mode() == MM_OS_THP_ALWAYS))
 		if (mm_os_huge_advise(s, MM_SEG_SIZE, 0))
 			s->thp = MM_THP_REFUSED;
 }

@@ -288,9 +288,7 @@ size_t mm_tlsf_purge_spans(mm_control *c, uint64_t now, int force)
 	size_t first = mm_class_search(MM_ZONE_PURGE_MIN, &(size_t){0});
 	for (size_t k = first; k < MM_CLASS_COUNT; k++) {
 		for (mm_block *b = c->heads[k], *next; b; b = next) {
-			next = mm_next_free(c, b);
-			if (next && !mm_link_leads_back(c, &b->next_free, next))
-				next = NULL; /* a broken list: not followed (the next malloc or free reports it) */
+			next = mm_tlsf_next_checked(c, b); /* a broken link: not followed */
 			size_t stride = mm_stride_of(b->size);
 			if (stride < MM_ZONE_PURGE_MIN)
 				continue;
