@@ -121,7 +121,7 @@ static void *alloc_route(size_t n, size_t align, int *zeroed)
 			return p;
 	}
 	if (n <= MM_LARGE_MAX && align <= MM_ZONE_MAX) {
-		void *p = mm_large_malloc(n, align);
+		void *p = mm_large_malloc(n, align, tc->large_shard);
 		if (p) {
 			mm_relaxed_add(&tc->large_allocs, 1);
 			return p;
@@ -163,7 +163,7 @@ MM_INLINE void *do_malloc(size_t n)
 	/* Fast path: the current page of the request's class, through the 16-byte-step table. A thread
 	 * not set up yet has the empty thread cache, whose table points at an empty page: it falls through. */
 	mm_tcache *tc = mm_tl_tcache;
-	if (MM_LIKELY(n <= MM_SMALL_MAX)) {
+	if (MM_LIKELY(n <= MM_DIRECT_MAX)) {
 		mm_page *p = tc->direct[(n + 15) >> 4];
 		mm_cblock *b = p->free;
 		if (MM_LIKELY(b != NULL)) {
@@ -193,7 +193,7 @@ static void *do_calloc(size_t count, size_t size)
 	}
 	int zeroed = 0;
 	void *p;
-	if (n <= MM_SMALL_MAX) {
+	if (n <= MM_DIRECT_MAX) {
 		p = do_malloc(n);
 	} else {
 		p = alloc_any(n, 0, &zeroed);
@@ -213,8 +213,9 @@ static MM_NOINLINE void free_unknown(void *ptr)
 	uintptr_t a = (uintptr_t)ptr;
 	if (!ptr)
 		return;
-	if (mm_large_segment_of(a)) { /* in a later segment of a large pool */
-		mm_large_free(ptr);
+	mm_segment *pool = mm_large_segment_of(a);
+	if (pool) { /* in a later segment of a large pool */
+		mm_large_free(pool, ptr);
 		return;
 	}
 	if ((a & MM_SEG_MASK) == 0 && a >= 2 * MM_SEG_SIZE && mm_segmap_has(a - MM_SEG_SIZE)) {
@@ -232,7 +233,7 @@ static MM_NOINLINE void free_other(mm_segment *s, void *ptr)
 {
 	switch (s->kind) {
 	case MM_SEG_ZONE: mm_zone_free(s, ptr); return;
-	case MM_SEG_LARGE: mm_large_free(ptr); return;
+	case MM_SEG_LARGE: mm_large_free(s, ptr); return;
 	case MM_SEG_HUGE: mm_huge_free(s, ptr); return;
 	default: mm_report_misuse("free(): invalid pointer", ptr); return;
 	}
@@ -284,7 +285,7 @@ static size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
 		mm_segment *ls = mm_large_segment_of(a);
 		if (ls) {
 			*seg_out = ls;
-			return mm_large_usable(ptr);
+			return mm_large_usable(ls, ptr);
 		}
 		if ((a & MM_SEG_MASK) == 0 && a >= 2 * MM_SEG_SIZE && mm_segmap_has(a - MM_SEG_SIZE)) {
 			mm_segment *s = mm_segment_of(a - MM_SEG_SIZE);
@@ -311,7 +312,7 @@ static size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
 	if (s->kind == MM_SEG_HUGE)
 		return mm_huge_usable(s, ptr);
 	if (s->kind == MM_SEG_LARGE)
-		return mm_large_usable(ptr);
+		return mm_large_usable(s, ptr);
 	mm_report_misuse(who, ptr);
 	return 0;
 }
@@ -356,7 +357,7 @@ static void *do_realloc(void *ptr, size_t n)
 			return q;
 	} else if (s->kind == MM_SEG_LARGE) {
 		if (want > MM_ZONE_MAX && want <= MM_LARGE_MAX) {
-			void *q = mm_large_realloc(ptr, want);
+			void *q = mm_large_realloc(s, ptr, want);
 			if (q)
 				return q;
 		}

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * large.c - large requests (above MM_ZONE_MAX, up to MM_LARGE_MAX): the large region, one TLSF
- * instance for the whole process, under a lock, over pools of MM_LARGE_POOL bytes.
+ * large.c - large requests (above MM_ZONE_MAX, up to MM_LARGE_MAX): the large region, shared by
+ * the whole process: a few TLSF instances (shards), each under its lock, over pools of
+ * MM_LARGE_POOL bytes.
  *
  * Blocks of a few MiB come and go in many programs (buffers, images, tables that grow). Mapping
  * each on its own costs an mmap, a munmap and a page fault per page every time; here a freed block
@@ -22,16 +23,34 @@
 
 #define MM_LARGE_RELEASE_DELAY 1000 /* ms an entirely free pool stays mapped */
 
-/* Held for one TLSF call (or a purge pass): a waiter spins a little before it sleeps, where the
- * C library offers that (a sleep and a wake-up cost more than the call). */
+/*
+ * The region is MM_LARGE_SHARDS instances, each with its own lock and pools, so that threads
+ * allocating large blocks at once do not wait for one lock (with one, two threads that each
+ * allocate and free a few MiB at a time spent a third of their time asleep on it). A thread starts
+ * at its own shard (mm_tcache.large_shard, given out in turn) and takes another whose lock is free
+ * if its own is busy; a block goes back to the shard of its pool (mm_segment.shard).
+ */
+#define MM_LARGE_SHARDS 4
+
+typedef struct large_shard {
+	/* Held for one TLSF call (or a purge pass): a waiter spins a little before it sleeps, where
+	 * the C library offers that (a sleep and a wake-up cost more than the call). */
+	pthread_mutex_t lock;
+	mm_t tlsf;
+	size_t purged_bytes; /* bytes of the instance's free spans counted in mm_stat_purged (under the lock) */
+	_Alignas(64) unsigned char control_mem[sizeof(mm_control)];
+} large_shard;
+
 #ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
-static pthread_mutex_t lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+#define LARGE_LOCK_INIT PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
 #else
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+#define LARGE_LOCK_INIT PTHREAD_MUTEX_INITIALIZER
 #endif
-static _Alignas(64) unsigned char control_mem[sizeof(mm_control)];
-static mm_t tlsf;
-static size_t purged_bytes; /* bytes of the instance's free spans counted in mm_stat_purged (under the lock) */
+static large_shard shards[MM_LARGE_SHARDS] = {
+    {.lock = LARGE_LOCK_INIT}, {.lock = LARGE_LOCK_INIT}, {.lock = LARGE_LOCK_INIT}, {.lock = LARGE_LOCK_INIT}};
+_Static_assert(MM_LARGE_SHARDS == 4, "one initializer per shard");
+
+static large_shard *shard_of(const mm_segment *pool) { return &shards[pool->shard]; }
 
 /* The usable size of a block of the instance, from its header (under the lock). */
 MM_INLINE size_t block_usable(const void *p) { return mm_stride_of(MM_SIZE_LOAD(mm_block_from_ptr(p))) - MM_W; }
@@ -51,16 +70,17 @@ static void interior_set(uintptr_t pool, int present)
 
 /* Maps a pool and gives it to the instance (under the lock); 0 when the instance holds all the pools
  * it can (the request then gets a mapping of its own, mm_huge_malloc) or the OS refuses. */
-static int pool_add(void)
+static int pool_add(large_shard *sh)
 {
-	if (tlsf->pool_count >= MM_MAX_POOLS)
+	if (sh->tlsf->pool_count >= MM_MAX_POOLS)
 		return 0;
 	mm_segment *s = mm_segment_map(MM_LARGE_POOL, MM_SEG_SIZE);
 	if (!s)
 		return 0;
 	mm_segment_init(s, MM_SEG_LARGE, MM_LARGE_POOL, NULL);
 	s->huge_block = (unsigned char *)s + MM_SEG_HEADER;
-	if (!mm_add_pool(tlsf, s->huge_block, MM_LARGE_POOL - MM_SEG_HEADER)) {
+	s->shard = (uint8_t)(sh - shards);
+	if (!mm_add_pool(sh->tlsf, s->huge_block, MM_LARGE_POOL - MM_SEG_HEADER)) {
 		mm_segment_unmap(s);
 		return 0;
 	}
@@ -69,56 +89,89 @@ static int pool_add(void)
 	return 1;
 }
 
-void *mm_large_malloc(size_t n, size_t align)
+/* Locks a shard for a thread whose own is `home`: the first whose lock is free, or home. */
+static large_shard *shard_lock(unsigned home)
 {
-	pthread_mutex_lock(&lock);
-	if (!tlsf) {
-		tlsf = mm_create(control_mem);
-		mm_set_error_handler(tlsf, large_error, NULL);
+	for (unsigned k = 0; k < MM_LARGE_SHARDS; k++) {
+		large_shard *sh = &shards[(home + k) % MM_LARGE_SHARDS];
+		if (pthread_mutex_trylock(&sh->lock) == 0)
+			return sh;
+	}
+	large_shard *sh = &shards[home % MM_LARGE_SHARDS];
+	pthread_mutex_lock(&sh->lock);
+	return sh;
+}
+
+/* A block of the shard (under its lock), with a new pool if `grow` and it has no room; NULL if none. */
+static void *shard_alloc(large_shard *sh, size_t n, size_t align, int grow)
+{
+	if (!sh->tlsf) {
+		sh->tlsf = mm_create(sh->control_mem);
+		mm_set_error_handler(sh->tlsf, large_error, NULL);
 	}
 	void *p = NULL;
-	for (int attempt = 0; attempt < 2 && tlsf; attempt++) {
-		p = align > MM_ALIGN ? mm_tlsf_memalign(tlsf, align, n) : mm_tlsf_malloc(tlsf, n);
-		if (p || !pool_add())
+	for (int attempt = 0; attempt < 2 && sh->tlsf; attempt++) {
+		p = align > MM_ALIGN ? mm_tlsf_memalign(sh->tlsf, align, n) : mm_tlsf_malloc(sh->tlsf, n);
+		if (p || !grow || !pool_add(sh))
 			break;
 	}
 	if (p)
 		atomic_fetch_add_explicit(&mm_stat_large_bytes, block_usable(p), memory_order_relaxed);
-	pthread_mutex_unlock(&lock);
 	return p;
 }
 
-void mm_large_free(void *p)
+void *mm_large_malloc(size_t n, size_t align, unsigned home)
 {
-	pthread_mutex_lock(&lock);
-	uint64_t before = tlsf->obs.frees;
+	large_shard *sh = shard_lock(home);
+	void *p = shard_alloc(sh, n, align, 1);
+	pthread_mutex_unlock(&sh->lock);
+	/* No room and no new pool (an address-space limit): the free space of the other shards, before
+	 * a mapping of its own is tried, so that memory freed in one shard is not lost to the others. */
+	for (unsigned k = 0; !p && k < MM_LARGE_SHARDS; k++) {
+		large_shard *other = &shards[k];
+		if (other == sh)
+			continue;
+		pthread_mutex_lock(&other->lock);
+		p = shard_alloc(other, n, align, 0);
+		pthread_mutex_unlock(&other->lock);
+	}
+	return p;
+}
+
+void mm_large_free(mm_segment *pool, void *p)
+{
+	large_shard *sh = shard_of(pool);
+	pthread_mutex_lock(&sh->lock);
+	uint64_t before = sh->tlsf->obs.frees;
 	size_t usable = block_usable(p);
-	mm_tlsf_free(tlsf, p);
-	if (tlsf->obs.frees != before) /* not if the checks refused p (reported already) */
+	mm_tlsf_free(sh->tlsf, p);
+	if (sh->tlsf->obs.frees != before) /* not if the checks refused p (reported already) */
 		atomic_fetch_sub_explicit(&mm_stat_large_bytes, usable, memory_order_relaxed);
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&sh->lock);
 	mm_tcache *tc = mm_tl_tcache;
 	if (tc->initialized)
 		mm_maybe_tick(tc);
 }
 
-void *mm_large_realloc(void *p, size_t n)
+void *mm_large_realloc(mm_segment *pool, void *p, size_t n)
 {
-	pthread_mutex_lock(&lock);
+	large_shard *sh = shard_of(pool);
+	pthread_mutex_lock(&sh->lock);
 	size_t before = block_usable(p);
-	void *q = mm_tlsf_realloc(tlsf, p, n);
+	void *q = mm_tlsf_realloc(sh->tlsf, p, n);
 	if (q)
 		atomic_fetch_add_explicit(&mm_stat_large_bytes, (uint64_t)block_usable(q) - before,
 		                          memory_order_relaxed);
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&sh->lock);
 	return q;
 }
 
-size_t mm_large_usable(void *p)
+size_t mm_large_usable(mm_segment *pool, void *p)
 {
-	pthread_mutex_lock(&lock); /* the header's flag bits change under the lock */
-	size_t n = mm_tlsf_checked_size(tlsf, p);
-	pthread_mutex_unlock(&lock);
+	large_shard *sh = shard_of(pool);
+	pthread_mutex_lock(&sh->lock); /* the header's flag bits change under the lock */
+	size_t n = mm_tlsf_checked_size(sh->tlsf, p);
+	pthread_mutex_unlock(&sh->lock);
 	return n;
 }
 
@@ -135,17 +188,16 @@ mm_segment *mm_large_segment_of(uintptr_t a)
 	return NULL;
 }
 
-void mm_large_tick(uint64_t now, int level)
+static void shard_tick(large_shard *sh, uint64_t now, int force)
 {
-	int force = level == MM_PURGE_ALL;
 	if (force)
-		pthread_mutex_lock(&lock);
-	else if (pthread_mutex_trylock(&lock) != 0)
+		pthread_mutex_lock(&sh->lock);
+	else if (pthread_mutex_trylock(&sh->lock) != 0)
 		return;
-	if (tlsf) {
+	if (sh->tlsf) {
 		/* Pools entirely free for long enough: unmapped (first, so that the purge pass after counts
 		 * what stays mapped). */
-		mm_control *c = tlsf;
+		mm_control *c = sh->tlsf;
 		for (size_t i = 0; i < c->pool_count;) {
 			mm_segment *s = (mm_segment *)(c->pools[i].start - MM_SEG_HEADER);
 			if (!mm_tlsf_pool_empty(c, i)) {
@@ -165,14 +217,34 @@ void mm_large_tick(uint64_t now, int level)
 			}
 			i++;
 		}
-		size_t purged = mm_tlsf_purge_spans(tlsf, now, force);
-		mm_stat_purged_add((int64_t)purged - (int64_t)purged_bytes);
-		purged_bytes = purged;
+		size_t purged = mm_tlsf_purge_spans(sh->tlsf, now, force);
+		mm_stat_purged_add((int64_t)purged - (int64_t)sh->purged_bytes);
+		sh->purged_bytes = purged;
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&sh->lock);
 }
 
-/* Fork: the lock is held across it, so that the child finds the instance whole. */
-void mm_large_fork_prepare(void) { pthread_mutex_lock(&lock); }
-void mm_large_fork_parent(void) { pthread_mutex_unlock(&lock); }
-void mm_large_fork_child(void) { pthread_mutex_unlock(&lock); }
+void mm_large_tick(uint64_t now, int level)
+{
+	for (unsigned k = 0; k < MM_LARGE_SHARDS; k++)
+		shard_tick(&shards[k], now, level == MM_PURGE_ALL);
+}
+
+/* Fork: the locks are held across it, so that the child finds the instances whole. */
+void mm_large_fork_prepare(void)
+{
+	for (unsigned k = 0; k < MM_LARGE_SHARDS; k++)
+		pthread_mutex_lock(&shards[k].lock);
+}
+
+void mm_large_fork_parent(void)
+{
+	for (unsigned k = 0; k < MM_LARGE_SHARDS; k++)
+		pthread_mutex_unlock(&shards[k].lock);
+}
+
+void mm_large_fork_child(void)
+{
+	for (unsigned k = 0; k < MM_LARGE_SHARDS; k++)
+		pthread_mutex_unlock(&shards[k].lock);
+}

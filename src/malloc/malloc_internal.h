@@ -8,8 +8,8 @@
  * space (the segment map) says which segments are ours: free() looks there first and never reads
  * memory it does not own. A segment is one of five kinds:
  *
- *   SMALL    64 pages of 64 KiB; each page holds blocks of one size class up to 1 KiB
- *   MEDIUM   8 pages of 512 KiB; classes above 1 KiB up to 16 KiB
+ *   SMALL    64 pages of 64 KiB; each page holds blocks of one size class up to 8 KiB
+ *   MEDIUM   8 pages of 512 KiB; classes above 8 KiB up to 16 KiB
  *   ZONE     one pool of a thread's zone, a TLSF instance (the lower layer's mm_t): requests up to
  *            1 MiB
  *   LARGE    a pool of MM_LARGE_POOL bytes (several segments) of the large region, the process's
@@ -55,13 +55,14 @@ _Static_assert(MM_MAX_POOLS >= 32, "libmemoman-malloc needs MM_MAX_POOLS of 32 o
 #define MM_PAGES_MAX (MM_SEG_SIZE >> MM_SMALL_PAGE_SHIFT) /* 64 */
 #define MM_SEG_HEADER ((size_t)16384)                     /* the header; page 0 starts after it */
 
-#define MM_MIN_ALIGN ((size_t)16)               /* every block's alignment (the TLSF core's MM_ALIGN too) */
-#define MM_SMALL_MAX 1024                       /* largest block of a SMALL page */
-#define MM_CLASS_MAX 16384                      /* largest size class */
-#define MM_ZONE_MAX 1048576                     /* largest request served by a thread's zone */
-#define MM_LARGE_POOL ((size_t)64 << 20)        /* a pool of the large region */
-#define MM_LARGE_MAX ((size_t)32 << 20)         /* largest request served there */
-#define MM_DIRECT_STEPS (MM_SMALL_MAX / 16 + 1) /* requests up to MM_SMALL_MAX, by 16-byte steps */
+#define MM_MIN_ALIGN ((size_t)16)                /* every block's alignment (the TLSF core's MM_ALIGN too) */
+#define MM_DIRECT_MAX 1024                       /* largest request of malloc's fast path (tcache->direct) */
+#define MM_SMALL_MAX 8192                        /* largest block of a SMALL page (8 blocks or more a page) */
+#define MM_CLASS_MAX 16384                       /* largest size class */
+#define MM_ZONE_MAX 1048576                      /* largest request served by a thread's zone */
+#define MM_LARGE_POOL ((size_t)64 << 20)         /* a pool of the large region */
+#define MM_LARGE_MAX ((size_t)32 << 20)          /* largest request served there */
+#define MM_DIRECT_STEPS (MM_DIRECT_MAX / 16 + 1) /* requests up to MM_DIRECT_MAX, by 16-byte steps */
 #define MM_CLASSES 36
 _Static_assert(MM_CLASSES == MEMOMAN_MALLOC_CLASSES, "the public class count is the internal one");
 
@@ -178,6 +179,7 @@ typedef struct mm_segment {
 	uint8_t page_count;                 /* page slots */
 	uint8_t abandoned;                  /* on the abandoned list */
 	uint8_t thp;                        /* enum mm_segment_thp: its THP advice */
+	uint8_t shard;                      /* LARGE: its shard of the large region */
 	uint32_t used_pages;                /* slots in use */
 	uint64_t free_slots;                /* bit i: slot i is free */
 	uint64_t dirty_slots;               /* bit i: slot i is free and its memory not yet returned */
@@ -211,6 +213,7 @@ typedef struct mm_tcache {
 	mm_segment *segments[MM_SEG_ZONE]; /* SMALL and MEDIUM segments owned */
 	struct mm_zone *zone;              /* the zone for medium requests, or NULL */
 	uint32_t slow_calls;               /* slow-path calls, to pace the clock */
+	uint32_t large_shard;              /* the large region's shard it tries first */
 	uint64_t next_tick_ms;
 	/* Statistics (relaxed atomics: the owner writes with plain loads and stores, anyone reads). A
 	 * block is counted freed by the thread that frees it into its page (the owner, or the thread
@@ -442,10 +445,10 @@ int mm_tlsf_pool_empty(const struct mm_control *c, size_t i);
 size_t mm_tlsf_purge_spans(struct mm_control *c, uint64_t now, int force);
 
 /* Large requests (the shared TLSF instance over LARGE pools). */
-void *mm_large_malloc(size_t n, size_t align);
-void mm_large_free(void *p);
-void *mm_large_realloc(void *p, size_t n);
-size_t mm_large_usable(void *p);
+void *mm_large_malloc(size_t n, size_t align, unsigned home); /* home: the thread's shard */
+void mm_large_free(mm_segment *pool, void *p);                /* pool: the first segment of p's pool */
+void *mm_large_realloc(mm_segment *pool, void *p, size_t n);
+size_t mm_large_usable(mm_segment *pool, void *p);
 mm_segment *mm_large_segment_of(uintptr_t a); /* the pool of a pointer in a later segment, or NULL */
 void mm_large_tick(uint64_t now, int level);
 

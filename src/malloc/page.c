@@ -6,7 +6,7 @@
  *
  * A thread cache keeps, for each class, a queue of pages that may have free blocks; the first one is the
  * "current" page that malloc's fast path pops from (through tcache->direct for requests up to
- * MM_SMALL_MAX). Pages found with nothing to give move to the thread cache's full list; a remote free sets
+ * MM_DIRECT_MAX). Pages found with nothing to give move to the thread cache's full list; a remote free sets
  * tcache->remote_pending, and the next slow path looks at the full list again.
  */
 #include <string.h>
@@ -87,7 +87,7 @@ static void queue_push_back(mm_page_queue *q, mm_page *p)
 static void direct_update(mm_tcache *tc, unsigned c)
 {
 	size_t size = classes[c].size;
-	if (size > MM_SMALL_MAX)
+	if (size > MM_DIRECT_MAX)
 		return;
 	mm_page *p = tc->queues[c].first ? tc->queues[c].first : &mm_page_empty;
 	size_t lo = c == 0 ? 0 : mm_class_size(c - 1) / 16 + 1; /* steps of sizes above the class below */

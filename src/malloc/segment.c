@@ -458,14 +458,14 @@ int mm_segment_adopt(mm_tcache *tc, unsigned kind)
 	mm_segment *s = tc->segments[kind];
 	if ((s && s->free_slots) || !atomic_load_explicit(&abandoned_count[kind], memory_order_relaxed))
 		return 0; /* a slot of its own first, as mm_segment_acquire: adopting is for a thread out of room */
-	(void)adopt_abandoned(tc, kind, 4);
+	(void)adopt_abandoned(tc, kind, 1);
 	return 1;
 }
 
 mm_segment *mm_segment_acquire(mm_tcache *tc, unsigned kind)
 {
 	/* An abandoned segment first: its pages have blocks in use, and maybe frees waiting. */
-	mm_segment *s = adopt_abandoned(tc, kind, 4);
+	mm_segment *s = adopt_abandoned(tc, kind, 1);
 	if (s)
 		return s;
 	s = mm_segment_new_raw(kind, tc);

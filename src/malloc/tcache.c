@@ -104,6 +104,8 @@ static mm_tcache *tcache_new(void)
 	for (size_t i = 0; i < MM_DIRECT_STEPS; i++)
 		tc->direct[i] = &mm_page_empty;
 	tc->initialized = 1;
+	static _Atomic unsigned next_shard;
+	tc->large_shard = atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed);
 	mm_global_lock();
 	tc->next_all = tcaches;
 	if (tcaches)

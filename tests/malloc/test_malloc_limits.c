@@ -11,7 +11,10 @@
  *     are emptied so that the figure does not depend on the clock);
  *   - ranges: blocks of one size range until malloc says no, all freed, then blocks of another
  *     range (1 MiB, then 64 bytes, then 100 KB, then 1 MiB again): each is served without
- *     malloc_trim, fopen works in between, and the last round serves about what the first did.
+ *     malloc_trim, fopen works in between, and the last round serves about what the first did;
+ *   - shards: one thread allocates 2 MiB blocks (the large region) until malloc says no and frees
+ *     them all but the first (so that its pool stays); a second thread, which starts at another shard of the large region, is then served
+ *     about as many: the space freed in one shard is not lost to the others.
  * Not under sanitizers (their shadow memory needs the address space) nor qemu-user (the emulator's
  * own mappings count against the limit).
  */
@@ -19,6 +22,7 @@
 #define _GNU_SOURCE
 #endif
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +138,37 @@ static int run_ranges(void)
 	return check_done("test_malloc_limits (ranges)");
 }
 
+/* Fills with 2 MiB blocks and frees them, but for the first if `keep` (whose pool then cannot be
+ * unmapped to make room). */
+static void *fill_large(void *arg)
+{
+	size_t *served = arg, n = fill(2 * MiB);
+	for (size_t i = served[0]; i < n; i++)
+		free(blocks[i]);
+	served[0] = n;
+	return NULL;
+}
+
+static int run_shards(void)
+{
+	if (!limit_to(256 * MiB))
+		return 0;
+	size_t served[2] = {1, 0}; /* the first thread keeps its first block */
+	void *kept = NULL;
+	for (int t = 0; t < 2; t++) {
+		pthread_t th;
+		CHECK(pthread_create(&th, NULL, fill_large, &served[t]) == 0);
+		CHECK(pthread_join(th, NULL) == 0);
+		if (t == 0)
+			kept = blocks[0];
+	}
+	free(kept);
+	printf("shards: the first thread got %zu blocks of 2 MiB, the second %zu\n", served[0], served[1]);
+	CHECK(served[0] >= 32); /* 64 MiB of 256 MiB */
+	CHECK(served[1] + 3 >= served[0]);
+	return check_done("test_malloc_limits (shards)");
+}
+
 static int in_child(int (*body)(void))
 {
 	fflush(stdout);
@@ -154,5 +189,6 @@ int main(void)
 {
 	in_child(run_rounds);
 	in_child(run_ranges);
+	in_child(run_shards);
 	return check_done("test_malloc_limits");
 }
