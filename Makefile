@@ -12,6 +12,9 @@
 #                    the library at -O2 and -Os (M4_OPT="-O2" for one): a report (tests/bounds/m4.sh)
 #   make test-debug  the tests with MM_DEBUG=1: every check on, validation every 64 operations
 #   make test-tsan   the tests under ThreadSanitizer (the threaded ones are what it is for)
+#   make test-tools  memoman built for Valgrind's memcheck (MEMOMAN_VALGRIND) and for AddressSanitizer
+#                    (MEMOMAN_ASAN): programs with one memory bug each on memoman's blocks, every bug
+#                    reported by the checker (tests/tools/run.sh; needs valgrind)
 #   make test-clang  the tests built with clang at -Os (its warnings are errors too): MinSizeRel, so the
 #                    library is built small (MM_SMALL_CODE=1) where the others build it for speed
 #   make test-programs  real programs (CPython, sqlite3, git, lua, gcc, redis) with and without
@@ -71,12 +74,12 @@ endef
 
 SOURCES = $(wildcard src/*.c src/*.h src/malloc/*.c src/malloc/*.h src/malloc/os/*.c src/malloc/os/*.h include/*.h \
 	include/memoman/*.h tests/*.c tests/*.h tests/*.cpp tests/malloc/*.c tests/malloc/*.h bench/malloc/*.c \
-	tests/install/*.c tests/bounds/*.c tools/*.c bench/*.c bench/wcet/*.h bench/footprint/*.c fuzz/*.c examples/*.c)
+	tests/install/*.c tests/bounds/*.c tests/tools/*.c tools/*.c bench/*.c bench/wcet/*.h bench/footprint/*.c fuzz/*.c examples/*.c)
 TIDY_SOURCES = $(wildcard src/*.c src/malloc/*.c src/malloc/os/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
-.PHONY: all demo test test-asan test-32 test-clang test-bounds bounds-m4 test-debug test-tsan test-programs fuzz bench bench-suite frag-report wcet size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
+.PHONY: all demo test test-asan test-tools test-32 test-clang test-bounds bounds-m4 test-debug test-tsan test-programs fuzz bench bench-suite frag-report wcet size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
 
 all:
 	@mkdir -p $(BUILD)
@@ -98,6 +101,15 @@ test-asan:
 	@mkdir -p $(BUILD)
 	$(call build,asan,-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS=$(SAN_FLAGS)" "-DCMAKE_CXX_FLAGS=$(SAN_FLAGS)" -DMEMOMAN_BUILD_BENCH=OFF)
 	$(call ctest,asan)
+
+TOOLS_ARGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMOMAN_BUILD_TESTS=OFF -DMEMOMAN_BUILD_BENCH=OFF \
+	-DMEMOMAN_BUILD_EXAMPLES=OFF -DMEMOMAN_BUILD_TOOLS=OFF
+test-tools:
+	@mkdir -p $(BUILD)
+	$(call build,tools-memcheck,$(TOOLS_ARGS) -DMEMOMAN_VALGRIND=ON)
+	$(call ctest,tools-memcheck)
+	$(call build,tools-asan,$(TOOLS_ARGS) -DMEMOMAN_ASAN=ON)
+	$(call ctest,tools-asan)
 
 test-32:
 	@mkdir -p $(BUILD)
@@ -219,7 +231,7 @@ docs:
 	@MEMOMAN_DOCS_OUT=$(BUILD)/docs doxygen docs/Doxyfile
 	@echo "docs: $(BUILD)/docs/html/index.html"
 
-check-all: lint docs test test-asan test-32 test-clang test-bounds test-debug test-tsan test-programs fuzz test-cortex-m test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm
+check-all: lint docs test test-asan test-tools test-32 test-clang test-bounds test-debug test-tsan test-programs fuzz test-cortex-m test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm
 
 install:
 	@mkdir -p $(BUILD)

@@ -99,11 +99,12 @@ MM_INLINE void mm_zero_words(void *p, size_t bytes)
  * Moves `bytes` (a multiple of the word) between word-aligned addresses that may overlap, like
  * memmove. Built small (MM_SMALL_CODE), a word loop of its own, volatile for the reason above: the
  * TLSF core then needs no routine from the C library at all (newlib-nano's memmove alone is about
- * 250 bytes on Cortex-M4). Built for speed, memmove.
+ * 250 bytes on Cortex-M4). Built for ASan (MM_ASAN) too: the C library's memmove is then ASan's,
+ * which checks the poisoned bytes memoman moves (src/tool.h). Built for speed, memmove.
  */
 MM_INLINE void mm_move_words(void *dst, const void *src, size_t bytes)
 {
-#if MM_SMALL_CODE
+#if MM_SMALL_CODE || MM_ASAN
 	volatile size_t *d = (volatile size_t *)dst;
 	const volatile size_t *s = (const volatile size_t *)src;
 	size_t n = bytes / sizeof(size_t);
@@ -118,6 +119,31 @@ MM_INLINE void mm_move_words(void *dst, const void *src, size_t bytes)
 	MM_COMPILER_BARRIER();
 #else
 	memmove(dst, src, bytes);
+#endif
+}
+
+/* memcpy and memset(0) of a block's bytes: built for ASan (MM_ASAN) byte loops of their own, for the
+ * reason above. */
+MM_INLINE void mm_copy_bytes(void *dst, const void *src, size_t n)
+{
+#if MM_ASAN
+	volatile unsigned char *d = (volatile unsigned char *)dst;
+	const volatile unsigned char *s = (const volatile unsigned char *)src;
+	for (size_t i = 0; i < n; i++)
+		d[i] = s[i];
+#else
+	memcpy(dst, src, n);
+#endif
+}
+
+MM_INLINE void mm_zero_bytes(void *p, size_t n)
+{
+#if MM_ASAN
+	volatile unsigned char *d = (volatile unsigned char *)p;
+	for (size_t i = 0; i < n; i++)
+		d[i] = 0;
+#else
+	memset(p, 0, n);
 #endif
 }
 

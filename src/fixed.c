@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fixed_internal.h"
+#include "tool.h"
 
 /* Lock-free pools where the hardware has a lock-free compare-and-swap of the stack top's width
  * (MM_LOCKFREE_TOP_BITS, observe.h); MM_FIXED_LOCKFREE is refused elsewhere. */
@@ -230,13 +231,39 @@ mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t al
 		atomic_init(&p->lf_failures, 0);
 	}
 #endif
+#if MM_TOOLS
+	p->asked = block_size;
+	MM_TOOL_HIDE((void *)p->base, p->end - p->base); /* no block of the program's yet */
+#endif
 	return p;
+}
+
+/* Every block the program had is gone (a reset or a destroy) and the blocks hidden (tool.h). The
+ * blocks that were not live are told freed too, blind: memcheck's complaint about those is off. */
+static void tool_forget_blocks(const mm_fixed *p)
+{
+#if MM_TOOLS
+	MM_TOOL_QUIET_BEGIN();
+	for (uintptr_t b = p->base; b < p->end; b += p->stride)
+		MM_V_FREE((void *)b);
+	MM_TOOL_QUIET_END();
+	MM_TOOL_HIDE((void *)p->base, p->end - p->base);
+#else
+	(void)p;
+#endif
 }
 
 void mm_fixed_destroy(mm_fixed_t p)
 {
-	if (p)
-		p->obs.kind = 0;
+	if (!p)
+		return;
+#if MM_TOOLS
+	if (p->obs.kind == MM_KIND_FIXED) {
+		tool_forget_blocks(p);
+		MM_TOOL_SHOW((void *)p->base, p->end - p->base); /* the caller's memory again */
+	}
+#endif
+	p->obs.kind = 0;
 }
 
 /* ---- The default mode ----------------------------------------------------------------------------- */
@@ -270,7 +297,12 @@ static MM_NOINLINE void *fixed_alloc_slow(mm_fixed *p)
 	return b;
 }
 
+/* Built for a memory checker (tool.h) the two entry points are wrapped (at the end of this file). */
+#if MM_TOOLS
+static void *fixed_alloc_entry(mm_fixed_t p)
+#else
 void *mm_fixed_alloc(mm_fixed_t p)
+#endif
 {
 	/* Fast path: a pop, and the block's bit set in the (default) bitmap mode. One test of `head`
 	 * catches an empty list (MM_LIST_END) and an observed pool (NULL: hooks, a lock, timing, the
@@ -289,7 +321,11 @@ void *mm_fixed_alloc(mm_fixed_t p)
 	return b;
 }
 
+#if MM_TOOLS
+static void fixed_free_entry(mm_fixed_t p, void *ptr)
+#else
 void mm_fixed_free(mm_fixed_t p, void *ptr)
+#endif
 {
 	if (!ptr)
 		return;
@@ -426,8 +462,11 @@ void mm_fixed_reseal(mm_fixed *p, uintptr_t secret, mm_observe *report_to)
 
 void mm_fixed_set_secret(mm_fixed_t p, uintptr_t secret)
 {
-	if (p && p->obs.kind == MM_KIND_FIXED && MM_CHECKS >= 1)
+	if (p && p->obs.kind == MM_KIND_FIXED && MM_CHECKS >= 1) {
+		MM_TOOL_QUIET_BEGIN();
 		mm_fixed_reseal(p, secret, &p->obs);
+		MM_TOOL_QUIET_END();
+	}
 }
 
 void mm_fixed_drop_list(const mm_fixed *p, void **list, const void *bad, mm_observe *report_to)
@@ -590,6 +629,7 @@ void mm_fixed_reset(mm_fixed_t p)
 {
 	if (!p)
 		return;
+	tool_forget_blocks(p);
 	size_t live = fixed_live(p);
 	p->peak_before_reset = mm_fixed_peak(p);
 	p->head = p->parked = NULL;
@@ -610,7 +650,17 @@ void mm_fixed_reset(mm_fixed_t p)
 
 /* ---- Validation ----------------------------------------------------------------------------------- */
 
+static int fixed_validate(mm_fixed_t p);
+
 int mm_fixed_validate(mm_fixed_t p)
+{
+	MM_TOOL_QUIET_BEGIN(); /* it reads the links in free blocks */
+	int ok = fixed_validate(p);
+	MM_TOOL_QUIET_END();
+	return ok;
+}
+
+static int fixed_validate(mm_fixed_t p)
 {
 	if (!p || p->obs.kind != MM_KIND_FIXED || !p->capacity || p->end != p->base + p->capacity * p->stride)
 		return 0;
@@ -659,3 +709,27 @@ int mm_fixed_validate(mm_fixed_t p)
 	}
 	return 1;
 }
+
+/* ---- Built for a memory checker (tool.h) ---------------------------------------------------------- */
+
+#if MM_TOOLS
+void *mm_fixed_alloc(mm_fixed_t p)
+{
+	MM_TOOL_QUIET_BEGIN();
+	void *b = fixed_alloc_entry(p);
+	if (b)
+		MM_TOOL_ALLOC(b, p->asked);
+	MM_TOOL_QUIET_END();
+	return b;
+}
+
+void mm_fixed_free(mm_fixed_t p, void *ptr)
+{
+	MM_TOOL_QUIET_BEGIN();
+	size_t live = p && ptr ? fixed_live(p) : 0;
+	fixed_free_entry(p, ptr);
+	if (p && ptr && fixed_live(p) != live) /* taken back, not refused */
+		MM_TOOL_FREE(ptr, p->stride);
+	MM_TOOL_QUIET_END();
+}
+#endif

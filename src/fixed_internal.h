@@ -52,6 +52,9 @@ struct mm_fixed {
 	unsigned flags;
 	mm_bitmap_word *bitmap; /* MM_FIXED_BITMAP (the default): bit i set while block i is live */
 	uintptr_t link_key;     /* what the recycled list's links are sealed with (mm_fixed_next) */
+#if MM_VALGRIND || MM_ASAN
+	size_t asked; /* mm_fixed_create's block_size: the bytes a memory checker lets the program touch */
+#endif
 #if MM_LOCKFREE_TOP_BITS
 	/* MM_FIXED_LOCKFREE: *top = (tag << lf_bits) | (index + 1), 0 index part = empty; lf_bits is
 	 * just wide enough for the pool's capacity (at most MM_LF_INDEX_BITS), so that the tag gets every

@@ -16,6 +16,7 @@
 
 #include "fixed_internal.h"
 #include "tlsf_internal.h"
+#include "tool.h"
 
 /* Class regions start on granules of 64 bytes (a cache line), or of the alignment if larger. */
 #define MM_HEAP_GRANULE (MM_ALIGN > 64 ? MM_ALIGN : (size_t)64)
@@ -200,6 +201,7 @@ mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg)
 			bitmap += ALIGNED(mm_fixed_bitmap_bytes(cfg->classes[i].count));
 		}
 		mm_fixed_init(&h->classes[i], (void *)region, cfg->classes[i].count, l.stride[i], bm, mode);
+		MM_TOOL_HIDE((void *)region, cfg->classes[i].count * l.stride[i]); /* no block of the program's yet */
 		h->class_at[i] = &h->classes[i];
 		for (size_t k = 0; k < sizeof(h->aligned) / sizeof(h->aligned[0]); k++)
 			if (!((l.stride[i] | region) & (((uintptr_t)1 << k) - 1)))
@@ -234,10 +236,12 @@ void mm_heap_set_secret(mm_heap_t h, uintptr_t secret)
 {
 	if (!h || h->obs.kind != MM_KIND_HEAP || MM_CHECKS < 1)
 		return;
+	MM_TOOL_QUIET_BEGIN();
 	for (size_t i = 0; i < h->n_classes; i++)
 		mm_fixed_reseal(&h->classes[i], secret ^ (uintptr_t)((i + 1) * 0x9E3779B97F4A7C15ull), &h->obs);
 	if (h->tlsf)
 		mm_tlsf_set_secret(h->tlsf, secret);
+	MM_TOOL_QUIET_END();
 }
 
 static void heap_gate(void *instance)
@@ -250,8 +254,17 @@ static void heap_gate(void *instance)
 
 void mm_heap_destroy(mm_heap_t h)
 {
-	if (h)
-		h->obs.kind = 0;
+	if (!h)
+		return;
+#if MM_TOOLS
+	if (h->obs.kind == MM_KIND_HEAP) { /* its blocks are gone, the buffer the caller's again */
+		for (size_t i = 0; i < h->n_classes; i++)
+			mm_fixed_destroy(&h->classes[i]);
+		if (h->tlsf)
+			mm_destroy(h->tlsf);
+	}
+#endif
+	h->obs.kind = 0;
 }
 
 void mm_heap_reset(mm_heap_t h)
@@ -259,7 +272,7 @@ void mm_heap_reset(mm_heap_t h)
 	if (!h)
 		return;
 	for (size_t i = 0; i < h->n_classes; i++)
-		mm_fixed_reset(&h->classes[i]);
+		mm_fixed_reset(&h->classes[i]); /* built for a memory checker: its blocks told freed too */
 	if (h->tlsf)
 		mm_reset(h->tlsf);
 }
@@ -387,7 +400,7 @@ static void *calloc_core(mm_heap *h, size_t count, size_t size)
 	}
 	void *p = malloc_core(h, count * size);
 	if (p)
-		memset(p, 0, count * size);
+		mm_zero_bytes(p, count * size);
 	return p;
 }
 
@@ -456,7 +469,7 @@ static void *realloc_core(mm_heap *h, void *ptr, size_t n)
 					class_put(h, to, b);
 					return NULL;
 				}
-				memcpy(b, ptr, n < usable ? n : usable);
+				mm_copy_bytes(b, ptr, n < usable ? n : usable);
 				mm_tlsf_free(h->tlsf, ptr);
 				return b;
 			}
@@ -476,7 +489,7 @@ static void *realloc_core(mm_heap *h, void *ptr, size_t n)
 		if (to != (size_t)c) {
 			void *b = class_take(h, to);
 			if (b) {
-				memcpy(b, ptr, n);
+				mm_copy_bytes(b, ptr, n);
 				class_put(h, (size_t)c, ptr);
 				return b;
 			}
@@ -486,7 +499,7 @@ static void *realloc_core(mm_heap *h, void *ptr, size_t n)
 	void *b = malloc_core(h, n); /* a larger class, a fallback, or the remainder */
 	if (!b)
 		return NULL;
-	memcpy(b, ptr, usable);
+	mm_copy_bytes(b, ptr, usable);
 	if (!class_put(h, (size_t)c, ptr)) { /* bitmap mode found it was not live after all */
 		free_core(h, b);
 		return NULL;
@@ -559,6 +572,8 @@ static MM_NOINLINE void observed_free(mm_heap *h, void *ptr)
 
 /* ---- Entry points --------------------------------------------------------------------------------- */
 
+/* Built for a memory checker (tool.h) the entry points are wrapped (at the end of this file). */
+
 /* Off the fast path: a NULL heap, a large request, or an observed heap (its gate is closed). */
 static MM_NOINLINE void *heap_malloc_slow(mm_heap *h, size_t n)
 {
@@ -567,7 +582,11 @@ static MM_NOINLINE void *heap_malloc_slow(mm_heap *h, size_t n)
 	return remainder_malloc(h, n); /* n >= class_limit: the gate is open */
 }
 
+#if MM_TOOLS
+static void *heap_malloc_entry(mm_heap_t h, size_t n)
+#else
 void *mm_heap_malloc(mm_heap_t h, size_t n)
+#endif
 {
 	/* Fast path: a request below the gate (the class limit, 0 while observed) pops its class's
 	 * recycled list and, in the checked mode, sets the block's bit; no lock, hook or timing test, no
@@ -600,7 +619,11 @@ static MM_NOINLINE void heap_free_slow(mm_heap *h, void *ptr)
 		free_core(h, ptr);
 }
 
+#if MM_TOOLS
+static void heap_free_entry(mm_heap_t h, void *ptr)
+#else
 void mm_heap_free(mm_heap_t h, void *ptr)
+#endif
 {
 	/* Fast path: a pointer inside the gate (the class regions, none while observed) is checked
 	 * (MM_CHECKS >= 1: a block start the class has handed out; the checked mode: live) and pushed on
@@ -621,21 +644,33 @@ void mm_heap_free(mm_heap_t h, void *ptr)
 	heap_free_slow(h, ptr);
 }
 
+#if MM_TOOLS
+static void *heap_calloc_entry(mm_heap_t h, size_t count, size_t size)
+#else
 void *mm_heap_calloc(mm_heap_t h, size_t count, size_t size)
+#endif
 {
 	if (MM_UNLIKELY(!h || h->obs.observed))
 		return observed_alloc(h, MM_OP_CALLOC, count, size, NULL);
 	return calloc_core(h, count, size);
 }
 
+#if MM_TOOLS
+static void *heap_memalign_entry(mm_heap_t h, size_t align, size_t n)
+#else
 void *mm_heap_memalign(mm_heap_t h, size_t align, size_t n)
+#endif
 {
 	if (MM_UNLIKELY(!h || h->obs.observed))
 		return observed_alloc(h, MM_OP_MEMALIGN, align, n, NULL);
 	return memalign_core(h, align, n);
 }
 
+#if MM_TOOLS
+static void *heap_realloc_entry(mm_heap_t h, void *ptr, size_t n)
+#else
 void *mm_heap_realloc(mm_heap_t h, void *ptr, size_t n)
+#endif
 {
 	if (MM_UNLIKELY(!h || h->obs.observed))
 		return observed_alloc(h, MM_OP_REALLOC, n, 0, ptr);
@@ -646,7 +681,10 @@ size_t mm_heap_block_size(mm_heap_t h, void *ptr)
 {
 	if (!h || !ptr)
 		return 0;
-	return checked_size(h, ptr, class_of(h, ptr));
+	MM_TOOL_QUIET_BEGIN();
+	size_t n = checked_size(h, ptr, class_of(h, ptr));
+	MM_TOOL_QUIET_END();
+	return n;
 }
 
 /* ---- Inspection ----------------------------------------------------------------------------------- */
@@ -784,3 +822,66 @@ int mm_heap_validate(mm_heap_t h)
 	}
 	return h->tlsf ? mm_validate(h->tlsf) : 1;
 }
+
+/* ---- Built for a memory checker (tool.h) ---------------------------------------------------------- */
+
+#if MM_TOOLS
+/* The usable size of the block at ptr if it is one, else anything (read only when a free took it
+ * back); 0 for a pointer that is not in the heap. */
+static size_t tool_usable(const mm_heap *h, const void *ptr)
+{
+	if (!h || !ptr || h->obs.kind != MM_KIND_HEAP)
+		return 0;
+	long c = class_of(h, ptr);
+	if (c >= 0)
+		return h->classes[c].stride;
+	return h->tlsf ? mm_tlsf_tool_usable(h->tlsf, ptr) : 0;
+}
+
+/* One operation, with the checker's reports off, then told to it from the free counters and the
+ * result (as tlsf.c's tool_run: a realloc is a free and an allocation whose first bytes memoman
+ * wrote; calloc's are all written). a, b: as observed_alloc's. */
+static void *tool_run(mm_heap *h, mm_op op, size_t a, size_t b, void *ptr)
+{
+	MM_TOOL_QUIET_BEGIN();
+	size_t old = tool_usable(h, ptr);
+	uint64_t frees = h && h->obs.kind == MM_KIND_HEAP ? heap_frees(h) : 0;
+	void *p = NULL;
+	size_t size = a;
+	switch (op) {
+	case MM_OP_MALLOC: p = heap_malloc_entry(h, a); break;
+	case MM_OP_CALLOC:
+		p = heap_calloc_entry(h, a, b);
+		size = a * b; /* used only if p: no overflow then */
+		break;
+	case MM_OP_MEMALIGN:
+		p = heap_memalign_entry(h, a, b);
+		size = b;
+		break;
+	case MM_OP_REALLOC: p = heap_realloc_entry(h, ptr, a); break;
+	default: heap_free_entry(h, ptr); break;
+	}
+	int freed = ptr && h && h->obs.kind == MM_KIND_HEAP && heap_frees(h) != frees;
+	if (ptr && (p || freed))
+		MM_TOOL_FREE(ptr, old);
+	if (p) {
+		MM_TOOL_ALLOC(p, size);
+		if (op == MM_OP_CALLOC)
+			MM_TOOL_WRITTEN(p, size);
+		else if (ptr)
+			MM_TOOL_WRITTEN(p, old < size ? old : size);
+	}
+	MM_TOOL_QUIET_END();
+	return p;
+}
+
+void *mm_heap_malloc(mm_heap_t h, size_t n) { return tool_run(h, MM_OP_MALLOC, n, 0, NULL); }
+void *mm_heap_calloc(mm_heap_t h, size_t count, size_t size) { return tool_run(h, MM_OP_CALLOC, count, size, NULL); }
+void *mm_heap_memalign(mm_heap_t h, size_t align, size_t n) { return tool_run(h, MM_OP_MEMALIGN, align, n, NULL); }
+void *mm_heap_realloc(mm_heap_t h, void *ptr, size_t n) { return tool_run(h, MM_OP_REALLOC, n, 0, ptr); }
+void mm_heap_free(mm_heap_t h, void *ptr)
+{
+	if (ptr)
+		(void)tool_run(h, MM_OP_FREE, 0, 0, ptr);
+}
+#endif

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "tlsf_internal.h"
+#include "tool.h"
 
 #if MM_HAVE_STDIO
 #include <stdio.h>
@@ -468,15 +469,57 @@ static mm_error_t pool_add(mm_control *c, void *mem, size_t bytes)
 	return MM_OK;
 }
 
+/* The pools' memory holds no block of the program's (yet, or any more: a reset): each block in
+ * use is told freed, and the whole of each pool is hidden (tool.h; nothing without a checker). */
+static void tool_hide_pools(const mm_control *c);
+
+/* A pool just added holds no block of the program's. */
+static void tool_hide_pool(const mm_control *c, uintptr_t start)
+{
+#if MM_TOOLS
+	const mm_pool_rec *p = pool_find(c, start);
+	if (p)
+		MM_TOOL_HIDE((void *)p->start, mm_pool_end(p) - p->start);
+#else
+	(void)c;
+	(void)start;
+#endif
+}
+
+static void tool_hide_pools(const mm_control *c)
+{
+#if MM_TOOLS
+	MM_TOOL_QUIET_BEGIN();
+	for (size_t i = 0; i < c->pool_count; i++) {
+		uintptr_t end = mm_pool_end(&c->pools[i]);
+		for (uintptr_t p = c->pools[i].first; p < end;) {
+			size_t size = mm_block_from_ptr((void *)p)->size, stride = mm_stride_of(size);
+			if (stride < MM_MIN_STRIDE || stride > end - p)
+				break; /* the sentinel, or a header a bug overwrote */
+			if (!(size & MM_FREE_BIT))
+				MM_V_FREE((void *)p);
+			p += stride;
+		}
+		MM_TOOL_HIDE((void *)c->pools[i].start, end - c->pools[i].start);
+	}
+	MM_TOOL_QUIET_END();
+#else
+	(void)c;
+#endif
+}
+
 mm_pool_t mm_add_pool(mm_t c, void *mem, size_t bytes)
 {
 	if (!c)
 		return NULL;
+	MM_TOOL_QUIET_BEGIN();
 	mm_error_t e = pool_add(c, mem, bytes);
+	MM_TOOL_QUIET_END();
 	if (e != MM_OK) {
 		report(c, e, mem);
 		return NULL;
 	}
+	tool_hide_pool(c, mm_addr(mem));
 	return (mm_pool_t)mem;
 }
 
@@ -493,11 +536,16 @@ int mm_remove_pool(mm_t c, mm_pool_t pool)
 	i--;
 	/* Fully free means one free block that reaches the sentinel (free blocks never touch). */
 	mm_block *b = mm_block_from_ptr((void *)c->pools[i].first);
-	if (!(b->size & MM_FREE_BIT) || mm_stride_of(b->size) != mm_pool_end(&c->pools[i]) - c->pools[i].first) {
+	MM_TOOL_QUIET_BEGIN();
+	int in_use = !(b->size & MM_FREE_BIT) || mm_stride_of(b->size) != mm_pool_end(&c->pools[i]) - c->pools[i].first;
+	if (!in_use)
+		list_unlink(c, b);
+	MM_TOOL_QUIET_END();
+	if (in_use) {
 		report(c, MM_ERR_POOL_IN_USE, pool);
 		return 0;
 	}
-	list_unlink(c, b);
+	MM_TOOL_SHOW((void *)m, mm_pool_end(&c->pools[i]) - m); /* the caller's memory again */
 	move_words(&c->pools[i], &c->pools[i + 1], (c->pool_count - i - 1) * sizeof(c->pools[0]));
 	c->pool_count--;
 	c->pools[c->pool_count] = (mm_pool_rec){0}; /* an empty entry matches no pointer */
@@ -581,8 +629,11 @@ void mm_tlsf_set_secret(mm_control *c, uintptr_t secret)
 
 void mm_set_secret(mm_t c, uintptr_t secret)
 {
-	if (c && c->obs.kind == MM_KIND_TLSF)
+	if (c && c->obs.kind == MM_KIND_TLSF) {
+		MM_TOOL_QUIET_BEGIN();
 		mm_tlsf_set_secret(c, secret);
+		MM_TOOL_QUIET_END();
+	}
 }
 
 mm_error_t mm_create_error(const void *mem, size_t bytes)
@@ -610,10 +661,16 @@ mm_t mm_create_with_pool(void *mem, size_t bytes)
 	    bytes > UINTPTR_MAX - mm_addr(mem))
 		return NULL;
 	mm_t c = mm_create(mem);
-	if (c && pool_add(c, (char *)mem + mm_size(), bytes - mm_size()) != MM_OK) {
+	if (!c)
+		return NULL;
+	MM_TOOL_QUIET_BEGIN();
+	mm_error_t e = pool_add(c, (char *)mem + mm_size(), bytes - mm_size());
+	MM_TOOL_QUIET_END();
+	if (e != MM_OK) {
 		c->obs.kind = 0;
 		return NULL;
 	}
+	tool_hide_pools(c);
 	return c;
 }
 
@@ -630,8 +687,16 @@ mm_t mm_init_in_place(void *mem, size_t bytes)
 
 void mm_destroy(mm_t c)
 {
-	if (c)
-		c->obs.kind = 0;
+	if (!c)
+		return;
+#if MM_TOOLS
+	if (c->obs.kind == MM_KIND_TLSF) { /* its blocks are gone, the pools the caller's memory again */
+		tool_hide_pools(c);
+		for (size_t i = 0; i < c->pool_count; i++)
+			MM_TOOL_SHOW((void *)c->pools[i].start, mm_pool_end(&c->pools[i]) - c->pools[i].start);
+	}
+#endif
+	c->obs.kind = 0;
 }
 
 int mm_reset(mm_t c)
@@ -651,8 +716,11 @@ int mm_reset(mm_t c)
 		fl_map &= fl_map - 1;
 	}
 	c->fl_bitmap = 0;
+	tool_hide_pools(c); /* every block the program had is gone */
+	MM_TOOL_QUIET_BEGIN();
 	for (size_t i = 0; i < c->pool_count; i++)
 		pool_format(c, &c->pools[i]);
+	MM_TOOL_QUIET_END();
 	c->obs.frees += mm_observe_live(&c->obs); /* every block is taken back at once */
 	c->in_use = 0;
 	return 1;
@@ -1059,6 +1127,7 @@ static MM_NOINLINE void *run(mm_control *c, mm_op op, void *ptr, size_t align, s
 #define RUN_INLINE(c) MM_LIKELY((c) && !(c)->obs.observed)
 #endif
 
+#if !MM_TOOLS
 void *mm_malloc(mm_t c, size_t bytes)
 {
 	if (RUN_INLINE(c))
@@ -1089,6 +1158,67 @@ void *mm_realloc(mm_t c, void *ptr, size_t size)
 		return realloc_core(c, ptr, size);
 	return run(c, MM_OP_REALLOC, ptr, 0, size);
 }
+#else
+/*
+ * Built for a memory checker (tool.h): each operation runs with the checker's reports off, and what
+ * it did is told to the checker after, from the free counter and the result: a block handed out is
+ * the program's for the bytes it asked for, a block taken back is nobody's. A realloc is the free of
+ * the old block and the allocation of the new one, whose first bytes memoman wrote (copied): those
+ * are defined for memcheck, the bytes the old block had not set included. On an instance shared by
+ * threads this runs after the lock is released: a refused free that races with another thread's free
+ * may be told as done.
+ */
+_Static_assert(MM_OBSERVE, "MM_VALGRIND and MM_ASAN need MM_OBSERVE=1 (the free counter)");
+
+/* The usable size of the block at ptr if it is one, else anything (read only when a free took it
+ * back); 0 for a pointer outside the pools, whose header is not read. */
+size_t mm_tlsf_tool_usable(const mm_control *c, const void *ptr)
+{
+	if (!c || !ptr || !c->pool_count || !payload_pool(c, mm_addr(ptr)))
+		return 0;
+	return mm_stride_of(mm_block_from_ptr(ptr)->size) - MM_W;
+}
+
+static void *tool_run(mm_control *c, mm_op op, void *ptr, size_t align, size_t size)
+{
+	MM_TOOL_QUIET_BEGIN();
+	size_t old = op == MM_OP_FREE || op == MM_OP_REALLOC ? mm_tlsf_tool_usable(c, ptr) : 0;
+	uint64_t frees = c ? c->obs.frees : 0;
+	void *p;
+	if (!RUN_INLINE(c)) {
+		p = run(c, op, ptr, align, size);
+	} else {
+		switch (op) {
+		case MM_OP_MALLOC: p = malloc_core(c, size); break;
+		case MM_OP_MEMALIGN: p = memalign_core(c, align, size); break;
+		case MM_OP_FREE:
+			free_core(c, ptr);
+			p = NULL;
+			break;
+		default: p = realloc_core(c, ptr, size); break;
+		}
+	}
+	int freed = ptr && c && c->obs.frees != frees;
+	if (ptr && (p || freed))
+		MM_TOOL_FREE(ptr, old);
+	if (p) {
+		MM_TOOL_ALLOC(p, size);
+		if (ptr)
+			MM_TOOL_WRITTEN(p, old < size ? old : size);
+	}
+	MM_TOOL_QUIET_END();
+	return p;
+}
+
+void *mm_malloc(mm_t c, size_t bytes) { return tool_run(c, MM_OP_MALLOC, NULL, 0, bytes); }
+void *mm_memalign(mm_t c, size_t align, size_t bytes) { return tool_run(c, MM_OP_MEMALIGN, NULL, align, bytes); }
+void mm_free(mm_t c, void *ptr)
+{
+	if (ptr)
+		(void)tool_run(c, MM_OP_FREE, ptr, 0, 0);
+}
+void *mm_realloc(mm_t c, void *ptr, size_t size) { return tool_run(c, MM_OP_REALLOC, ptr, 0, size); }
+#endif
 
 /* For the heap's remainder: the core operations (no lock, timing or hooks; those are the heap's). */
 void *mm_tlsf_malloc(mm_control *c, size_t bytes) { return malloc_core(c, bytes); }
@@ -1128,7 +1258,9 @@ void mm_tlsf_fill_stats(void *instance, mm_stats *out)
 		size_t fl = mm_fls_size(c->fl_bitmap);
 		size_t sl = mm_fls_sl(c->sl_bitmap[fl]);
 		const mm_block *b = c->heads[(fl << MM_SL_LOG2) | sl];
+		MM_TOOL_QUIET_BEGIN();
 		out->largest_free = mm_stride_of(b->size) - MM_W;
+		MM_TOOL_QUIET_END();
 	}
 	out->fragmentation = mm_fragmentation_permille(out->largest_free, capacity - c->in_use);
 }
@@ -1137,7 +1269,9 @@ size_t mm_block_size(void *ptr)
 {
 	if (!ptr)
 		return 0;
+	MM_TOOL_QUIET_BEGIN();
 	size_t size = MM_SIZE_LOAD(mm_block_from_ptr(ptr));
+	MM_TOOL_QUIET_END();
 #if MM_CHECKS >= 1
 	if (size & MM_FREE_BIT)
 		return 0;
@@ -1166,6 +1300,7 @@ void mm_walk_pool(mm_pool_t pool, mm_walker walker, void *user)
 	if (!walker)
 		return;
 #endif
+	MM_TOOL_QUIET_BEGIN();
 	uintptr_t end = pool_recorded_end(mm_addr(pool));
 	for (uintptr_t p = pool_first_payload(mm_addr(pool)); p < end;) {
 		size_t size = mm_block_from_ptr((void *)p)->size;
@@ -1175,6 +1310,7 @@ void mm_walk_pool(mm_pool_t pool, mm_walker walker, void *user)
 		walker((void *)p, stride - MM_W, !(size & MM_FREE_BIT), user);
 		p += stride;
 	}
+	MM_TOOL_QUIET_END();
 }
 
 /*
@@ -1261,14 +1397,20 @@ static int validate(const mm_control *c, const void **where)
 int mm_validate(mm_t c)
 {
 	const void *where;
-	return c ? validate(c, &where) : 0;
+	MM_TOOL_QUIET_BEGIN();
+	int ok = c ? validate(c, &where) : 0;
+	MM_TOOL_QUIET_END();
+	return ok;
 }
 
 int mm_validate_pool(mm_pool_t pool)
 {
 	size_t n = 0;
 	const void *where;
-	return pool ? validate_blocks(mm_addr(pool), pool_recorded_end(mm_addr(pool)), &n, &where) : 0;
+	MM_TOOL_QUIET_BEGIN();
+	int ok = pool ? validate_blocks(mm_addr(pool), pool_recorded_end(mm_addr(pool)), &n, &where) : 0;
+	MM_TOOL_QUIET_END();
+	return ok;
 }
 
 int mm_check(mm_t c) { return mm_validate(c) ? 0 : -1; }

@@ -239,6 +239,9 @@ void mm_tlsf_free(mm_control *c, void *ptr);
 /* mm_set_secret's work for a TLSF instance (the heap's remainder too). */
 void mm_tlsf_set_secret(mm_control *c, uintptr_t secret);
 /* The usable size of a live block after the checks of mm_free (0, reported, if it is not one). */
+#if MM_VALGRIND || MM_ASAN
+size_t mm_tlsf_tool_usable(const mm_control *c, const void *ptr); /* tool.h's builds: tlsf.c */
+#endif
 size_t mm_tlsf_checked_size(mm_control *c, const void *ptr);
 
 /* ---- Bit scans (mm_fls_size, mm_ffs64, mm_ffs32: bits.h) ------------------------------------------ */

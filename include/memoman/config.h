@@ -74,6 +74,22 @@
 #endif
 
 /*
+ * MM_VALGRIND and MM_ASAN (0 or 1, default 0; CMake MEMOMAN_VALGRIND and MEMOMAN_ASAN): tell a
+ * memory checker which bytes of the pools the program may touch, so that it reports a write past
+ * the bytes asked for, a read after free and (memcheck) a leak in blocks of memoman's, as it does
+ * for malloc's. MM_VALGRIND uses Valgrind's client requests (<valgrind/memcheck.h>, needed to
+ * build; a program not under Valgrind runs a few instructions more a call). MM_ASAN poisons for
+ * AddressSanitizer (<sanitizer/asan_interface.h>): build memoman without -fsanitize=address and
+ * the program with it. Both need MM_OBSERVE=1. With 0 nothing is compiled in. docs/debugging.md.
+ */
+#ifndef MM_VALGRIND
+#define MM_VALGRIND 0
+#endif
+#ifndef MM_ASAN
+#define MM_ASAN 0
+#endif
+
+/*
  * MM_SMALL_CODE (0 or 1; default 1 when the compiler optimizes for size, -Os or -Oz, else 0).
  * 1 builds each step of the TLSF core once and calls it, instead of inlining the steps into every
  * entry point: about half the code, a few more instructions per call (README, "Footprint").

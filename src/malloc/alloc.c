@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../tool.h"
 #include "malloc_internal.h"
 #include "os/os.h"
 
@@ -68,8 +69,14 @@ void mm_report_misuse(const char *what, const void *p)
 		const char *e = mm_os_getenv("MEMOMAN_ERRORS");
 		errors_go_on = e && strcmp(e, "report") == 0;
 	}
-	if (!errors_go_on)
+	if (!errors_go_on) {
+#if MM_VALGRIND
+		/* The checker's reports were off for the entry point (src/tool.h): on again, so that it
+		 * does not warn about a thread that ends with them off. */
+		VALGRIND_ENABLE_ERROR_REPORTING;
+#endif
 		abort();
+	}
 }
 
 /* ---- Allocation ---------------------------------------------------------------------------------------- */
@@ -201,7 +208,7 @@ static void *do_calloc(size_t count, size_t size)
 			errno = ENOMEM;
 	}
 	if (p && !zeroed)
-		memset(p, 0, n);
+		mm_zero_bytes(p, n);
 	return p;
 }
 
@@ -274,6 +281,115 @@ MM_INLINE void do_free(void *ptr)
 	mm_remote_free(p, b);
 }
 
+/* ---- Built for a memory checker (src/tool.h) --------------------------------------------------------------- */
+
+/*
+ * With MM_VALGRIND or MM_ASAN each entry point runs with the checker's reports off (memoman reads
+ * headers and the links in free blocks) and tells it what it did: a block handed out is the
+ * program's for the bytes it asked for (the rest of the block stays hidden: page_init hides a new
+ * page, the zones and the large region hide their pools), a block freed is nobody's. A realloc is a
+ * free and an allocation whose first bytes memoman copied (defined for memcheck);
+ * malloc_usable_size makes the whole usable size the program's, as its contract says. Without a
+ * checker these are empty and the entry points are as they were.
+ */
+#if MM_TOOLS
+/* The usable size of the block at ptr if it is one of ours (anything for a freed class block), 0
+ * otherwise; nothing is reported. */
+static size_t tool_usable(void *ptr)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	if (!ptr)
+		return 0;
+	mm_segment *s;
+	if (mm_segmap_has(a)) {
+		s = mm_segment_of(a);
+	} else if (!(s = mm_large_segment_of(a))) {
+		if ((a & MM_SEG_MASK) || a < 2 * MM_SEG_SIZE || !mm_segmap_has(a - MM_SEG_SIZE))
+			return 0;
+		s = mm_segment_of(a - MM_SEG_SIZE); /* a huge block aligned beyond its segment */
+		return s->kind == MM_SEG_HUGE && s->huge_block == ptr ? s->huge_size : 0;
+	}
+	switch (s->kind) {
+	case MM_SEG_SMALL:
+	case MM_SEG_MEDIUM: {
+		mm_page *p = mm_page_of(s, a);
+		return mm_block_index(p, a) < mm_page_capacity(p) ? p->bsize : 0;
+	}
+	case MM_SEG_ZONE: return mm_tlsf_tool_usable(s->zone->tlsf, ptr);
+	case MM_SEG_LARGE: return mm_large_tool_usable(s, ptr);
+	case MM_SEG_HUGE: return s->huge_block == ptr ? s->huge_size : 0;
+	default: return 0;
+	}
+}
+
+static void tool_handed(void *p, size_t n)
+{
+	if (p) {
+		MM_TOOL_HIDE(p, tool_usable(p)); /* what it has beyond n, left from before */
+		MM_TOOL_ALLOC(p, n);
+	}
+}
+
+static void tool_freed(void *ptr, size_t usable)
+{
+	if (usable)
+		MM_TOOL_FREE(ptr, usable);
+}
+
+static void tool_resized(void *ptr, size_t old, void *q, size_t n)
+{
+	if (ptr && (q || n == 0))
+		tool_freed(ptr, old);
+	if (q) {
+		tool_handed(q, n);
+		MM_TOOL_WRITTEN(q, old < n ? old : n);
+	}
+}
+
+/* The bytes of [p, p + n) the checker hides become the program's (not yet written). */
+static void tool_expose(void *p, size_t n)
+{
+#if MM_VALGRIND
+	uintptr_t bad = (uintptr_t)VALGRIND_CHECK_MEM_IS_ADDRESSABLE(p, n); /* the first hidden byte, or 0 */
+	if (bad)
+		MM_V_UNDEFINED((void *)bad, (uintptr_t)p + n - bad);
+#endif
+#if MM_ASAN
+	void *bad_a = __asan_region_is_poisoned(p, n);
+	if (bad_a)
+		MM_A_UNPOISON(bad_a, (uintptr_t)p + n - (uintptr_t)bad_a);
+#endif
+}
+#else
+MM_INLINE size_t tool_usable(void *ptr)
+{
+	(void)ptr;
+	return 0;
+}
+MM_INLINE void tool_handed(void *p, size_t n)
+{
+	(void)p;
+	(void)n;
+}
+MM_INLINE void tool_freed(void *ptr, size_t usable)
+{
+	(void)ptr;
+	(void)usable;
+}
+MM_INLINE void tool_resized(void *ptr, size_t old, void *q, size_t n)
+{
+	(void)ptr;
+	(void)old;
+	(void)q;
+	(void)n;
+}
+MM_INLINE void tool_expose(void *p, size_t n)
+{
+	(void)p;
+	(void)n;
+}
+#endif
+
 /* ---- Sizes of blocks ------------------------------------------------------------------------------------ */
 
 /* The usable size of a live block and its segment (*kind_out); 0 and reported if it is not one. */
@@ -322,7 +438,11 @@ MM_API size_t MM_NAME(malloc_usable_size)(void *ptr)
 	if (!ptr)
 		return 0;
 	mm_segment *s;
-	return usable_size(ptr, &s, "malloc_usable_size(): invalid pointer");
+	MM_TOOL_QUIET_BEGIN();
+	size_t n = usable_size(ptr, &s, "malloc_usable_size(): invalid pointer");
+	tool_expose(ptr, n);
+	MM_TOOL_QUIET_END();
+	return n;
 }
 
 /* ---- Realloc --------------------------------------------------------------------------------------------- */
@@ -369,7 +489,7 @@ static void *do_realloc(void *ptr, size_t n)
 	void *q = do_malloc(want);
 	if (!q)
 		return NULL;
-	memcpy(q, ptr, n < usable ? n : usable);
+	mm_copy_bytes(q, ptr, n < usable ? n : usable);
 	do_free(ptr);
 	return q;
 }
@@ -539,18 +659,29 @@ static MM_NOINLINE void *traced_realloc(void *ptr, size_t count, size_t size, in
 
 MM_API void *MM_NAME(malloc)(size_t n)
 {
+#if MM_TOOLS
+	MM_TOOL_QUIET_BEGIN();
+	void *p = TRACING() ? traced_malloc(n) : do_malloc(n);
+	tool_handed(p, n);
+	MM_TOOL_QUIET_END();
+	return p;
+#else
 	if (TRACING())
 		return traced_malloc(n);
 	return do_malloc(n);
+#endif
 }
 
 MM_API void MM_NAME(free)(void *ptr)
 {
-	if (TRACING()) {
+	MM_TOOL_QUIET_BEGIN();
+	size_t usable = tool_usable(ptr);
+	if (TRACING())
 		traced_free(ptr);
-		return;
-	}
-	do_free(ptr);
+	else
+		do_free(ptr);
+	tool_freed(ptr, usable); /* not reached after a bad free, which aborts; refused, it changes nothing */
+	MM_TOOL_QUIET_END();
 }
 
 MM_API void MM_NAME(free_sized)(void *ptr, size_t size)
@@ -568,31 +699,62 @@ MM_API void MM_NAME(free_aligned_sized)(void *ptr, size_t align, size_t size)
 
 MM_API void *MM_NAME(calloc)(size_t count, size_t size)
 {
+	MM_TOOL_QUIET_BEGIN();
 	void *p = do_calloc(count, size);
 	if (TRACING() && mm_trace_start())
 		mm_trace_alloc(p, product(count, size));
+	if (p) {
+		tool_handed(p, count * size); /* no overflow: it succeeded */
+		MM_TOOL_WRITTEN(p, count * size);
+	}
+	MM_TOOL_QUIET_END();
 	return p;
 }
 
 MM_API void *MM_NAME(realloc)(void *ptr, size_t n)
 {
+#if MM_TOOLS
+	MM_TOOL_QUIET_BEGIN();
+	size_t old = tool_usable(ptr);
+	void *q = TRACING() ? traced_realloc(ptr, 1, n, 0) : do_realloc(ptr, n);
+	tool_resized(ptr, old, q, n);
+	MM_TOOL_QUIET_END();
+	return q;
+#else
 	if (TRACING())
 		return traced_realloc(ptr, 1, n, 0);
 	return do_realloc(ptr, n);
+#endif
 }
 
 MM_API void *MM_NAME(reallocarray)(void *ptr, size_t count, size_t size)
 {
+#if MM_TOOLS
+	MM_TOOL_QUIET_BEGIN();
+	size_t old = tool_usable(ptr);
+	void *q = TRACING() ? traced_realloc(ptr, count, size, 1) : do_reallocarray(ptr, count, size);
+	size_t n;
+	if (__builtin_mul_overflow(count, size, &n))
+		n = SIZE_MAX; /* refused: not a free */
+	tool_resized(ptr, old, q, n);
+	MM_TOOL_QUIET_END();
+	return q;
+#else
 	if (TRACING())
 		return traced_realloc(ptr, count, size, 1);
 	return do_reallocarray(ptr, count, size);
+#endif
 }
 
 MM_API int MM_NAME(posix_memalign)(void **memptr, size_t align, size_t n)
 {
+	MM_TOOL_QUIET_BEGIN();
 	int r = do_posix_memalign(memptr, align, n);
 	if (TRACING() && r != EINVAL && mm_trace_start()) /* EINVAL: a bad argument, no request */
 		mm_trace_alloc(r == 0 ? *memptr : NULL, n);
+	if (r == 0)
+		tool_handed(*memptr, n);
+	MM_TOOL_QUIET_END();
 	return r;
 }
 
@@ -604,7 +766,15 @@ static void *traced_aligned(void *p, size_t n)
 	return p;
 }
 
-MM_API void *MM_NAME(aligned_alloc)(size_t align, size_t n) { return traced_aligned(do_aligned_alloc(align, n), n); }
-MM_API void *MM_NAME(memalign)(size_t align, size_t n) { return traced_aligned(do_memalign(align, n), n); }
-MM_API void *MM_NAME(valloc)(size_t n) { return traced_aligned(do_valloc(n), n); }
-MM_API void *MM_NAME(pvalloc)(size_t n) { return traced_aligned(do_pvalloc(n), n); }
+/* An aligned call's block, after it was made: traced, and told to a memory checker. */
+#define ALIGNED_CALL(call, n)                                                                                          \
+	MM_TOOL_QUIET_BEGIN();                                                                                         \
+	void *p = traced_aligned(call, n);                                                                             \
+	tool_handed(p, n);                                                                                             \
+	MM_TOOL_QUIET_END();                                                                                           \
+	return p
+
+MM_API void *MM_NAME(aligned_alloc)(size_t align, size_t n) { ALIGNED_CALL(do_aligned_alloc(align, n), n); }
+MM_API void *MM_NAME(memalign)(size_t align, size_t n) { ALIGNED_CALL(do_memalign(align, n), n); }
+MM_API void *MM_NAME(valloc)(size_t n) { ALIGNED_CALL(do_valloc(n), n); }
+MM_API void *MM_NAME(pvalloc)(size_t n) { ALIGNED_CALL(do_pvalloc(n), n); }

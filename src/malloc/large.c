@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../tlsf_internal.h" /* the TLSF core's unlocked calls, block headers and free lists */
+#include "../tool.h"
 #include "malloc_internal.h"
 #include "os/os.h"
 
@@ -174,6 +175,17 @@ size_t mm_large_usable(mm_segment *pool, void *p)
 	pthread_mutex_unlock(&sh->lock);
 	return n;
 }
+
+#if MM_TOOLS
+size_t mm_large_tool_usable(mm_segment *pool, const void *p)
+{
+	large_shard *sh = shard_of(pool);
+	pthread_mutex_lock(&sh->lock);
+	size_t n = sh->tlsf ? mm_tlsf_tool_usable(sh->tlsf, p) : 0;
+	pthread_mutex_unlock(&sh->lock);
+	return n;
+}
+#endif
 
 mm_segment *mm_large_segment_of(uintptr_t a)
 {

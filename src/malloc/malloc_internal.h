@@ -449,6 +449,10 @@ void *mm_large_malloc(size_t n, size_t align, unsigned home); /* home: the threa
 void mm_large_free(mm_segment *pool, void *p);                /* pool: the first segment of p's pool */
 void *mm_large_realloc(mm_segment *pool, void *p, size_t n);
 size_t mm_large_usable(mm_segment *pool, void *p);
+#if MM_VALGRIND || MM_ASAN
+size_t mm_large_tool_usable(mm_segment *pool, const void *p);            /* nothing reported (src/tool.h) */
+size_t mm_tlsf_tool_usable(const struct mm_control *c, const void *ptr); /* tlsf.c */
+#endif
 mm_segment *mm_large_segment_of(uintptr_t a); /* the pool of a pointer in a later segment, or NULL */
 void mm_large_tick(uint64_t now, int level);
 

@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "../tool.h"
 #include "malloc_internal.h"
 #include "os/os.h"
 
@@ -112,6 +113,7 @@ static void queue_make_first(mm_tcache *tc, mm_page *p)
 
 static void page_init(mm_tcache *tc, mm_page *p, unsigned c, size_t bytes)
 {
+	MM_TOOL_HIDE((void *)p->start, bytes); /* a memory checker: no block of the program's yet */
 	p->free = NULL;
 	p->used = 0;
 	atomic_store_explicit(&p->capacity, 0, memory_order_relaxed);

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../tool.h"
 #include "malloc_internal.h"
 #include "os/os.h"
 
@@ -380,6 +381,7 @@ MEMOMAN_MALLOC_API size_t memoman_malloc_collect(void)
 	mm_process_init();
 	uint64_t before = atomic_load_explicit(&mm_stat_given_back, memory_order_relaxed);
 	mm_tcache *tc = mm_tl_tcache;
+	MM_TOOL_QUIET_BEGIN(); /* the purges read the headers of free blocks (src/tool.h) */
 	if (tc->initialized) {
 		mm_tcache_release_empty(tc);
 		mm_purge_tick(tc, MM_PURGE_ALL);
@@ -388,5 +390,6 @@ MEMOMAN_MALLOC_API size_t memoman_malloc_collect(void)
 		mm_segment_cache_trim(MM_PURGE_ALL);
 		mm_huge_cache_trim(0, MM_PURGE_ALL);
 	}
+	MM_TOOL_QUIET_END();
 	return (size_t)(atomic_load_explicit(&mm_stat_given_back, memory_order_relaxed) - before);
 }

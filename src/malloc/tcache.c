@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../tool.h"
 #include "malloc_internal.h"
 #include "os/os.h"
 
@@ -154,10 +155,12 @@ static void thread_done(void *value)
 	if (!tc || tc != mm_tl_tcache)
 		return;
 	mm_tl_tcache = &mm_tcache_empty;
+	MM_TOOL_QUIET_BEGIN(); /* it follows the links in free blocks (src/tool.h) */
 	mm_tcache_abandon(tc); /* its segments wait, their memory with them, for a thread to adopt them */
 	mm_zone_abandon(tc);
 	mm_segment_cache_trim(MM_PURGE_DELAYED); /* what has aged in the cache: this may be the last tick */
 	tcache_free(tc);
+	MM_TOOL_QUIET_END();
 }
 
 /* ---- Walking the thread caches (statistics) ------------------------------------------------------------- */
