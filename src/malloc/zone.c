@@ -309,7 +309,12 @@ size_t mm_tlsf_purge_spans(mm_control *c, uint64_t now, int force)
 			if (!force && now - (uint64_t)w[3] < MM_ZONE_PURGE_DELAY)
 				continue;
 			if (hi > lo) {
-				mm_segment_thp_off((mm_segment *)(lo & ~(uintptr_t)MM_SEG_MASK));
+				/* A zone's pool is one segment, its header at its start; in a pool of the
+				 * large region only the first segment has one (the others are blocks), and
+				 * no THP was asked for there. */
+				uintptr_t seg = lo & ~(uintptr_t)MM_SEG_MASK;
+				if (mm_segmap_has(seg) && ((mm_segment *)seg)->kind == MM_SEG_ZONE)
+					mm_segment_thp_off((mm_segment *)seg);
 				mm_os_purge((void *)lo, (size_t)(hi - lo));
 				purged += (size_t)(hi - lo);
 			}
