@@ -94,6 +94,7 @@ MM_INLINE void *class_alloc(mm_tcache *tc, unsigned c)
 		p->used++;
 		mm_relaxed_add(&tc->class_allocs[c], 1);
 		b->cookie = 0;
+		MM_SECURE_HANDOUT(b, p->free, p->bsize);
 		return b;
 	}
 	return mm_class_alloc_slow(tc, c);
@@ -110,18 +111,24 @@ static void *alloc_route(size_t n, size_t align, int *zeroed)
 	if (MM_UNLIKELY(!tc))
 		return NULL;
 	if (align <= MM_MIN_ALIGN) {
-		if (n <= MM_CLASS_MAX)
-			return class_alloc(tc, mm_class_of(n));
-	} else if (align <= MM_CLASS_ALIGN_MAX && n <= MM_CLASS_MAX) {
+		if (n + MM_CANARY_BYTES <= MM_CLASS_MAX) {
+			unsigned c = mm_class_of(n + MM_CANARY_BYTES);
+			return MM_SECURE_SEAL(class_alloc(tc, c), mm_class_size(c), n);
+		}
+	} else if (align <= MM_CLASS_ALIGN_MAX && n + MM_CANARY_BYTES <= MM_CLASS_MAX) {
 		/* A class whose blocks are all so aligned: pages start on MM_CLASS_ALIGN_MAX boundaries
 		 * whatever the OS page size, so a class whose size is a multiple of align has every
 		 * block aligned. */
-		unsigned c = mm_class_of(n > align ? n : align);
+		unsigned c = mm_class_of(n + MM_CANARY_BYTES > align ? n + MM_CANARY_BYTES : align);
 		while (c < MM_CLASSES && mm_class_size(c) % align)
 			c++;
 		if (c < MM_CLASSES)
-			return class_alloc(tc, c);
+			return MM_SECURE_SEAL(class_alloc(tc, c), mm_class_size(c), n);
 	}
+#if MM_SECURE
+	if (n > MM_GUARDED_MIN && align <= MM_MIN_ALIGN)
+		return mm_huge_malloc_guarded(n, zeroed);
+#endif
 	if (n <= MM_ZONE_MAX && align <= MM_ZONE_MAX / 4) {
 		void *p = mm_zone_malloc(tc, n, align > MM_MIN_ALIGN ? align : 0);
 		if (p)
@@ -170,22 +177,24 @@ MM_INLINE void *do_malloc(size_t n)
 	/* Fast path: the current page of the request's class, through the 16-byte-step table. A thread
 	 * not set up yet has the empty thread cache, whose table points at an empty page: it falls through. */
 	mm_tcache *tc = mm_tl_tcache;
-	if (MM_LIKELY(n <= MM_DIRECT_MAX)) {
-		mm_page *p = tc->direct[(n + 15) >> 4];
+	if (MM_LIKELY(n <= MM_DIRECT_MAX - MM_CANARY_BYTES)) {
+		mm_page *p = tc->direct[(n + MM_CANARY_BYTES + 15) >> 4];
 		mm_cblock *b = p->free;
 		if (MM_LIKELY(b != NULL)) {
 			MM_PAGE_CHECK(p);
-			MM_ASSERT(p->bsize >= n && p->cls == mm_class_of(n));
+			MM_ASSERT(p->bsize >= n + MM_CANARY_BYTES && p->cls == mm_class_of(n + MM_CANARY_BYTES));
 			/* The link is unsealed and checked (malloc_internal.h): a use after free cannot make
 			 * the next call hand out an address of its choosing. */
 			mm_cblock *next = mm_cblock_next(b);
-			if (MM_UNLIKELY(!mm_cblock_link_ok(b, next)) && next)
-				return mm_cblock_pop_broken(tc, p, b); /* a tail call: no registers to save here */
+			if (MM_UNLIKELY(!mm_cblock_link_ok(b, next)) &&
+			    next) /* a tail call: no registers to save here */
+				return MM_SECURE_SEAL(mm_cblock_pop_broken(tc, p, b), p->bsize, n);
 			p->free = next;
 			p->used++;
 			mm_relaxed_add(&tc->class_allocs[p->cls], 1); /* a plain add to the thread's own counter */
 			b->cookie = 0;
-			return b;
+			MM_SECURE_HANDOUT(b, p->free, p->bsize);
+			return MM_SECURE_SEAL(b, p->bsize, n);
 		}
 	}
 	return malloc_slow(n);
@@ -247,6 +256,17 @@ static MM_NOINLINE void free_other(mm_segment *s, void *ptr)
 }
 
 static MM_NOINLINE MM_COLD void double_free(void *ptr) { mm_report_misuse("free(): double free", ptr); }
+#if MM_SECURE
+void mm_secure_overflow(const void *ptr)
+{
+	mm_report_misuse("heap corruption: the bytes after a block were overwritten (a write past its end) at", ptr);
+}
+
+void mm_secure_written_after_free(const void *block)
+{
+	mm_report_misuse("heap corruption: a freed block was written to after free (a write after free) at", block);
+}
+#endif
 
 MM_INLINE void do_free(void *ptr)
 {
@@ -267,11 +287,35 @@ MM_INLINE void do_free(void *ptr)
 		double_free(ptr);
 		return;
 	}
+#if MM_SECURE
+	if (MM_UNLIKELY(!mm_secure_release(b, p->bsize))) {
+		mm_secure_overflow(ptr); /* with MEMOMAN_ERRORS=report: refused, the block stays in use */
+		return;
+	}
+#endif
 	b->cookie = cookie;
 	mm_tcache *tc = mm_tl_tcache;
 	if (MM_LIKELY(atomic_load_explicit(&p->tcache, memory_order_relaxed) == tc)) {
+#if MM_SECURE
+		/* Second on the list, not first: the next request of the class gets another block. */
+		mm_cblock *head = p->free;
+		if (head) {
+			mm_cblock *after = mm_cblock_next(head);
+			if (MM_UNLIKELY(after && !mm_cblock_link_ok(head, after))) {
+				mm_cblock_broken(
+				    head); /* a write after free: not copied on, the rest of the list cut */
+				after = NULL;
+			}
+			mm_cblock_set_next(b, after);
+			mm_cblock_set_next(head, b);
+		} else {
+			mm_cblock_set_next(b, NULL);
+			p->free = b;
+		}
+#else
 		mm_cblock_set_next(b, p->free);
 		p->free = b;
+#endif
 		mm_relaxed_add(&tc->class_frees[p->cls], 1); /* a plain add to the thread's own counter */
 		MM_PAGE_CHECK(p);
 		if (MM_UNLIKELY(--p->used == 0 || p->in_full))
@@ -392,6 +436,31 @@ MM_INLINE void tool_expose(void *p, size_t n)
 
 /* ---- Sizes of blocks ------------------------------------------------------------------------------------ */
 
+#if MM_SECURE
+/* A class block (of `usable` bytes) is now the program's for its first n: the bytes after the size
+ * it had checked (a write past the end is reported, 0), those it gives back zeroed, the canary
+ * resealed (realloc in place, malloc_usable_size). */
+static int secure_resize(const mm_segment *s, void *ptr, size_t usable, size_t n)
+{
+	if (s->kind != MM_SEG_SMALL && s->kind != MM_SEG_MEDIUM)
+		return 1;
+	size_t bsize = usable + MM_CANARY_BYTES;
+	size_t old = mm_secure_size(ptr, bsize);
+	unsigned char *c = (unsigned char *)ptr;
+	int ok = old != SIZE_MAX;
+	for (size_t i = old; ok && i < usable; i++)
+		ok = c[i] == 0;
+	if (!ok) {
+		mm_secure_overflow(ptr);
+		return 0;
+	}
+	for (size_t i = n; i < old; i++)
+		c[i] = 0;
+	mm_secure_seal(ptr, bsize, n);
+	return 1;
+}
+#endif
+
 /* The usable size of a live block and its segment (*kind_out); 0 and reported if it is not one. */
 static size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
 {
@@ -421,7 +490,7 @@ static size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
 			mm_report_misuse(who, ptr); /* a block that is free */
 			return 0;
 		}
-		return p->bsize;
+		return p->bsize - MM_CANARY_BYTES;
 	}
 	if (s->kind == MM_SEG_ZONE)
 		return mm_zone_usable(s, ptr, who);
@@ -440,6 +509,10 @@ MM_API size_t MM_NAME(malloc_usable_size)(void *ptr)
 	mm_segment *s;
 	MM_TOOL_QUIET_BEGIN();
 	size_t n = usable_size(ptr, &s, "malloc_usable_size(): invalid pointer");
+#if MM_SECURE
+	if (n && !secure_resize(s, ptr, n, n)) /* all of it is the program's now */
+		n = 0;
+#endif
 	tool_expose(ptr, n);
 	MM_TOOL_QUIET_END();
 	return n;
@@ -464,14 +537,24 @@ static void *do_realloc(void *ptr, size_t n)
 		return NULL;
 	}
 	/* It fits, and is not so much smaller that a smaller block would do: stays. */
-	if (n <= usable && n > usable / 2)
+	if (n <= usable && n > usable / 2) {
+#if MM_SECURE
+		if (!secure_resize(s, ptr, usable, n))
+			return NULL; /* reported; with MEMOMAN_ERRORS=report the call fails */
+#endif
 		return ptr;
+	}
 	/* Growing a little: take a quarter more than asked, so that a block grown in small steps
 	 * moves a logarithmic number of times, not a linear one (each move copies it). */
 	size_t want = n;
 	if (n > usable && n - usable < usable / 4 && usable + usable / 4 <= PTRDIFF_MAX)
 		want = usable + usable / 4;
-	if (s->kind == MM_SEG_ZONE) {
+#if MM_SECURE
+	int zone_may = want <= MM_GUARDED_MIN; /* larger: a guarded block of its own */
+#else
+	int zone_may = 1;
+#endif
+	if (s->kind == MM_SEG_ZONE && zone_may) {
 		void *q = mm_zone_realloc(mm_tcache_get(), s, ptr, want);
 		if (q)
 			return q;
@@ -684,18 +767,74 @@ MM_API void MM_NAME(free)(void *ptr)
 	MM_TOOL_QUIET_END();
 }
 
+#if MM_SECURE
+/* The secure build checks the size a sized free names: more than the block's usable size is not
+ * the size it was allocated with (reported; with MEMOMAN_ERRORS=report the block is not freed). */
+static void free_with_size(void *ptr, size_t size, const char *who)
+{
+	if (ptr) {
+		mm_segment *s;
+		size_t usable = usable_size(ptr, &s, who);
+		if (!usable)
+			return; /* reported */
+		if (size > usable) {
+			mm_report_misuse(who, ptr);
+			return;
+		}
+	}
+	MM_NAME(free)(ptr);
+}
+#define FREE_WITH_SIZE(ptr, size, who) free_with_size((ptr), (size), (who))
+#else
+#define FREE_WITH_SIZE(ptr, size, who) ((void)(size), MM_NAME(free)(ptr))
+#endif
+
 MM_API void MM_NAME(free_sized)(void *ptr, size_t size)
 {
-	(void)size;
-	MM_NAME(free)(ptr);
+	FREE_WITH_SIZE(ptr, size, "free_sized(): not the size allocated, or an invalid pointer");
 }
 
 MM_API void MM_NAME(free_aligned_sized)(void *ptr, size_t align, size_t size)
 {
 	(void)align;
-	(void)size;
-	MM_NAME(free)(ptr);
+	FREE_WITH_SIZE(ptr, size, "free_aligned_sized(): not the size allocated, or an invalid pointer");
 }
+
+#if MM_SECURE && !defined(MM_MALLOC_PREFIX) && defined(__linux__) && defined(__SIZEOF_SIZE_T__) &&                     \
+    defined(__SIZEOF_LONG__) && defined(__SIZEOF_INT__)
+/*
+ * C++'s sized operator delete, which libstdc++ turns into a plain free: the secure build takes its
+ * place (the Itanium C++ ABI's names, size_t being unsigned long, or unsigned int on 32-bit
+ * targets) and checks the size as free_sized does. new and unsized delete stay libstdc++'s, which
+ * call malloc and free.
+ */
+#if __SIZEOF_SIZE_T__ == __SIZEOF_LONG__
+#define MM_CXX_SIZED(x) x##m
+#define MM_CXX_SIZED_ALIGNED(x) x##mSt11align_val_t
+#elif __SIZEOF_SIZE_T__ == __SIZEOF_INT__
+#define MM_CXX_SIZED(x) x##j
+#define MM_CXX_SIZED_ALIGNED(x) x##jSt11align_val_t
+#endif
+#ifdef MM_CXX_SIZED
+#define MM_CXX_DELETE "operator delete: not the size allocated, or an invalid pointer"
+MM_API void MM_CXX_SIZED(_ZdlPv)(void *ptr, size_t size);
+MM_API void MM_CXX_SIZED(_ZdaPv)(void *ptr, size_t size);
+MM_API void MM_CXX_SIZED_ALIGNED(_ZdlPv)(void *ptr, size_t size, size_t align);
+MM_API void MM_CXX_SIZED_ALIGNED(_ZdaPv)(void *ptr, size_t size, size_t align);
+MM_API void MM_CXX_SIZED(_ZdlPv)(void *ptr, size_t size) { free_with_size(ptr, size, MM_CXX_DELETE); }
+MM_API void MM_CXX_SIZED(_ZdaPv)(void *ptr, size_t size) { free_with_size(ptr, size, MM_CXX_DELETE); }
+MM_API void MM_CXX_SIZED_ALIGNED(_ZdlPv)(void *ptr, size_t size, size_t align)
+{
+	(void)align;
+	free_with_size(ptr, size, MM_CXX_DELETE);
+}
+MM_API void MM_CXX_SIZED_ALIGNED(_ZdaPv)(void *ptr, size_t size, size_t align)
+{
+	(void)align;
+	free_with_size(ptr, size, MM_CXX_DELETE);
+}
+#endif
+#endif
 
 MM_API void *MM_NAME(calloc)(size_t count, size_t size)
 {

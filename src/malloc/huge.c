@@ -114,6 +114,111 @@ void *mm_huge_malloc(size_t n, size_t align, int *zeroed)
 	return block;
 }
 
+#if MM_SECURE
+/*
+ * The secure build's guarded blocks: a block of n bytes (rounded to 16) ends exactly where a guard
+ * page starts, so a write past its end faults; the block starts less than a page after the header,
+ * inside the mapping's first segment, where free() finds it. A freed mapping is purged and made
+ * inaccessible, and kept so (quarantined) until MM_QUARANTINE later ones or MM_QUARANTINE_BYTES of
+ * address space push it out: a use after free faults, and the address is not handed out again at
+ * once. malloc_trim (and a request that finds no memory) unmaps them all.
+ */
+#define MM_QUARANTINE 64
+#define MM_QUARANTINE_BYTES ((size_t)1 << 30)
+
+static struct {
+	void *at;
+	size_t bytes;
+} quarantine[MM_QUARANTINE];
+static size_t quarantine_next, quarantine_bytes;
+
+void *mm_huge_malloc_guarded(size_t n, int *zeroed)
+{
+	size_t page = mm_os_page_size();
+	if (n > SIZE_MAX / 4)
+		return NULL;
+	size_t n16 = (n + 15) & ~(size_t)15;
+	size_t body = (MM_SEG_HEADER + n16 + page - 1) & ~(page - 1);
+	size_t mapped = body + page;
+	mm_segment *s = mm_segment_map(mapped, MM_SEG_SIZE);
+	if (!s)
+		return NULL;
+	(void)mm_os_guard((unsigned char *)s + body, page); /* if refused, the block is only unguarded */
+	void *block = (unsigned char *)s + body - n16;
+	header_init(s, mapped, block, n16);
+	mm_segmap_set(s, 1);
+	atomic_fetch_add_explicit(&mm_stat_huge_bytes, s->huge_size, memory_order_relaxed);
+	if (zeroed)
+		*zeroed = 1;
+	return block;
+}
+
+/* A mapping leaves the quarantine: unmapped (its memory was returned when it came in). */
+static void quarantine_unmap(void *at, size_t bytes)
+{
+	atomic_fetch_sub_explicit(&mm_stat_purged, bytes, memory_order_relaxed);
+	mm_stat_mapped_add(-(int64_t)bytes);
+	atomic_fetch_add_explicit(&mm_stat_given_back, bytes, memory_order_relaxed); /* its address space */
+	mm_os_unmap(at, bytes);
+}
+
+static void quarantine_put(mm_segment *s)
+{
+	void *at = s;
+	size_t bytes = s->mapped;
+	mm_stat_purged_add((int64_t)(bytes - s->purged_bytes)); /* all of it returned now */
+	(void)mm_os_purge(at, bytes);
+	(void)mm_os_guard(at, bytes);
+	void *out = NULL;
+	size_t out_bytes = 0;
+	mm_global_lock();
+	if (quarantine[quarantine_next].at) {
+		out = quarantine[quarantine_next].at;
+		out_bytes = quarantine[quarantine_next].bytes;
+		quarantine_bytes -= out_bytes;
+	}
+	quarantine[quarantine_next].at = at;
+	quarantine[quarantine_next].bytes = bytes;
+	quarantine_next = (quarantine_next + 1) % MM_QUARANTINE;
+	quarantine_bytes += bytes;
+	mm_global_unlock();
+	if (out)
+		quarantine_unmap(out, out_bytes);
+	while (quarantine_bytes > MM_QUARANTINE_BYTES) { /* the oldest first */
+		mm_global_lock();
+		out = NULL;
+		for (size_t k = 0; k < MM_QUARANTINE && !out; k++) {
+			size_t i = (quarantine_next + k) % MM_QUARANTINE;
+			if (quarantine[i].at) {
+				out = quarantine[i].at;
+				out_bytes = quarantine[i].bytes;
+				quarantine[i].at = NULL;
+				quarantine_bytes -= out_bytes;
+			}
+		}
+		mm_global_unlock();
+		if (!out)
+			break;
+		quarantine_unmap(out, out_bytes);
+	}
+}
+
+static void quarantine_flush(void)
+{
+	for (size_t i = 0; i < MM_QUARANTINE; i++) {
+		mm_global_lock();
+		void *out = quarantine[i].at;
+		size_t out_bytes = quarantine[i].bytes;
+		quarantine[i].at = NULL;
+		if (out)
+			quarantine_bytes -= out_bytes;
+		mm_global_unlock();
+		if (out)
+			quarantine_unmap(out, out_bytes);
+	}
+}
+#endif
+
 /* Is p the block of a live huge mapping? (The caller found s through the segment map.) */
 static int huge_block_ok(const mm_segment *s, const void *p)
 {
@@ -129,6 +234,10 @@ void mm_huge_free(mm_segment *s, void *p)
 	atomic_fetch_sub_explicit(&mm_stat_huge_bytes, s->huge_size, memory_order_relaxed);
 	mm_segmap_set(s, 0);
 	s->cookie = 0;
+#if MM_SECURE
+	quarantine_put(s);
+	return;
+#endif
 	/* Keep it for reuse if it is a plain one (block right after the header) and the cache has room. */
 	if (s->huge_block == (unsigned char *)s + MM_SEG_HEADER) {
 		mm_global_lock();
@@ -161,6 +270,9 @@ void *mm_huge_realloc(mm_segment *s, void *p, size_t n)
 		mm_report_misuse("realloc(): invalid pointer", p);
 		return NULL;
 	}
+#if MM_SECURE
+	return NULL; /* never resized in place (the block ends at its guard): the caller moves it */
+#endif
 	size_t offset = (size_t)((uintptr_t)p - (uintptr_t)s);
 	size_t page = mm_os_page_size();
 	uintptr_t lo = ((uintptr_t)p + n + page - 1) & ~(uintptr_t)(page - 1); /* the end of what is asked */
@@ -200,6 +312,10 @@ void *mm_huge_realloc(mm_segment *s, void *p, size_t n)
 void mm_huge_cache_trim(uint64_t now, int level)
 {
 	int force = level == MM_PURGE_ALL;
+#if MM_SECURE
+	if (force)
+		quarantine_flush();
+#endif
 	mm_global_lock();
 	mm_segment *expired = NULL;
 	for (mm_segment **link = &cache; *link;) {

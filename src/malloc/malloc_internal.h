@@ -64,6 +64,26 @@ _Static_assert(MM_MAX_POOLS >= 32, "libmemoman-malloc needs MM_MAX_POOLS of 32 o
 #define MM_LARGE_MAX ((size_t)32 << 20)          /* largest request served there */
 #define MM_DIRECT_STEPS (MM_DIRECT_MAX / 16 + 1) /* requests up to MM_DIRECT_MAX, by 16-byte steps */
 #define MM_CLASSES 36
+
+/*
+ * MM_SECURE=1 builds libmemoman-malloc-secure, the secure build (docs/malloc.md, "The secure build"):
+ *   - the last word of every class block is a canary: the size asked for, mixed with the block's
+ *     address and a per-process key. At free the canary must decode, and the bytes between the size
+ *     asked for and the canary must still be zero: a write past the end is reported (the usable
+ *     size is MM_CANARY_BYTES smaller than the class's);
+ *   - a freed class block is zeroed (but for its link and cookie) and checked when it is handed out
+ *     again: a write after free is reported then, and malloc hands out zeroed memory;
+ *   - a freed block goes second on its page's list, not first: the next request does not get it;
+ *   - the blocks a page carves join its free list in a random order;
+ *   - requests above MM_GUARDED_MIN get a mapping each, ending at a guard page, quarantined
+ *     inaccessible when freed (huge.c);
+ *   - sized frees (free_sized, C++'s sized delete) naming more than the block holds are reported.
+ * 0 (libmemoman-malloc): none of it is compiled in.
+ */
+#ifndef MM_SECURE
+#define MM_SECURE 0
+#endif
+#define MM_CANARY_BYTES (MM_SECURE ? sizeof(uintptr_t) : 0)
 _Static_assert(MM_CLASSES == MEMOMAN_MALLOC_CLASSES, "the public class count is the internal one");
 
 /* Addresses the segment map covers. On 64-bit targets: below 2^57, the widest user address space
@@ -259,8 +279,9 @@ typedef struct mm_zone {
 extern _Atomic uintptr_t mm_segmap_top[MM_SEGMAP_TOP] MM_HIDDEN;
 #endif
 extern _Atomic uint8_t mm_segmap_zero[MM_SEGMAP_BYTES] MM_HIDDEN;
-extern uintptr_t mm_secret MM_HIDDEN;   /* per process: free blocks hold their address ^ secret */
-extern uintptr_t mm_link_key MM_HIDDEN; /* per process: what free blocks' links are sealed with */
+extern uintptr_t mm_secret MM_HIDDEN;     /* per process: free blocks hold their address ^ secret */
+extern uintptr_t mm_link_key MM_HIDDEN;   /* per process: what free blocks' links are sealed with */
+extern uintptr_t mm_canary_key MM_HIDDEN; /* per process (MM_SECURE): what class blocks' canaries mix in */
 
 extern mm_page mm_page_empty MM_HIDDEN;     /* a page with nothing: the direct entries of an empty thread cache */
 extern mm_tcache mm_tcache_empty MM_HIDDEN; /* the thread cache of a thread not set up yet */
@@ -273,6 +294,85 @@ extern mm_tcache mm_tcache_empty MM_HIDDEN; /* the thread cache of a thread not 
 extern _Thread_local mm_tcache *mm_tl_tcache MM_TLS_MODEL;
 
 /* ---- Inline pieces of the fast paths ---------------------------------------------------------------- */
+
+#if MM_SECURE
+void mm_secure_written_after_free(const void *block) MM_HIDDEN; /* reported (alloc.c) */
+void mm_secure_overflow(const void *block) MM_HIDDEN;           /* reported (alloc.c) */
+MM_INLINE uintptr_t mm_canary_of(const void *block)
+{
+	return ((uintptr_t)block * (uintptr_t)0x9E3779B97F4A7C15ull) ^ mm_canary_key;
+}
+MM_INLINE uintptr_t *mm_canary_word(void *block, size_t bsize)
+{
+	return (uintptr_t *)block + bsize / sizeof(uintptr_t) - 1;
+}
+
+/* Everything after a free class block's link and cookie must still be zero (else a write after
+ * free is reported). O(bsize). */
+MM_INLINE void mm_secure_check_zero(const void *block, size_t bsize)
+{
+	const uintptr_t *w = (const uintptr_t *)block;
+	for (size_t i = 2; i < bsize / sizeof(uintptr_t); i++)
+		if (MM_UNLIKELY(w[i] != 0)) {
+			mm_secure_written_after_free(block);
+			break;
+		}
+}
+
+/* A class block of `bsize` bytes leaves a free list: it and the one that becomes the list's head
+ * (`next`, or NULL) are checked, since a freed block goes second on the list (the next request
+ * would not look at it), and its link is cleared (the block comes out all zero). */
+MM_INLINE void mm_secure_handout(void *block, const void *next, size_t bsize)
+{
+	mm_secure_check_zero(block, bsize);
+	if (next)
+		mm_secure_check_zero(next, bsize);
+	((uintptr_t *)block)[0] = 0;
+}
+
+/* The block is the program's for its first n bytes: the canary (the last word) holds n twice, once
+ * in each half, mixed with the block's own code, so that no overwritten byte leaves it decodable;
+ * the bytes from n to the canary are zero (they were checked so). n < 2^(half a word): class
+ * blocks are at most MM_CLASS_MAX. */
+#define MM_CANARY_HALF (sizeof(uintptr_t) * 4)
+_Static_assert(MM_CLASS_MAX < ((uintptr_t)1 << MM_CANARY_HALF), "a class block's size fits in half a word");
+MM_INLINE void *mm_secure_seal(void *block, size_t bsize, size_t n)
+{
+	if (block)
+		*mm_canary_word(block, bsize) = mm_canary_of(block) ^ ((uintptr_t)n | ((uintptr_t)n << MM_CANARY_HALF));
+	return block;
+}
+
+/* The n the canary holds, or SIZE_MAX if the canary is not one (overwritten). */
+MM_INLINE size_t mm_secure_size(void *block, size_t bsize)
+{
+	uintptr_t v = *mm_canary_word(block, bsize) ^ mm_canary_of(block);
+	uintptr_t lo = v & (((uintptr_t)1 << MM_CANARY_HALF) - 1), hi = v >> MM_CANARY_HALF;
+	return lo == hi && lo <= bsize - MM_CANARY_BYTES ? (size_t)lo : SIZE_MAX;
+}
+
+/* At free: the canary and the bytes between n and it untouched (else reported: 0); the block is
+ * then zeroed after its link and cookie, for mm_secure_handout to check. */
+MM_INLINE int mm_secure_release(void *block, size_t bsize)
+{
+	size_t n = mm_secure_size(block, bsize);
+	if (MM_UNLIKELY(n == SIZE_MAX))
+		return 0;
+	const unsigned char *c = (const unsigned char *)block;
+	for (size_t i = n; i < bsize - MM_CANARY_BYTES; i++)
+		if (MM_UNLIKELY(c[i] != 0))
+			return 0;
+	uintptr_t *w = (uintptr_t *)block;
+	for (size_t i = 2; i < bsize / sizeof(uintptr_t); i++)
+		w[i] = 0;
+	return 1;
+}
+#define MM_SECURE_HANDOUT(b, next, bsize) mm_secure_handout((b), (next), (bsize))
+#define MM_SECURE_SEAL(b, bsize, n) mm_secure_seal((b), (bsize), (n))
+#else
+#define MM_SECURE_HANDOUT(b, next, bsize) ((void)0)
+#define MM_SECURE_SEAL(b, bsize, n) (b)
+#endif
 
 MM_INLINE uint64_t mm_relaxed_load(_Atomic uint64_t *a) { return atomic_load_explicit(a, memory_order_relaxed); }
 /* An owner-only counter that others may read: a plain add on x86, no lock prefix. */
@@ -458,6 +558,12 @@ void mm_large_tick(uint64_t now, int level);
 
 /* Huge blocks. */
 void *mm_huge_malloc(size_t n, size_t align, int *zeroed);
+#if MM_SECURE
+/* The secure build: requests above MM_GUARDED_MIN get a mapping each, the block's end at a guard
+ * page, and a freed one is made inaccessible and quarantined before it is unmapped (huge.c). */
+#define MM_GUARDED_MIN ((size_t)128 << 10)
+void *mm_huge_malloc_guarded(size_t n, int *zeroed);
+#endif
 void mm_huge_free(mm_segment *s, void *p);
 size_t mm_huge_usable(mm_segment *s, const void *p);
 void *mm_huge_realloc(mm_segment *s, void *p, size_t n);

@@ -128,6 +128,42 @@ static void page_init(mm_tcache *tc, mm_page *p, unsigned c, size_t bytes)
 	atomic_store_explicit(&p->tcache, tc, memory_order_relaxed);
 }
 
+#if MM_SECURE
+/* The secure build's carving: blocks [cap, cap + n) filled, and linked in a random order (a
+ * Fisher-Yates shuffle driven by a per-thread xorshift generator), so that the next blocks handed
+ * out are not the next addresses. */
+static void carve_shuffled(mm_page *p, uint32_t cap, uint32_t n)
+{
+	static _Thread_local uint64_t rng MM_TLS_MODEL;
+	if (!rng)
+		rng = (mm_canary_key ^ (uintptr_t)&rng) | 1;
+	uint16_t order[MM_EXTEND_BYTES / MM_MIN_ALIGN]; /* n <= MM_EXTEND_BYTES / the smallest block */
+	for (uint32_t i = 0; i < n; i++)
+		order[i] = (uint16_t)i;
+	for (uint32_t i = n - 1; i > 0; i--) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		uint32_t j = (uint32_t)(rng % (i + 1));
+		uint16_t t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	mm_cblock *next = p->free;
+	for (uint32_t i = 0; i < n; i++) { /* built from the end: order[0] comes out first */
+		uintptr_t a = p->start + (uintptr_t)(cap + order[n - 1 - i]) * p->bsize;
+		mm_cblock *b = (mm_cblock *)a;
+		memset((unsigned char *)b + 2 * sizeof(uintptr_t), 0,
+		       p->bsize - 2 * sizeof(uintptr_t)); /* a reused page's bytes */
+		mm_cblock_set_next(b, next);
+		b->cookie = a ^ mm_secret;
+		next = b;
+	}
+	p->free = next;
+	atomic_store_explicit(&p->capacity, cap + n, memory_order_relaxed);
+}
+#endif
+
 /* Carves the next blocks of the page onto its (empty) free list, each marked free. */
 static void page_extend(mm_page *p)
 {
@@ -137,6 +173,9 @@ static void page_extend(mm_page *p)
 		n = MM_EXTEND_MIN;
 	if (n > p->reserved - cap)
 		n = p->reserved - cap;
+#if MM_SECURE
+	carve_shuffled(p, cap, n);
+#else
 	uintptr_t a = p->start + (uintptr_t)cap * p->bsize;
 	mm_cblock *first = (mm_cblock *)a;
 	for (uint32_t i = 0; i + 1 < n; i++, a += p->bsize) {
@@ -149,6 +188,7 @@ static void page_extend(mm_page *p)
 	last->cookie = a ^ mm_secret;
 	p->free = first;
 	atomic_store_explicit(&p->capacity, cap + n, memory_order_relaxed);
+#endif
 }
 
 /* Takes back the blocks other threads freed into the page, counted freed by tc (NULL: a page with
@@ -204,6 +244,7 @@ MM_INLINE void *page_pop(mm_tcache *tc, mm_page *p)
 	p->used++;
 	mm_relaxed_add(&tc->class_allocs[p->cls], 1);
 	b->cookie = 0;
+	MM_SECURE_HANDOUT(b, p->free, p->bsize);
 	return b;
 }
 
@@ -384,6 +425,7 @@ void *mm_cblock_pop_broken(mm_tcache *tc, mm_page *p, mm_cblock *b)
 	p->used++;
 	mm_relaxed_add(&tc->class_allocs[p->cls], 1);
 	b->cookie = 0;
+	MM_SECURE_HANDOUT(b, p->free, p->bsize);
 	return b;
 }
 

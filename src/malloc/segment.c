@@ -32,6 +32,7 @@ _Atomic uintptr_t mm_segmap_top[MM_SEGMAP_TOP];
 _Atomic uint8_t mm_segmap_zero[MM_SEGMAP_BYTES];
 uintptr_t mm_secret;
 uintptr_t mm_link_key;
+uintptr_t mm_canary_key;
 _Atomic uint64_t mm_stat_mapped, mm_stat_mapped_peak, mm_stat_purged, mm_stat_given_back;
 _Atomic uint64_t mm_stat_large_bytes, mm_stat_huge_bytes;
 

@@ -62,6 +62,7 @@ void mm_process_init(void)
 	(void)mm_os_page_size(); /* cached now, before any thread reads it */
 	mm_secret = (uintptr_t)mm_os_random();
 	mm_link_key = (uintptr_t)mm_os_random();
+	mm_canary_key = (uintptr_t)mm_os_random();
 	mm_thp_setup();
 	mm_trace_setup(); /* MEMOMAN_TRACE: decided before the first allocation is served */
 	/* From here malloc works; the rest may allocate through it (pthread_key_create, atexit). */

@@ -25,6 +25,9 @@ void *mm_os_map_aligned(size_t bytes, size_t align);
 /* Gives [p, p + bytes) back to the OS. */
 void mm_os_unmap(void *p, size_t bytes);
 
+/* Makes [p, p + bytes) (whole pages) fault on any access: a guard. 1 if done. */
+int mm_os_guard(void *p, size_t bytes);
+
 /* Returns the physical memory of the whole OS pages inside [p, p + bytes) to the OS (the bytes
  * of partial pages at either end stay as they are); those pages stay mapped and read as zero
  * afterwards. Returns the bytes returned (0 if no whole page lies inside). */

@@ -83,6 +83,14 @@ void *mm_os_map_aligned(size_t bytes, size_t align)
 	return (void *)a;
 }
 
+int mm_os_guard(void *p, size_t bytes)
+{
+	int saved = errno;
+	int ok = mprotect(p, bytes, PROT_NONE) == 0;
+	errno = saved;
+	return ok;
+}
+
 size_t mm_os_purge(void *p, size_t bytes)
 {
 	/* Only the whole pages inside the range: madvise refuses a start that is not on a page

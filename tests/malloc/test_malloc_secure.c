@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_malloc_secure.c - libmemoman-malloc-secure, the secure build (MM_SECURE=1):
+ *   - a write past the bytes asked for (1 byte past 20 and 4,096 bytes, whose blocks have more;
+ *     1 and 8 bytes past the usable size of 8, 24 and 3,000-byte blocks) is reported at free, from
+ *     the owner and from another thread, and at realloc;
+ *   - a write into a freed class block is reported when the block is handed out again, also when
+ *     another thread freed it;
+ *   - each case in a child that must die of SIGABRT with the message; with MEMOMAN_ERRORS=report it
+ *     says so and the program goes on;
+ *   - correct use is not reported: the whole usable size (the class size less the canary's 8 bytes)
+ *     is the program's; calloc zeroes; realloc keeps the bytes; a freed block is zeroed after its
+ *     link and cookie; malloc hands out zeroed blocks; a block freed is not the next one handed out;
+ *   - the blocks of a fresh page come out in a random order, not address after address;
+ *   - free_sized naming more than the block has is reported (C++'s sized delete is checked so too);
+ *   - a block above 128 KiB ends at a guard page (a write 1 byte past what was asked for, rounded
+ *     to 16, faults) and a freed one faults on any access, also after the size is allocated again.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mcheck.h"
+#include "names.h"
+
+static void *volatile sink;
+
+static unsigned char *opaque(void *p)
+{
+	sink = p;
+	return (unsigned char *)sink;
+}
+
+/* ---- The misuses ---------------------------------------------------------------------------------- */
+
+static void overflow(size_t n, size_t by)
+{
+	unsigned char *p = opaque(malloc(n));
+	size_t usable = malloc_usable_size(p);
+	memset(p, 1, usable);
+	for (size_t i = 0; i < by; i++) /* past the end; xor: the byte changes whatever it held */
+		p[usable + i] ^= 'x';
+	free(p);
+}
+static void overflow_1_small(void) { overflow(24, 1); }
+/* One byte past the size asked for, where the block has more: the bytes between stay zero. */
+static void overflow_asked(size_t n)
+{
+	unsigned char *p = opaque(malloc(n));
+	memset(p, 1, n);
+	p[n] ^= 'x';
+	free(p);
+}
+static void overflow_asked_small(void) { overflow_asked(20); }
+static void overflow_asked_medium(void) { overflow_asked(4096); }
+static void overflow_then_realloc(void)
+{
+	unsigned char *p = opaque(malloc(100));
+	p[100] ^= 'x';
+	sink = realloc(p, 90); /* in place: the bytes after the block are checked there too */
+}
+static void overflow_8_small(void) { overflow(24, 8); }
+static void overflow_1_tiny(void) { overflow(8, 1); }
+static void overflow_1_medium(void) { overflow(3000, 1); }
+
+static void *free_it(void *p)
+{
+	free(p);
+	return NULL;
+}
+static void overflow_remote(void)
+{
+	unsigned char *p = opaque(malloc(40));
+	p[malloc_usable_size(p)] ^= 'x';
+	pthread_t t;
+	pthread_create(&t, NULL, free_it, p);
+	pthread_join(t, NULL);
+}
+
+static void write_after_free(size_t n)
+{
+	unsigned char *p = opaque(malloc(n));
+	free(p);
+	p[n / 2] = 'x';
+	for (int i = 0; i < 64; i++) /* the block comes back on one of these */
+		sink = malloc(n);
+}
+static void write_after_free_small(void) { write_after_free(64); }
+static void write_after_free_medium(void) { write_after_free(3000); }
+
+static void write_after_remote_free(void)
+{
+	unsigned char *p[200];
+	for (int i = 0; i < 200; i++)
+		p[i] = opaque(malloc(96));
+	pthread_t t;
+	pthread_create(&t, NULL, free_it, p[7]);
+	pthread_join(t, NULL);
+	p[7][50] = 'x';
+	for (int i = 0; i < 200; i++)
+		if (i != 7)
+			free(p[i]);
+	for (int i = 0; i < 400; i++)
+		sink = malloc(96);
+}
+
+static void free_sized_wrong(void)
+{
+	unsigned char *p = opaque(malloc(1));
+	free_sized(p, 32); /* C++'s delete of a char as a 32-byte struct comes here too */
+}
+
+/* Blocks above 128 KiB: a mapping each, ending at a guard page; freed, made inaccessible. */
+enum { BIG = 256 << 10 };
+static void big_past_usable(void)
+{
+	unsigned char *p = opaque(malloc(BIG));
+	p[malloc_usable_size(p)] ^= 'x';
+}
+static void big_past_asked(void)
+{
+	unsigned char *p = opaque(malloc(BIG + 40));
+	p[BIG + 48] ^= 'x'; /* rounded to 16: the guard starts at BIG + 48 */
+}
+static void big_write_after_free(void)
+{
+	unsigned char *p = opaque(malloc(BIG));
+	free(p);
+	p[64 * 1024 + 1] = 'a';
+}
+static void big_read_after_free(void)
+{
+	unsigned char *p = opaque(malloc(BIG));
+	free(p);
+	sink = (void *)(uintptr_t)p[5];
+}
+static void big_write_after_free_reuse(void)
+{
+	unsigned char *p = opaque(malloc(BIG));
+	free(p);
+	sink = malloc(BIG);
+	p[64 * 1024 + 1] = 'a';
+}
+
+static const struct {
+	const char *name, *message;
+	void (*run)(void);
+	int fault; /* a guard page's SIGSEGV, not a report */
+} cases[] = {
+    {"1 byte past a 24-byte block", "bytes after a block were overwritten", overflow_1_small, 0},
+    {"1 byte past the 20 bytes asked for (a 32-byte block)", "bytes after a block were overwritten",
+     overflow_asked_small, 0},
+    {"1 byte past the 4096 bytes asked for", "bytes after a block were overwritten", overflow_asked_medium, 0},
+    {"1 byte past, then realloc", "bytes after a block were overwritten", overflow_then_realloc, 0},
+    {"8 bytes past a 24-byte block", "bytes after a block were overwritten", overflow_8_small, 0},
+    {"1 byte past an 8-byte block", "bytes after a block were overwritten", overflow_1_tiny, 0},
+    {"1 byte past a 3000-byte block", "bytes after a block were overwritten", overflow_1_medium, 0},
+    {"1 byte past, freed by another thread", "bytes after a block were overwritten", overflow_remote, 0},
+    {"write after free (small)", "written to after free", write_after_free_small, 0},
+    {"write after free (medium class)", "written to after free", write_after_free_medium, 0},
+    {"write after another thread's free", "written to after free", write_after_remote_free, 0},
+    {"free_sized with more than was allocated", "free_sized(): not the size allocated", free_sized_wrong, 0},
+    {"1 byte past a 256 KiB block's usable size", "", big_past_usable, 1},
+    {"1 byte past a 256 KiB + 40 request", "", big_past_asked, 1},
+    {"write after free (256 KiB)", "", big_write_after_free, 1},
+    {"read after free (256 KiB)", "", big_read_after_free, 1},
+    {"write after free, the size allocated again (256 KiB)", "", big_write_after_free_reuse, 1},
+};
+
+static int run_child(void (*run)(void), int report, char *out, size_t cap)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		if (report)
+			setenv("MEMOMAN_ERRORS", "report", 1);
+		run();
+		for (int i = 0; i < 1000; i++) /* still here: the allocator must work on */
+			free(malloc((size_t)i * 37));
+		_exit(0);
+	}
+	close(fds[1]);
+	size_t n = 0;
+	ssize_t r;
+	while (n + 1 < cap && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = 0;
+	close(fds[0]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+/* ---- Correct use ----------------------------------------------------------------------------------- */
+
+static void *fresh_order(void *arg)
+{
+	/* A new thread, a new page of the 48-byte class: how many blocks follow the one before? */
+	enum { N = 64 };
+	unsigned char *b[N];
+	for (int i = 0; i < N; i++)
+		b[i] = malloc(40);
+	int consecutive = 0;
+	for (int i = 1; i < N; i++)
+		consecutive += b[i] == b[i - 1] + 48 || b[i] == b[i - 1] - 48;
+	for (int i = 0; i < N; i++)
+		free(b[i]);
+	*(int *)arg = consecutive;
+	return NULL;
+}
+
+static void correct_use(void)
+{
+	for (size_t n = 0; n <= 20000; n = n * 3 / 2 + 1) {
+		unsigned char *p = malloc(n);
+		CHECK(p != NULL);
+		size_t usable = malloc_usable_size(p);
+		CHECK(usable >= n);
+		memset(p, 0x5A, usable); /* all of it is the program's */
+		p = realloc(p, n + 100);
+		CHECK(p != NULL);
+		for (size_t i = 0; i < n; i++)
+			if (p[i] != 0x5A) {
+				CHECK(!"realloc kept the bytes");
+				break;
+			}
+		free(p);
+		unsigned char *z = calloc(1, n);
+		CHECK(z != NULL);
+		for (size_t i = 0; i < n; i++)
+			if (z[i]) {
+				CHECK(!"calloc zeroes");
+				break;
+			}
+		free(z);
+	}
+	/* The class's size less the canary: a 24-byte request has exactly 24 (a 32-byte block). */
+	unsigned char *q = malloc(24);
+	CHECK(malloc_usable_size(q) == 24);
+	free(q);
+	/* A freed block is zeroed after its link and cookie (what a write after free would break), and
+	 * is not the next block of its class handed out. */
+	unsigned char *f = opaque(malloc(200));
+	memset(f, 0x77, 200);
+	free(f);
+	CHECK(f[100] == 0 && f[16] == 0 && f[199] == 0);
+	unsigned char *g = opaque(malloc(200));
+	CHECK(g != f);
+	for (size_t i = 0; i < 200; i++)
+		if (g[i]) {
+			CHECK(!"malloc hands out zeroed blocks");
+			break;
+		}
+	free(g);
+	int consecutive = 0;
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, fresh_order, &consecutive) == 0);
+	CHECK(pthread_join(t, NULL) == 0);
+	printf("test_malloc_secure: %d of 63 blocks of a fresh page follow the one before\n", consecutive);
+	CHECK(consecutive < 16); /* in address order it would be 63 */
+}
+
+int main(void)
+{
+	correct_use();
+	char out[4096];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].fault) {
+			int status = run_child(cases[i].run, 1, out, sizeof(out));
+			/* Killed by the fault; under a sanitizer, whose handler reports it and exits, said so. */
+			int faulted = (WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) ||
+			              strstr(out, "SEGV on unknown address");
+			CHECK(faulted);
+			if (!faulted)
+				fprintf(stderr, "  case \"%s\": status %d, said \"%s\"\n", cases[i].name, status, out);
+			continue;
+		}
+		int status = run_child(cases[i].run, 0, out, sizeof(out));
+		int aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+		CHECK(aborted && strstr(out, cases[i].message));
+		if (!aborted || !strstr(out, cases[i].message))
+			fprintf(stderr, "  case \"%s\": status %d, said \"%s\"\n", cases[i].name, status, out);
+		status = run_child(cases[i].run, 1, out, sizeof(out));
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(out, cases[i].message));
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !strstr(out, cases[i].message))
+			fprintf(stderr, "  case \"%s\" (report): status %d, said \"%s\"\n", cases[i].name, status, out);
+	}
+	return check_done("test_malloc_secure");
+}
