@@ -172,11 +172,27 @@ static MM_NOINLINE void *malloc_slow(size_t n)
 	return p;
 }
 
+#if MM_SECURE
+/* The secure build's malloc(0): a block of no bytes, at the start of a guard page (a mapping of
+ * its own, huge.c), so that reading or writing it faults; unique, freed and reallocated as any. */
+static MM_NOINLINE MM_COLD void *zero_size_block(void)
+{
+	void *p = mm_huge_malloc_guarded(0, NULL);
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+#endif
+
 MM_INLINE void *do_malloc(size_t n)
 {
 	/* Fast path: the current page of the request's class, through the 16-byte-step table. A thread
 	 * not set up yet has the empty thread cache, whose table points at an empty page: it falls through. */
 	mm_tcache *tc = mm_tl_tcache;
+#if MM_SECURE
+	if (MM_UNLIKELY(n == 0))
+		return zero_size_block();
+#endif
 	if (MM_LIKELY(n <= MM_DIRECT_MAX - MM_CANARY_BYTES)) {
 		mm_page *p = tc->direct[(n + MM_CANARY_BYTES + 15) >> 4];
 		mm_cblock *b = p->free;
@@ -530,8 +546,8 @@ static void *do_realloc(void *ptr, size_t n)
 	}
 	mm_segment *s;
 	size_t usable = usable_size(ptr, &s, "realloc(): invalid pointer");
-	if (!usable)
-		return NULL; /* reported; with MEMOMAN_ERRORS=report the call fails */
+	if (!usable && !(MM_SECURE && s && s->kind == MM_SEG_HUGE && s->huge_block == ptr))
+		return NULL; /* reported (not the secure build's malloc(0)); with MEMOMAN_ERRORS=report the call fails */
 	if (MM_UNLIKELY(n > PTRDIFF_MAX)) {
 		errno = ENOMEM;
 		return NULL;

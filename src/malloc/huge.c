@@ -117,7 +117,8 @@ void *mm_huge_malloc(size_t n, size_t align, int *zeroed)
 #if MM_SECURE
 /*
  * The secure build's guarded blocks: a block of n bytes (rounded to 16) ends exactly where a guard
- * page starts, so a write past its end faults; the block starts less than a page after the header,
+ * page starts, so a write past its end faults (a block of 0 bytes, malloc(0), is the guard page's
+ * start: any access faults); the block starts less than a page after the header,
  * inside the mapping's first segment, where free() finds it. A freed mapping is purged and made
  * inaccessible, and kept so (quarantined) until MM_QUARANTINE later ones or MM_QUARANTINE_BYTES of
  * address space push it out: a use after free faults, and the address is not handed out again at
@@ -202,6 +203,39 @@ static void quarantine_put(mm_segment *s)
 		quarantine_unmap(out, out_bytes);
 	}
 }
+
+/* The secure build's SIGSEGV explanation (mm_os_on_fault): a fault on a guard page or in a
+ * quarantined mapping is said to be the misuse it is. Async-signal-safe: reads without the lock. */
+static void explain_fault(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	const char *what = NULL;
+	for (size_t i = 0; i < MM_QUARANTINE && !what; i++) {
+		uintptr_t at = (uintptr_t)quarantine[i].at;
+		if (at && a - at < quarantine[i].bytes)
+			what = "memoman: heap misuse: an access to a freed block (a use after free) at 0x";
+	}
+	uintptr_t seg = a & ~(uintptr_t)MM_SEG_MASK;
+	if (!what && seg >= MM_SEG_SIZE && !mm_addr_unmappable(seg) && mm_segmap_has(seg)) {
+		const mm_segment *s = (const mm_segment *)seg;
+		uintptr_t end = (uintptr_t)s->huge_block + s->huge_size;
+		if (s->kind == MM_SEG_HUGE && a >= end && a - end < mm_os_page_size())
+			what = s->huge_size
+			           ? "memoman: heap misuse: an access past the end of a block (its guard page) at 0x"
+			           : "memoman: heap misuse: an access to the bytes of malloc(0), which has none, at 0x";
+	}
+	if (!what)
+		return;
+	char buf[160];
+	size_t n = 0;
+	while (*what && n < 120)
+		buf[n++] = *what++;
+	n += mm_digits(buf + n, (uint64_t)a, 16);
+	buf[n++] = '\n';
+	mm_os_write_error(buf, n);
+}
+
+void mm_secure_fault_setup(void) { mm_os_on_fault(explain_fault); }
 
 static void quarantine_flush(void)
 {

@@ -563,6 +563,7 @@ void *mm_huge_malloc(size_t n, size_t align, int *zeroed);
  * page, and a freed one is made inaccessible and quarantined before it is unmapped (huge.c). */
 #define MM_GUARDED_MIN ((size_t)128 << 10)
 void *mm_huge_malloc_guarded(size_t n, int *zeroed);
+void mm_secure_fault_setup(void); /* a fault on a guard page or a freed mapping is explained */
 #endif
 void mm_huge_free(mm_segment *s, void *p);
 size_t mm_huge_usable(mm_segment *s, const void *p);

@@ -64,6 +64,9 @@ void mm_process_init(void)
 	mm_link_key = (uintptr_t)mm_os_random();
 	mm_canary_key = (uintptr_t)mm_os_random();
 	mm_thp_setup();
+#if MM_SECURE
+	mm_secure_fault_setup();
+#endif
 	mm_trace_setup(); /* MEMOMAN_TRACE: decided before the first allocation is served */
 	/* From here malloc works; the rest may allocate through it (pthread_key_create, atexit). */
 	atomic_store_explicit(&init_state, 2, memory_order_release);

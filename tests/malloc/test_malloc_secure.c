@@ -13,6 +13,8 @@
  *     link and cookie; malloc hands out zeroed blocks; a block freed is not the next one handed out;
  *   - the blocks of a fresh page come out in a random order, not address after address;
  *   - free_sized naming more than the block has is reported (C++'s sized delete is checked so too);
+ *   - malloc(0) is unique and faults on any access; a fault on a guard page or a freed mapping is
+ *     named (memoman's SIGSEGV handler, when the program has none) before the process dies of it;
  *   - a block above 128 KiB ends at a guard page (a write 1 byte past what was asked for, rounded
  *     to 16, faults) and a freed one faults on any access, also after the size is allocated again.
  */
@@ -151,6 +153,15 @@ static void big_write_after_free_reuse(void)
 	p[64 * 1024 + 1] = 'a';
 }
 
+static void zero_size_write(void) { *opaque(malloc(0)) = 'x'; }
+static void zero_size_read(void) { sink = (void *)(uintptr_t)*opaque(malloc(0)); }
+static void zero_size_double_free(void)
+{
+	unsigned char *p = opaque(malloc(0));
+	free(p);
+	free(opaque(p));
+}
+
 static const struct {
 	const char *name, *message;
 	void (*run)(void);
@@ -169,11 +180,14 @@ static const struct {
     {"write after free (medium class)", "written to after free", write_after_free_medium, 0},
     {"write after another thread's free", "written to after free", write_after_remote_free, 0},
     {"free_sized with more than was allocated", "free_sized(): not the size allocated", free_sized_wrong, 0},
-    {"1 byte past a 256 KiB block's usable size", "", big_past_usable, 1},
-    {"1 byte past a 256 KiB + 40 request", "", big_past_asked, 1},
-    {"write after free (256 KiB)", "", big_write_after_free, 1},
-    {"read after free (256 KiB)", "", big_read_after_free, 1},
-    {"write after free, the size allocated again (256 KiB)", "", big_write_after_free_reuse, 1},
+    {"double free of malloc(0)", "free(): invalid pointer", zero_size_double_free, 0},
+    {"a write into malloc(0)", "the bytes of malloc(0)", zero_size_write, 1},
+    {"a read of malloc(0)", "the bytes of malloc(0)", zero_size_read, 1},
+    {"1 byte past a 256 KiB block's usable size", "past the end of a block", big_past_usable, 1},
+    {"1 byte past a 256 KiB + 40 request", "past the end of a block", big_past_asked, 1},
+    {"write after free (256 KiB)", "a use after free", big_write_after_free, 1},
+    {"read after free (256 KiB)", "a use after free", big_read_after_free, 1},
+    {"write after free, the size allocated again (256 KiB)", "a use after free", big_write_after_free_reuse, 1},
 };
 
 static int run_child(void (*run)(void), int report, char *out, size_t cap)
@@ -247,6 +261,14 @@ static void correct_use(void)
 			}
 		free(z);
 	}
+	/* malloc(0): unique, no usable bytes, reallocated and freed as any block. */
+	unsigned char *z1 = malloc(0), *z2 = malloc(0);
+	CHECK(z1 && z2 && z1 != z2 && malloc_usable_size(z1) == 0);
+	z1 = realloc(z1, 50);
+	CHECK(z1 != NULL);
+	memset(z1, 3, 50);
+	free(z1);
+	free(z2);
 	/* The class's size less the canary: a 24-byte request has exactly 24 (a 32-byte block). */
 	unsigned char *q = malloc(24);
 	CHECK(malloc_usable_size(q) == 24);
@@ -280,9 +302,11 @@ int main(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (cases[i].fault) {
 			int status = run_child(cases[i].run, 1, out, sizeof(out));
-			/* Killed by the fault; under a sanitizer, whose handler reports it and exits, said so. */
-			int faulted = (WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) ||
-			              strstr(out, "SEGV on unknown address");
+			/* Killed by the fault, which memoman named; under a sanitizer, whose handler comes
+			 * first, reports it and exits, the sanitizer said so. */
+			int faulted =
+			    (WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV && strstr(out, cases[i].message)) ||
+			    strstr(out, "SEGV on unknown address");
 			CHECK(faulted);
 			if (!faulted)
 				fprintf(stderr, "  case \"%s\": status %d, said \"%s\"\n", cases[i].name, status, out);

@@ -28,6 +28,11 @@ void mm_os_unmap(void *p, size_t bytes);
 /* Makes [p, p + bytes) (whole pages) fault on any access: a guard. 1 if done. */
 int mm_os_guard(void *p, size_t bytes);
 
+/* If the program has no handler for invalid memory accesses (SIGSEGV) yet: `explain` is called
+ * once with the faulting address on the first one, from the signal handler (it may only use
+ * async-signal-safe calls), and the default action follows (the process dies of the signal). */
+void mm_os_on_fault(void (*explain)(const void *addr));
+
 /* Returns the physical memory of the whole OS pages inside [p, p + bytes) to the OS (the bytes
  * of partial pages at either end stay as they are); those pages stay mapped and read as zero
  * afterwards. Returns the bytes returned (0 if no whole page lies inside). */

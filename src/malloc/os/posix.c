@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -81,6 +82,31 @@ void *mm_os_map_aligned(size_t bytes, size_t align)
 	if (after)
 		mm_os_unmap((void *)(a + bytes), after);
 	return (void *)a;
+}
+
+static void (*fault_explain)(const void *addr);
+
+static void on_fault(int sig, siginfo_t *info, void *context)
+{
+	(void)sig;
+	(void)context;
+	if (fault_explain)
+		fault_explain(info->si_addr);
+	/* SA_RESETHAND put the default back: the access runs again and ends the process. */
+}
+
+void mm_os_on_fault(void (*explain)(const void *addr))
+{
+	struct sigaction old;
+	if (sigaction(SIGSEGV, NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
+		return; /* the program's own handler (or a sanitizer's) stays */
+	fault_explain = explain;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = (int)(SA_SIGINFO | SA_RESETHAND | (unsigned)SA_NODEFER);
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGSEGV, &sa, NULL);
 }
 
 int mm_os_guard(void *p, size_t bytes)
