@@ -126,8 +126,12 @@ static void *alloc_route(size_t n, size_t align, int *zeroed)
 			return MM_SECURE_SEAL(class_alloc(tc, c), mm_class_size(c), n);
 	}
 #if MM_SECURE
-	if (n > MM_GUARDED_MIN && align <= MM_MIN_ALIGN)
-		return mm_huge_malloc_guarded(n, zeroed);
+	if (n > MM_GUARDED_MIN && align <= MM_MIN_ALIGN) {
+		void *p = mm_huge_malloc_guarded(n, zeroed);
+		if (p)
+			mm_relaxed_add(&tc->huge_allocs, 1);
+		return p;
+	}
 #endif
 	if (n <= MM_ZONE_MAX && align <= MM_ZONE_MAX / 4) {
 		void *p = mm_zone_malloc(tc, n, align > MM_MIN_ALIGN ? align : 0);
@@ -175,13 +179,7 @@ static MM_NOINLINE void *malloc_slow(size_t n)
 #if MM_SECURE
 /* The secure build's malloc(0): a block of no bytes, at the start of a guard page (a mapping of
  * its own, huge.c), so that reading or writing it faults; unique, freed and reallocated as any. */
-static MM_NOINLINE MM_COLD void *zero_size_block(void)
-{
-	void *p = mm_huge_malloc_guarded(0, NULL);
-	if (!p)
-		errno = ENOMEM;
-	return p;
-}
+static MM_NOINLINE MM_COLD void *zero_size_block(void) { return mm_huge_malloc_guarded(0, NULL); }
 #endif
 
 MM_INLINE void *do_malloc(size_t n)
@@ -190,8 +188,11 @@ MM_INLINE void *do_malloc(size_t n)
 	 * not set up yet has the empty thread cache, whose table points at an empty page: it falls through. */
 	mm_tcache *tc = mm_tl_tcache;
 #if MM_SECURE
-	if (MM_UNLIKELY(n == 0))
-		return zero_size_block();
+	if (MM_UNLIKELY(n == 0)) {
+		void *z = zero_size_block(); /* NULL past MM_ZERO_GUARDED_MAX live, or no mapping: a class block */
+		if (z)
+			return z;
+	}
 #endif
 	if (MM_LIKELY(n <= MM_DIRECT_MAX - MM_CANARY_BYTES)) {
 		mm_page *p = tc->direct[(n + MM_CANARY_BYTES + 15) >> 4];
@@ -421,33 +422,11 @@ static void tool_expose(void *p, size_t n)
 #endif
 }
 #else
-MM_INLINE size_t tool_usable(void *ptr)
-{
-	(void)ptr;
-	return 0;
-}
-MM_INLINE void tool_handed(void *p, size_t n)
-{
-	(void)p;
-	(void)n;
-}
-MM_INLINE void tool_freed(void *ptr, size_t usable)
-{
-	(void)ptr;
-	(void)usable;
-}
-MM_INLINE void tool_resized(void *ptr, size_t old, void *q, size_t n)
-{
-	(void)ptr;
-	(void)old;
-	(void)q;
-	(void)n;
-}
-MM_INLINE void tool_expose(void *p, size_t n)
-{
-	(void)p;
-	(void)n;
-}
+#define tool_usable(ptr) ((void)(ptr), (size_t)0)
+#define tool_handed(p, n) ((void)(p), (void)(n))
+#define tool_freed(ptr, usable) ((void)(ptr), (void)(usable))
+#define tool_resized(ptr, old, q, n) ((void)(ptr), (void)(old), (void)(q), (void)(n))
+#define tool_expose(p, n) ((void)(p), (void)(n))
 #endif
 
 /* ---- Sizes of blocks ------------------------------------------------------------------------------------ */
@@ -474,6 +453,23 @@ static int secure_resize(const mm_segment *s, void *ptr, size_t usable, size_t n
 		c[i] = 0;
 	mm_secure_seal(ptr, bsize, n);
 	return 1;
+}
+#endif
+
+#if MM_SECURE
+/* A class block just handed out for `want` bytes is the program's for n <= want: its canary says n
+ * (the bytes between are zero: the block came out zeroed and no more than n were copied in). */
+static void secure_reseal(void *q, size_t n)
+{
+	uintptr_t a = (uintptr_t)q;
+	if (!mm_segmap_has(a))
+		return;
+	mm_segment *s = mm_segment_of(a);
+	if (s->kind == MM_SEG_SMALL || s->kind == MM_SEG_MEDIUM) {
+		mm_page *p = mm_page_of(s, a);
+		if (mm_block_index(p, a) < mm_page_capacity(p))
+			mm_secure_seal(q, p->bsize, n);
+	}
 }
 #endif
 
@@ -566,6 +562,10 @@ static void *do_realloc(void *ptr, size_t n)
 	if (n > usable && n - usable < usable / 4 && usable + usable / 4 <= PTRDIFF_MAX)
 		want = usable + usable / 4;
 #if MM_SECURE
+	if (want > MM_GUARDED_MIN)
+		want = n; /* a guarded block's guard page follows the size asked for, not a headroom */
+#endif
+#if MM_SECURE
 	int zone_may = want <= MM_GUARDED_MIN; /* larger: a guarded block of its own */
 #else
 	int zone_may = 1;
@@ -590,6 +590,9 @@ static void *do_realloc(void *ptr, size_t n)
 		return NULL;
 	mm_copy_bytes(q, ptr, n < usable ? n : usable);
 	do_free(ptr);
+#if MM_SECURE
+	secure_reseal(q, n); /* the canary follows the size asked for, not the headroom */
+#endif
 	return q;
 }
 
@@ -790,8 +793,11 @@ static void free_with_size(void *ptr, size_t size, const char *who)
 {
 	if (ptr) {
 		mm_segment *s;
+		MM_TOOL_QUIET_BEGIN();
 		size_t usable = usable_size(ptr, &s, who);
-		if (!usable)
+		MM_TOOL_QUIET_END();
+		int zero = s && s->kind == MM_SEG_HUGE && s->huge_block == ptr; /* malloc(0)'s, of 0 bytes */
+		if (!usable && !zero)
 			return; /* reported */
 		if (size > usable) {
 			mm_report_misuse(who, ptr);
@@ -799,6 +805,16 @@ static void free_with_size(void *ptr, size_t size, const char *who)
 		}
 	}
 	MM_NAME(free)(ptr);
+}
+
+/* Is p in memory of ours (a block or not)? For C++'s sized delete, which may be given a pointer
+ * from the program's own operator new. */
+static int ours(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	if (mm_segmap_has(a) || mm_large_segment_of(a))
+		return 1;
+	return (a & MM_SEG_MASK) == 0 && a >= 2 * MM_SEG_SIZE && mm_segmap_has(a - MM_SEG_SIZE);
 }
 #define FREE_WITH_SIZE(ptr, size, who) free_with_size((ptr), (size), (who))
 #else
@@ -833,21 +849,43 @@ MM_API void MM_NAME(free_aligned_sized)(void *ptr, size_t align, size_t size)
 #endif
 #ifdef MM_CXX_SIZED
 #define MM_CXX_DELETE "operator delete: not the size allocated, or an invalid pointer"
+/* The unsized deletes a pointer not of ours goes to, as the standard's default sized delete does
+ * (the program's own, or libstdc++'s): weak, absent from a program without C++. */
+extern void _ZdlPv(void *ptr) __attribute__((weak));
+extern void _ZdaPv(void *ptr) __attribute__((weak));
+extern void _ZdlPvSt11align_val_t(void *ptr, size_t align) __attribute__((weak));
+extern void _ZdaPvSt11align_val_t(void *ptr, size_t align) __attribute__((weak));
 MM_API void MM_CXX_SIZED(_ZdlPv)(void *ptr, size_t size);
 MM_API void MM_CXX_SIZED(_ZdaPv)(void *ptr, size_t size);
 MM_API void MM_CXX_SIZED_ALIGNED(_ZdlPv)(void *ptr, size_t size, size_t align);
 MM_API void MM_CXX_SIZED_ALIGNED(_ZdaPv)(void *ptr, size_t size, size_t align);
-MM_API void MM_CXX_SIZED(_ZdlPv)(void *ptr, size_t size) { free_with_size(ptr, size, MM_CXX_DELETE); }
-MM_API void MM_CXX_SIZED(_ZdaPv)(void *ptr, size_t size) { free_with_size(ptr, size, MM_CXX_DELETE); }
+MM_API void MM_CXX_SIZED(_ZdlPv)(void *ptr, size_t size)
+{
+	if (ptr && !ours(ptr) && _ZdlPv)
+		_ZdlPv(ptr);
+	else
+		free_with_size(ptr, size, MM_CXX_DELETE);
+}
+MM_API void MM_CXX_SIZED(_ZdaPv)(void *ptr, size_t size)
+{
+	if (ptr && !ours(ptr) && _ZdaPv)
+		_ZdaPv(ptr);
+	else
+		free_with_size(ptr, size, MM_CXX_DELETE);
+}
 MM_API void MM_CXX_SIZED_ALIGNED(_ZdlPv)(void *ptr, size_t size, size_t align)
 {
-	(void)align;
-	free_with_size(ptr, size, MM_CXX_DELETE);
+	if (ptr && !ours(ptr) && _ZdlPvSt11align_val_t)
+		_ZdlPvSt11align_val_t(ptr, align);
+	else
+		free_with_size(ptr, size, MM_CXX_DELETE);
 }
 MM_API void MM_CXX_SIZED_ALIGNED(_ZdaPv)(void *ptr, size_t size, size_t align)
 {
-	(void)align;
-	free_with_size(ptr, size, MM_CXX_DELETE);
+	if (ptr && !ours(ptr) && _ZdaPvSt11align_val_t)
+		_ZdaPvSt11align_val_t(ptr, align);
+	else
+		free_with_size(ptr, size, MM_CXX_DELETE);
 }
 #endif
 #endif

@@ -126,6 +126,11 @@ void *mm_huge_malloc(size_t n, size_t align, int *zeroed)
  */
 #define MM_QUARANTINE 64
 #define MM_QUARANTINE_BYTES ((size_t)1 << 30)
+/* malloc(0)'s guarded blocks live at once, at most: each is two mappings (the kernel allows about
+ * 65,000 a process) and a segment of address space; past this, malloc(0) is an ordinary block. */
+#define MM_ZERO_GUARDED_MAX 1024
+
+static _Atomic size_t zero_live;
 
 static struct {
 	void *at;
@@ -138,12 +143,19 @@ void *mm_huge_malloc_guarded(size_t n, int *zeroed)
 	size_t page = mm_os_page_size();
 	if (n > SIZE_MAX / 4)
 		return NULL;
+	if (n == 0 && atomic_fetch_add_explicit(&zero_live, 1, memory_order_relaxed) >= MM_ZERO_GUARDED_MAX) {
+		atomic_fetch_sub_explicit(&zero_live, 1, memory_order_relaxed);
+		return NULL;
+	}
 	size_t n16 = (n + 15) & ~(size_t)15;
 	size_t body = (MM_SEG_HEADER + n16 + page - 1) & ~(page - 1);
 	size_t mapped = body + page;
 	mm_segment *s = mm_segment_map(mapped, MM_SEG_SIZE);
-	if (!s)
+	if (!s) {
+		if (n == 0)
+			atomic_fetch_sub_explicit(&zero_live, 1, memory_order_relaxed);
 		return NULL;
+	}
 	(void)mm_os_guard((unsigned char *)s + body, page); /* if refused, the block is only unguarded */
 	void *block = (unsigned char *)s + body - n16;
 	header_init(s, mapped, block, n16);
@@ -154,12 +166,12 @@ void *mm_huge_malloc_guarded(size_t n, int *zeroed)
 	return block;
 }
 
-/* A mapping leaves the quarantine: unmapped (its memory was returned when it came in). */
+/* A mapping leaves the quarantine: unmapped (its memory was returned, and counted given back,
+ * when it came in). */
 static void quarantine_unmap(void *at, size_t bytes)
 {
 	atomic_fetch_sub_explicit(&mm_stat_purged, bytes, memory_order_relaxed);
 	mm_stat_mapped_add(-(int64_t)bytes);
-	atomic_fetch_add_explicit(&mm_stat_given_back, bytes, memory_order_relaxed); /* its address space */
 	mm_os_unmap(at, bytes);
 }
 
@@ -185,8 +197,12 @@ static void quarantine_put(mm_segment *s)
 	mm_global_unlock();
 	if (out)
 		quarantine_unmap(out, out_bytes);
-	while (quarantine_bytes > MM_QUARANTINE_BYTES) { /* the oldest first */
+	for (;;) { /* beyond its address space: the oldest out first */
 		mm_global_lock();
+		if (quarantine_bytes <= MM_QUARANTINE_BYTES) {
+			mm_global_unlock();
+			break;
+		}
 		out = NULL;
 		for (size_t k = 0; k < MM_QUARANTINE && !out; k++) {
 			size_t i = (quarantine_next + k) % MM_QUARANTINE;
@@ -269,6 +285,8 @@ void mm_huge_free(mm_segment *s, void *p)
 	mm_segmap_set(s, 0);
 	s->cookie = 0;
 #if MM_SECURE
+	if (s->huge_size == 0)
+		atomic_fetch_sub_explicit(&zero_live, 1, memory_order_relaxed);
 	quarantine_put(s);
 	return;
 #endif

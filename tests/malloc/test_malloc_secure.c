@@ -64,6 +64,13 @@ static void overflow_asked(size_t n)
 }
 static void overflow_asked_small(void) { overflow_asked(20); }
 static void overflow_asked_medium(void) { overflow_asked(4096); }
+static void overflow_after_realloc(void)
+{
+	unsigned char *p = opaque(malloc(100));
+	p = opaque(realloc(p, 120)); /* a new block with headroom: the canary still follows 120 */
+	p[120] ^= 'x';
+	free(p);
+}
 static void overflow_then_realloc(void)
 {
 	unsigned char *p = opaque(malloc(100));
@@ -171,6 +178,7 @@ static const struct {
     {"1 byte past the 20 bytes asked for (a 32-byte block)", "bytes after a block were overwritten",
      overflow_asked_small, 0},
     {"1 byte past the 4096 bytes asked for", "bytes after a block were overwritten", overflow_asked_medium, 0},
+    {"1 byte past what a realloc asked for", "bytes after a block were overwritten", overflow_after_realloc, 0},
     {"1 byte past, then realloc", "bytes after a block were overwritten", overflow_then_realloc, 0},
     {"8 bytes past a 24-byte block", "bytes after a block were overwritten", overflow_8_small, 0},
     {"1 byte past an 8-byte block", "bytes after a block were overwritten", overflow_1_tiny, 0},
@@ -269,9 +277,18 @@ static void correct_use(void)
 	memset(z1, 3, 50);
 	free(z1);
 	free(z2);
-	/* The class's size less the canary: a 24-byte request has exactly 24 (a 32-byte block). */
+	/* Past 1,024 live ones, malloc(0) is an ordinary block: still unique, still freed. */
+	enum { ZEROS = 1100 };
+	static unsigned char *zeros[ZEROS];
+	for (int i = 0; i < ZEROS; i++) {
+		zeros[i] = malloc(0);
+		CHECK(zeros[i] != NULL && (i == 0 || zeros[i] != zeros[i - 1]));
+	}
+	for (int i = 0; i < ZEROS; i++)
+		free(zeros[i]);
+	/* The class's size less the canary (a word): a 24-byte request takes a 32-byte block. */
 	unsigned char *q = malloc(24);
-	CHECK(malloc_usable_size(q) == 24);
+	CHECK(malloc_usable_size(q) == 32 - sizeof(uintptr_t));
 	free(q);
 	/* A freed block is zeroed after its link and cookie (what a write after free would break), and
 	 * is not the next block of its class handed out. */

@@ -92,7 +92,13 @@ static void on_fault(int sig, siginfo_t *info, void *context)
 	(void)context;
 	if (fault_explain)
 		fault_explain(info->si_addr);
-	/* SA_RESETHAND put the default back: the access runs again and ends the process. */
+	/* The default back (SA_RESETHAND did it, unless a handler installed later called this one):
+	 * the access runs again and ends the process. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	(void)sigaction(SIGSEGV, &dfl, NULL);
 }
 
 void mm_os_on_fault(void (*explain)(const void *addr))
