@@ -1081,6 +1081,17 @@ MM_ONCE void *realloc_core(mm_control *c, void *ptr, size_t size)
  * resized in place is freed first (its address is reused at once).
  * The entry points call it only when the instance is observed (or NULL).
  */
+/* One of the four core operations, by its kind. */
+MM_INLINE void *core_op(mm_control *c, mm_op op, void *ptr, size_t align, size_t size)
+{
+	switch (op) {
+	case MM_OP_MALLOC: return malloc_core(c, size);
+	case MM_OP_MEMALIGN: return memalign_core(c, align, size);
+	case MM_OP_FREE: free_core(c, ptr); return NULL;
+	default: return realloc_core(c, ptr, size);
+	}
+}
+
 static MM_NOINLINE void *run(mm_control *c, mm_op op, void *ptr, size_t align, size_t size)
 {
 	if (!MM_OBSERVE || !c) { /* MM_OBSERVE=0: the entry points come here only for a NULL instance */
@@ -1093,16 +1104,7 @@ static MM_NOINLINE void *run(mm_control *c, mm_op op, void *ptr, size_t align, s
 	/* One operation changes each counter by at most one: their low halves tell what it did. */
 	uint32_t a0 = (uint32_t)o->allocs, f0 = (uint32_t)o->frees, x0 = (uint32_t)o->failures;
 	uint64_t t = mm_observe_start(o);
-	void *p;
-	switch (op) {
-	case MM_OP_MALLOC: p = malloc_core(c, size); break;
-	case MM_OP_MEMALIGN: p = memalign_core(c, align, size); break;
-	case MM_OP_FREE:
-		free_core(c, ptr);
-		p = NULL;
-		break;
-	default: p = realloc_core(c, ptr, size); break;
-	}
+	void *p = core_op(c, op, ptr, align, size);
 	mm_observe_stop(o, op, t);
 	if (p && p != ptr && ptr) {
 		mm_observe_alloc(o, p, size);
@@ -1184,20 +1186,7 @@ static void *tool_run(mm_control *c, mm_op op, void *ptr, size_t align, size_t s
 	MM_TOOL_QUIET_BEGIN();
 	size_t old = op == MM_OP_FREE || op == MM_OP_REALLOC ? mm_tlsf_tool_usable(c, ptr) : 0;
 	uint64_t frees = c ? c->obs.frees : 0;
-	void *p;
-	if (!RUN_INLINE(c)) {
-		p = run(c, op, ptr, align, size);
-	} else {
-		switch (op) {
-		case MM_OP_MALLOC: p = malloc_core(c, size); break;
-		case MM_OP_MEMALIGN: p = memalign_core(c, align, size); break;
-		case MM_OP_FREE:
-			free_core(c, ptr);
-			p = NULL;
-			break;
-		default: p = realloc_core(c, ptr, size); break;
-		}
-	}
+	void *p = RUN_INLINE(c) ? core_op(c, op, ptr, align, size) : run(c, op, ptr, align, size);
 	int freed = ptr && c && c->obs.frees != frees;
 	if (ptr && (p || freed))
 		MM_TOOL_FREE(ptr, old);

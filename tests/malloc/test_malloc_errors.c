@@ -24,6 +24,7 @@
 #include "memoman-malloc.h"
 #include "mcheck.h"
 #include "names.h"
+#include "child.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wfree-nonheap-object" /* the bad frees are the point */
@@ -204,36 +205,6 @@ static const struct {
      write_after_free_zone_back_link},
     {"write after free (another thread's free)", "a freed block's list link was overwritten", write_after_remote_free},
 };
-
-/* Runs a case in a child with stderr captured; returns its wait status and the captured text. */
-static int run_child(void (*run)(void), int report, char *out, size_t cap)
-{
-	int fds[2];
-	if (pipe(fds) != 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], 2);
-		close(fds[0]);
-		if (report)
-			setenv("MEMOMAN_ERRORS", "report", 1);
-		run();
-		/* Still here: the allocator must work on. */
-		for (int i = 0; i < 1000; i++)
-			free(malloc((size_t)i * 37));
-		_exit(0);
-	}
-	close(fds[1]);
-	size_t n = 0;
-	ssize_t r;
-	while (n + 1 < cap && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
-		n += (size_t)r;
-	out[n] = 0;
-	close(fds[0]);
-	int status = 0;
-	waitpid(pid, &status, 0);
-	return status;
-}
 
 int main(void)
 {

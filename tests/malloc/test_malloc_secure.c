@@ -33,6 +33,7 @@
 
 #include "mcheck.h"
 #include "names.h"
+#include "child.h"
 
 static void *volatile sink;
 
@@ -197,34 +198,6 @@ static const struct {
     {"read after free (256 KiB)", "a use after free", big_read_after_free, 1},
     {"write after free, the size allocated again (256 KiB)", "a use after free", big_write_after_free_reuse, 1},
 };
-
-static int run_child(void (*run)(void), int report, char *out, size_t cap)
-{
-	int fds[2];
-	if (pipe(fds) != 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], 2);
-		close(fds[0]);
-		if (report)
-			setenv("MEMOMAN_ERRORS", "report", 1);
-		run();
-		for (int i = 0; i < 1000; i++) /* still here: the allocator must work on */
-			free(malloc((size_t)i * 37));
-		_exit(0);
-	}
-	close(fds[1]);
-	size_t n = 0;
-	ssize_t r;
-	while (n + 1 < cap && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
-		n += (size_t)r;
-	out[n] = 0;
-	close(fds[0]);
-	int status = 0;
-	waitpid(pid, &status, 0);
-	return status;
-}
 
 /* ---- Correct use ----------------------------------------------------------------------------------- */
 
