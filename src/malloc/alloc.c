@@ -807,15 +807,6 @@ static void free_with_size(void *ptr, size_t size, const char *who)
 	MM_NAME(free)(ptr);
 }
 
-/* Is p in memory of ours (a block or not)? For C++'s sized delete, which may be given a pointer
- * from the program's own operator new. */
-static int ours(const void *p)
-{
-	uintptr_t a = (uintptr_t)p;
-	if (mm_segmap_has(a) || mm_large_segment_of(a))
-		return 1;
-	return (a & MM_SEG_MASK) == 0 && a >= 2 * MM_SEG_SIZE && mm_segmap_has(a - MM_SEG_SIZE);
-}
 #define FREE_WITH_SIZE(ptr, size, who) free_with_size((ptr), (size), (who))
 #else
 #define FREE_WITH_SIZE(ptr, size, who) ((void)(size), MM_NAME(free)(ptr))
@@ -848,6 +839,16 @@ MM_API void MM_NAME(free_aligned_sized)(void *ptr, size_t align, size_t size)
 #define MM_CXX_SIZED_ALIGNED(x) x##jSt11align_val_t
 #endif
 #ifdef MM_CXX_SIZED
+/* Is p in memory of ours (a block or not)? For C++'s sized delete, which may be given a pointer
+ * from the program's own operator new. */
+static int ours(const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	if (mm_segmap_has(a) || mm_large_segment_of(a))
+		return 1;
+	return (a & MM_SEG_MASK) == 0 && a >= 2 * MM_SEG_SIZE && mm_segmap_has(a - MM_SEG_SIZE);
+}
+
 #define MM_CXX_DELETE "operator delete: not the size allocated, or an invalid pointer"
 /* The unsized deletes a pointer not of ours goes to, as the standard's default sized delete does
  * (the program's own, or libstdc++'s): weak, absent from a program without C++. */
