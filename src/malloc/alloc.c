@@ -240,6 +240,17 @@ static void *do_calloc(size_t count, size_t size)
 
 /* ---- Free ---------------------------------------------------------------------------------------------- */
 
+/* The huge mapping whose block is ptr, aligned to a segment or more and so one segment past the
+ * mapping's header (huge.c), or NULL: the only block of ours at an address outside the map. */
+static mm_segment *huge_beyond_of(const void *ptr)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	if ((a & MM_SEG_MASK) || a < 2 * MM_SEG_SIZE || !mm_segmap_has(a - MM_SEG_SIZE))
+		return NULL;
+	mm_segment *s = mm_segment_of(a - MM_SEG_SIZE);
+	return s->kind == MM_SEG_HUGE && s->huge_block == ptr ? s : NULL;
+}
+
 /* Not in a segment of ours: NULL, a block aligned beyond a segment (huge.c), or a bad pointer. */
 static MM_NOINLINE void free_unknown(void *ptr)
 {
@@ -251,12 +262,10 @@ static MM_NOINLINE void free_unknown(void *ptr)
 		mm_large_free(pool, ptr);
 		return;
 	}
-	if ((a & MM_SEG_MASK) == 0 && a >= 2 * MM_SEG_SIZE && mm_segmap_has(a - MM_SEG_SIZE)) {
-		mm_segment *s = mm_segment_of(a - MM_SEG_SIZE);
-		if (s->kind == MM_SEG_HUGE && s->huge_block == ptr) {
-			mm_huge_free(s, ptr);
-			return;
-		}
+	mm_segment *s = huge_beyond_of(ptr);
+	if (s) {
+		mm_huge_free(s, ptr);
+		return;
 	}
 	mm_report_misuse("free(): invalid pointer", ptr);
 }
@@ -365,10 +374,8 @@ static size_t tool_usable(void *ptr)
 	if (mm_segmap_has(a)) {
 		s = mm_segment_of(a);
 	} else if (!(s = mm_large_segment_of(a))) {
-		if ((a & MM_SEG_MASK) || a < 2 * MM_SEG_SIZE || !mm_segmap_has(a - MM_SEG_SIZE))
-			return 0;
-		s = mm_segment_of(a - MM_SEG_SIZE); /* a huge block aligned beyond its segment */
-		return s->kind == MM_SEG_HUGE && s->huge_block == ptr ? s->huge_size : 0;
+		s = huge_beyond_of(ptr);
+		return s ? s->huge_size : 0;
 	}
 	switch (s->kind) {
 	case MM_SEG_SMALL:
@@ -440,15 +447,12 @@ static int secure_resize(const mm_segment *s, void *ptr, size_t usable, size_t n
 	if (s->kind != MM_SEG_SMALL && s->kind != MM_SEG_MEDIUM)
 		return 1;
 	size_t bsize = usable + MM_CANARY_BYTES;
-	size_t old = mm_secure_size(ptr, bsize);
-	unsigned char *c = (unsigned char *)ptr;
-	int ok = old != SIZE_MAX;
-	for (size_t i = old; ok && i < usable; i++)
-		ok = c[i] == 0;
-	if (!ok) {
+	size_t old = mm_secure_intact(ptr, bsize);
+	if (old == SIZE_MAX) {
 		mm_secure_overflow(ptr);
 		return 0;
 	}
+	unsigned char *c = (unsigned char *)ptr;
 	for (size_t i = n; i < old; i++)
 		c[i] = 0;
 	mm_secure_seal(ptr, bsize, n);
@@ -484,12 +488,10 @@ static size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
 			*seg_out = ls;
 			return mm_large_usable(ls, ptr);
 		}
-		if ((a & MM_SEG_MASK) == 0 && a >= 2 * MM_SEG_SIZE && mm_segmap_has(a - MM_SEG_SIZE)) {
-			mm_segment *s = mm_segment_of(a - MM_SEG_SIZE);
-			if (s->kind == MM_SEG_HUGE && s->huge_block == ptr) {
-				*seg_out = s;
-				return s->huge_size;
-			}
+		mm_segment *h = huge_beyond_of(ptr);
+		if (h) {
+			*seg_out = h;
+			return h->huge_size;
 		}
 		mm_report_misuse(who, ptr);
 		return 0;
@@ -823,18 +825,19 @@ MM_API void MM_NAME(free_aligned_sized)(void *ptr, size_t align, size_t size)
 	FREE_WITH_SIZE(ptr, size, "free_aligned_sized(): not the size allocated, or an invalid pointer");
 }
 
-#if MM_SECURE && !defined(MM_MALLOC_PREFIX) && defined(__linux__) && defined(__SIZEOF_SIZE_T__) &&                     \
-    defined(__SIZEOF_LONG__) && defined(__SIZEOF_INT__)
+#if MM_SECURE && !defined(MM_MALLOC_PREFIX) && defined(__linux__) && defined(__SIZEOF_SIZE_T__)
 /*
  * C++'s sized operator delete, which libstdc++ turns into a plain free: the secure build takes its
  * place (the Itanium C++ ABI's names, size_t being unsigned long, or unsigned int on 32-bit
  * targets) and checks the size as free_sized does. new and unsized delete stay libstdc++'s, which
  * call malloc and free.
  */
-#if __SIZEOF_SIZE_T__ == __SIZEOF_LONG__
+/* The mangling follows size_t's type, not its width: unsigned long on the 64-bit Linux ABIs and on
+ * 31-bit s390, unsigned int on the other 32-bit ones (i386, armhf, ppc32, riscv32, mips). */
+#if __SIZEOF_SIZE_T__ == 8 || (defined(__s390__) && !defined(__s390x__))
 #define MM_CXX_SIZED(x) x##m
 #define MM_CXX_SIZED_ALIGNED(x) x##mSt11align_val_t
-#elif __SIZEOF_SIZE_T__ == __SIZEOF_INT__
+#elif __SIZEOF_SIZE_T__ == 4
 #define MM_CXX_SIZED(x) x##j
 #define MM_CXX_SIZED_ALIGNED(x) x##jSt11align_val_t
 #endif
@@ -844,9 +847,7 @@ MM_API void MM_NAME(free_aligned_sized)(void *ptr, size_t align, size_t size)
 static int ours(const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
-	if (mm_segmap_has(a) || mm_large_segment_of(a))
-		return 1;
-	return (a & MM_SEG_MASK) == 0 && a >= 2 * MM_SEG_SIZE && mm_segmap_has(a - MM_SEG_SIZE);
+	return mm_segmap_has(a) || mm_large_segment_of(a) || huge_beyond_of(p);
 }
 
 #define MM_CXX_DELETE "operator delete: not the size allocated, or an invalid pointer"

@@ -351,17 +351,26 @@ MM_INLINE size_t mm_secure_size(void *block, size_t bsize)
 	return lo == hi && lo <= bsize - MM_CANARY_BYTES ? (size_t)lo : SIZE_MAX;
 }
 
-/* At free: the canary and the bytes between n and it untouched (else reported: 0); the block is
- * then zeroed after its link and cookie, for mm_secure_handout to check. */
-MM_INLINE int mm_secure_release(void *block, size_t bsize)
+/* The size the block's canary holds, if the canary and the bytes between that size and it are
+ * untouched; SIZE_MAX if not (a write past the end). */
+MM_INLINE size_t mm_secure_intact(void *block, size_t bsize)
 {
 	size_t n = mm_secure_size(block, bsize);
 	if (MM_UNLIKELY(n == SIZE_MAX))
-		return 0;
+		return SIZE_MAX;
 	const unsigned char *c = (const unsigned char *)block;
 	for (size_t i = n; i < bsize - MM_CANARY_BYTES; i++)
 		if (MM_UNLIKELY(c[i] != 0))
-			return 0;
+			return SIZE_MAX;
+	return n;
+}
+
+/* At free: the block intact (else 0, for the caller to report), then zeroed after its link and
+ * cookie, for mm_secure_handout to check. */
+MM_INLINE int mm_secure_release(void *block, size_t bsize)
+{
+	if (MM_UNLIKELY(mm_secure_intact(block, bsize) == SIZE_MAX))
+		return 0;
 	uintptr_t *w = (uintptr_t *)block;
 	for (size_t i = 2; i < bsize / sizeof(uintptr_t); i++)
 		w[i] = 0;

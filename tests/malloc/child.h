@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * child.h - runs a misuse in a child process, for the malloc tests that expect one to abort with a
- * message (test_malloc_errors, test_malloc_secure). Included after names.h, so that a sanitizer
- * build's child calls the prefixed allocator too.
+ * message (test_malloc_errors, test_malloc_secure). Included after mcheck.h (CHECK) and names.h, so
+ * that a sanitizer build's child calls the prefixed allocator too.
  */
 #ifndef MEMOMAN_TESTS_CHILD_H
 #define MEMOMAN_TESTS_CHILD_H
 
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,6 +44,22 @@ static inline int run_child(void (*run)(void), int report, char *out, size_t cap
 	int status = 0;
 	waitpid(pid, &status, 0);
 	return status;
+}
+
+/* A misuse case: by default the child must die of SIGABRT having said `message`; with
+ * MEMOMAN_ERRORS=report it must say it and go on (exit 0). */
+static inline void check_reported(const char *name, const char *message, void (*run)(void))
+{
+	char out[4096];
+	int status = run_child(run, 0, out, sizeof(out));
+	int aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+	CHECK(aborted && strstr(out, message));
+	if (!aborted || !strstr(out, message))
+		fprintf(stderr, "  case \"%s\": status %d, said \"%s\"\n", name, status, out);
+	status = run_child(run, 1, out, sizeof(out));
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && strstr(out, message));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !strstr(out, message))
+		fprintf(stderr, "  case \"%s\" (report): status %d, said \"%s\"\n", name, status, out);
 }
 
 #endif
