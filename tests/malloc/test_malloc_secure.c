@@ -102,8 +102,9 @@ static void write_after_free(size_t n)
 	unsigned char *p = opaque(malloc(n));
 	free(p);
 	p[n / 2] = 'x';
-	for (int i = 0; i < 64; i++) /* the block comes back on one of these */
-		sink = malloc(n);
+	for (int i = 0; i < 200000; i++) /* until the block comes back (its page may not be the current one) */
+		if ((sink = malloc(n)) == p)
+			break;
 }
 static void write_after_free_small(void) { write_after_free(64); }
 static void write_after_free_medium(void) { write_after_free(3000); }
