@@ -72,7 +72,9 @@ _Static_assert(MM_MAX_POOLS >= 32, "libmemoman-malloc needs MM_MAX_POOLS of 32 o
  *     asked for and the canary must still be zero: a write past the end is reported (the usable
  *     size is MM_CANARY_BYTES smaller than the class's);
  *   - a freed class block is zeroed (but for its link and cookie) and checked when it is handed out
- *     again: a write after free is reported then, and malloc hands out zeroed memory;
+ *     again: a write after free is reported then, and malloc hands out zeroed memory; a page that
+ *     gives its slot back checks its blocks and leaves the slot all zero (wiped_slots), which the
+ *     next page there checks as it carves (page.c);
  *   - a freed block goes second on its page's list, not first: the next request does not get it;
  *   - the blocks a page carves join its free list in a random order;
  *   - requests above MM_GUARDED_MIN get a mapping each, ending at a guard page, quarantined
@@ -213,6 +215,7 @@ typedef struct mm_segment {
 	uint64_t cached_at;                 /* in the cache since (ms) */
 	uint64_t purged_slots; /* bit i: slot i is free and was purged (its bytes counted in mm_stat_purged) */
 	size_t purged_bytes;   /* bytes of this segment counted in mm_stat_purged now */
+	uint64_t wiped_slots;  /* MM_SECURE: bit i: slot i's bytes were all zero when its last page retired */
 	_Alignas(64) mm_page pages[MM_PAGES_MAX]; /* each descriptor's first half on one cache line */
 } mm_segment;
 
@@ -309,12 +312,14 @@ MM_INLINE uintptr_t *mm_canary_word(void *block, size_t bsize)
 
 /* Everything after a free class block's link and cookie must still be zero (else a write after
  * free is reported). O(bsize). */
-MM_INLINE void mm_secure_check_zero(const void *block, size_t bsize)
+MM_INLINE void mm_secure_check_zero(void *block, size_t bsize)
 {
-	const uintptr_t *w = (const uintptr_t *)block;
+	uintptr_t *w = (uintptr_t *)block;
 	for (size_t i = 2; i < bsize / sizeof(uintptr_t); i++)
 		if (MM_UNLIKELY(w[i] != 0)) {
 			mm_secure_written_after_free(block);
+			for (; i < bsize / sizeof(uintptr_t); i++) /* reported once (MEMOMAN_ERRORS=report) */
+				w[i] = 0;
 			break;
 		}
 }
@@ -322,7 +327,7 @@ MM_INLINE void mm_secure_check_zero(const void *block, size_t bsize)
 /* A class block of `bsize` bytes leaves a free list: it and the one that becomes the list's head
  * (`next`, or NULL) are checked, since a freed block goes second on the list (the next request
  * would not look at it), and its link is cleared (the block comes out all zero). */
-MM_INLINE void mm_secure_handout(void *block, const void *next, size_t bsize)
+MM_INLINE void mm_secure_handout(void *block, void *next, size_t bsize)
 {
 	mm_secure_check_zero(block, bsize);
 	if (next)

@@ -149,12 +149,23 @@ static void carve_shuffled(mm_page *p, uint32_t cap, uint32_t n)
 		order[i] = order[j];
 		order[j] = t;
 	}
+	mm_segment *s = mm_segment_of(p->start);
+	int wiped = (s->wiped_slots >> p->slot) & 1;
 	mm_cblock *next = p->free;
 	for (uint32_t i = 0; i < n; i++) { /* built from the end: order[0] comes out first */
 		uintptr_t a = p->start + (uintptr_t)(cap + order[n - 1 - i]) * p->bsize;
 		mm_cblock *b = (mm_cblock *)a;
-		memset((unsigned char *)b + 2 * sizeof(uintptr_t), 0,
-		       p->bsize - 2 * sizeof(uintptr_t)); /* a reused page's bytes */
+		if (wiped) { /* all zero since page_wipe: a write after free into the retired page shows */
+			uintptr_t *w = (uintptr_t *)b;
+			for (size_t k = 0; k < p->bsize / sizeof(uintptr_t); k++)
+				if (MM_UNLIKELY(w[k] != 0)) {
+					mm_secure_written_after_free(b);
+					memset(b, 0, p->bsize);
+					break;
+				}
+		} else { /* the slot's bytes are a previous kind's (a segment from the cache) */
+			memset((unsigned char *)b + 2 * sizeof(uintptr_t), 0, p->bsize - 2 * sizeof(uintptr_t));
+		}
 		mm_cblock_set_next(b, next);
 		b->cookie = a ^ mm_secret;
 		next = b;
@@ -221,8 +232,29 @@ static uint32_t page_collect(mm_tcache *tc, mm_page *p)
 	return n;
 }
 
+#if MM_SECURE
+/* A page whose blocks are all free gives its slot back: each block carved must still be as its
+ * free left it (zero after its link and cookie: else a write after free, reported), and the link
+ * and cookie are cleared. The slot's bytes are then all zero, which carve_shuffled checks when a
+ * page takes the slot again: a write after free into the retired page is reported then. */
+static void page_wipe(mm_page *p)
+{
+	uint32_t cap = mm_page_capacity(p);
+	for (uint32_t i = 0; i < cap; i++) {
+		uintptr_t *w = (uintptr_t *)(p->start + (uintptr_t)i * p->bsize);
+		mm_secure_check_zero(w, p->bsize);
+		w[0] = w[1] = 0;
+	}
+	mm_segment *s = mm_segment_of(p->start);
+	s->wiped_slots |= (uint64_t)1 << p->slot;
+}
+#else
+#define page_wipe(p) ((void)0)
+#endif
+
 static void page_retire(mm_tcache *tc, mm_page *p)
 {
+	page_wipe(p);
 	if (p->in_full) {
 		queue_unlink(&tc->full, p);
 	} else {
@@ -373,8 +405,10 @@ unsigned mm_segment_reclaim_free(mm_segment *s)
 	for (uint64_t used = ~s->free_slots & all; used; used &= used - 1) {
 		mm_page *p = &s->pages[mm_ffs64(used)];
 		page_collect(NULL, p);
-		if (p->used == 0)
+		if (p->used == 0) {
+			page_wipe(p);
 			mm_segment_free_abandoned_slot(s, p);
+		}
 	}
 	return s->used_pages;
 }

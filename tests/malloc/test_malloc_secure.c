@@ -5,7 +5,7 @@
  *     1 and 8 bytes past the usable size of 8, 24 and 3,000-byte blocks) is reported at free, from
  *     the owner and from another thread, and at realloc;
  *   - a write into a freed class block is reported when the block is handed out again, also when
- *     another thread freed it;
+ *     another thread freed it, and when its page was given back (when a page takes the slot again);
  *   - each case in a child that must die of SIGABRT with the message; with MEMOMAN_ERRORS=report it
  *     says so and the program goes on;
  *   - correct use is not reported: the whole usable size (the class size less the canary's 8 bytes)
@@ -109,6 +109,21 @@ static void write_after_free(size_t n)
 static void write_after_free_small(void) { write_after_free(64); }
 static void write_after_free_medium(void) { write_after_free(3000); }
 
+/* Into a block whose page was given back (emptied while not its class's only page): the write is
+ * found when a page takes the slot again. */
+static void write_after_page_retired(void)
+{
+	enum { N = 3000 }; /* 64-byte blocks: three pages' worth */
+	static unsigned char *b[N];
+	for (int i = 0; i < N; i++)
+		b[i] = opaque(malloc(64));
+	for (int i = 0; i < N; i++)
+		free(b[i]);
+	b[0][40] = 'x';
+	for (int i = 0; i < N; i++)
+		sink = malloc(64);
+}
+
 static void write_after_remote_free(void)
 {
 	unsigned char *p[200];
@@ -208,6 +223,7 @@ static const struct {
     {"write after free (small)", "written to after free", write_after_free_small, 0},
     {"write after free (medium class)", "written to after free", write_after_free_medium, 0},
     {"write after another thread's free", "written to after free", write_after_remote_free, 0},
+    {"write after free, the page given back", "written to after free", write_after_page_retired, 0},
     {"free_sized with more than was allocated", "free_sized(): not the size allocated", free_sized_wrong, 0},
 #ifdef CXX_SIZED_DELETE
     {"C++ sized delete with more than was allocated", "operator delete: not the size allocated", cxx_delete_wrong_size,
