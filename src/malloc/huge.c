@@ -239,7 +239,13 @@ static void explain_fault(const void *addr)
 			what = s->huge_size
 			           ? "memoman: heap misuse: an access past the end of a block (its guard page) at 0x"
 			           : "memoman: heap misuse: an access to the bytes of malloc(0), which has none, at 0x";
+		else if (s->kind != MM_SEG_HUGE && s->kind != MM_SEG_LARGE && a >= seg + MM_SEG_SIZE - MM_SEG_GUARD)
+			what = "memoman: heap misuse: an access past the end of a segment's last block (its guard "
+			       "page) at 0x";
 	}
+	const mm_segment *pool = what || seg < MM_SEG_SIZE || mm_addr_unmappable(seg) ? NULL : mm_large_segment_of(a);
+	if (pool && a >= (uintptr_t)pool + MM_LARGE_POOL - MM_SEG_GUARD)
+		what = "memoman: heap misuse: an access past the end of a segment's last block (its guard page) at 0x";
 	if (!what)
 		return;
 	char buf[160];

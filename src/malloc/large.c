@@ -78,10 +78,12 @@ static int pool_add(large_shard *sh)
 	mm_segment *s = mm_segment_map(MM_LARGE_POOL, MM_SEG_SIZE);
 	if (!s)
 		return 0;
+	if (MM_SEG_GUARD) /* if refused, the pool is only unguarded */
+		(void)mm_os_guard((unsigned char *)s + MM_LARGE_POOL - MM_SEG_GUARD, MM_SEG_GUARD);
 	mm_segment_init(s, MM_SEG_LARGE, MM_LARGE_POOL, NULL);
 	s->huge_block = (unsigned char *)s + MM_SEG_HEADER;
 	s->shard = (uint8_t)(sh - shards);
-	if (!mm_add_pool(sh->tlsf, s->huge_block, MM_LARGE_POOL - MM_SEG_HEADER)) {
+	if (!mm_add_pool(sh->tlsf, s->huge_block, MM_LARGE_POOL - MM_SEG_HEADER - MM_SEG_GUARD)) {
 		mm_segment_unmap(s);
 		return 0;
 	}

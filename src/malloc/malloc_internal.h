@@ -54,6 +54,10 @@ _Static_assert(MM_MAX_POOLS >= 32, "libmemoman-malloc needs MM_MAX_POOLS of 32 o
 #define MM_MEDIUM_PAGE_SHIFT 19                           /* 512 KiB */
 #define MM_PAGES_MAX (MM_SEG_SIZE >> MM_SMALL_PAGE_SHIFT) /* 64 */
 #define MM_SEG_HEADER ((size_t)16384)                     /* the header; page 0 starts after it */
+/* The secure build's guard at the end of each segment of MM_SEG_SIZE and of each large pool: its last
+ * OS page, made inaccessible when mapped, so that a write running off the last block faults instead
+ * of reaching the next segment's header and blocks (mm_os_page_size(): os/os.h). 0 otherwise. */
+#define MM_SEG_GUARD (MM_SECURE ? mm_os_page_size() : (size_t)0)
 
 #define MM_MIN_ALIGN ((size_t)16)                /* every block's alignment (the TLSF core's MM_ALIGN too) */
 #define MM_DIRECT_MAX 1024                       /* largest request of malloc's fast path (tcache->direct) */
@@ -77,6 +81,7 @@ _Static_assert(MM_MAX_POOLS >= 32, "libmemoman-malloc needs MM_MAX_POOLS of 32 o
  *     next page there checks as it carves (page.c);
  *   - a freed block goes second on its page's list, not first: the next request does not get it;
  *   - the blocks a page carves join its free list in a random order;
+ *   - each segment and large pool ends at a guard page (MM_SEG_GUARD);
  *   - requests above MM_GUARDED_MIN get a mapping each, ending at a guard page, quarantined
  *     inaccessible when freed (huge.c);
  *   - sized frees (free_sized, C++'s sized delete) naming more than the block holds are reported.

@@ -145,9 +145,12 @@ void mm_segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_tcache *tc)
 	                 : kind == MM_SEG_MEDIUM ? MM_MEDIUM_PAGE_SHIFT
 	                                         : MM_SEG_SHIFT;
 	s->page_shift = (uint8_t)shift;
-	s->page_count = (uint8_t)(MM_SEG_SIZE >> shift);
+	unsigned slots = (unsigned)(MM_SEG_SIZE >> shift);
+	/* The secure build's guard (MM_SEG_GUARD) shortens the last slot, or takes it all (64 KiB OS pages
+	 * in a segment of 64 KiB slots): then the segment has one slot less. */
+	s->page_count = (uint8_t)(MM_SEG_GUARD >= ((size_t)1 << shift) && slots > 1 ? slots - 1 : slots);
 	s->free_slots = s->page_count == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->page_count) - 1);
-	for (unsigned i = 0; i < s->page_count; i++) {
+	for (unsigned i = 0; i < slots; i++) { /* all: a pointer into a slot left out finds no blocks */
 		mm_page *p = &s->pages[i];
 		memset(p, 0, sizeof(*p));
 		p->slot = (uint8_t)i;
@@ -233,6 +236,9 @@ mm_segment *mm_segment_new_raw(unsigned kind, mm_tcache *tc)
 		thp = s->thp;                                  /* the cached mapping's advice */
 	} else if (!(s = mm_segment_map(MM_SEG_SIZE, MM_SEG_SIZE))) {
 		return NULL;
+	} else if (MM_SEG_GUARD) { /* kept while the segment is cached (only these segments are) */
+		(void)mm_os_guard((unsigned char *)s + MM_SEG_SIZE - MM_SEG_GUARD,
+		                  MM_SEG_GUARD); /* refused: unguarded */
 	}
 	thp = thp_on(s, thp, tc, kind);
 	mm_segment_init(s, kind, MM_SEG_SIZE, tc);
@@ -282,6 +288,8 @@ static void slot_range(const mm_segment *s, unsigned i, uintptr_t *start, size_t
 	uintptr_t hi = lo + ((uintptr_t)1 << s->page_shift);
 	if (i == 0)
 		lo += MM_SEG_HEADER;
+	if (hi > (uintptr_t)s + MM_SEG_SIZE - MM_SEG_GUARD)
+		hi = (uintptr_t)s + MM_SEG_SIZE - MM_SEG_GUARD;
 	*start = lo;
 	*bytes = (size_t)(hi - lo);
 }

@@ -50,7 +50,7 @@ static int zone_add_pool(mm_zone *a, mm_tcache *tc)
 	s->zone = a;
 	unsigned char *pool = (unsigned char *)s + MM_SEG_HEADER;
 	s->huge_block = pool; /* no block starts lower: remote frees are checked against it */
-	if (!mm_add_pool(a->tlsf, pool, MM_SEG_SIZE - MM_SEG_HEADER)) {
+	if (!mm_add_pool(a->tlsf, pool, MM_SEG_SIZE - MM_SEG_HEADER - MM_SEG_GUARD)) {
 		mm_segment_release(s);
 		return 0;
 	}
@@ -73,7 +73,7 @@ static mm_zone *zone_create(mm_tcache *tc)
 	memset(a, 0, sizeof(*a));
 	size_t control_at = (sizeof(mm_zone) + 63) & ~(size_t)63;
 	unsigned char *control = base + control_at; /* the TLSF control, then its first pool */
-	a->tlsf = mm_create_with_pool(control, MM_SEG_SIZE - MM_SEG_HEADER - control_at);
+	a->tlsf = mm_create_with_pool(control, MM_SEG_SIZE - MM_SEG_HEADER - control_at - MM_SEG_GUARD);
 	if (!a->tlsf) {
 		mm_segment_release(s);
 		return NULL;
@@ -192,7 +192,7 @@ void *mm_zone_malloc(mm_tcache *tc, size_t n, size_t align)
  */
 static size_t foreign_check(mm_segment *s, void *p, const char *who)
 {
-	uintptr_t a = (uintptr_t)p, end = (uintptr_t)s + MM_SEG_SIZE;
+	uintptr_t a = (uintptr_t)p, end = (uintptr_t)s + MM_SEG_SIZE - MM_SEG_GUARD;
 	if (a <= (uintptr_t)s->huge_block || a >= end || (a & (MM_ALIGN - 1))) {
 		mm_report_misuse(who, p);
 		return 0;

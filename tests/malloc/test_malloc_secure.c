@@ -16,6 +16,8 @@
  *     pointer not memoman's when no unsized delete (libstdc++'s) is there to take it;
  *   - malloc(0) is unique and faults on any access; a fault on a guard page or a freed mapping is
  *     named (memoman's SIGSEGV handler, when the program has none) before the process dies of it;
+ *   - a segment (and a large pool) ends at a guard page: a write running on from a block faults
+ *     there, named, and a pointer into it is refused by free;
  *   - a block above 128 KiB ends at a guard page (a write 1 byte past what was asked for, rounded
  *     to 16, faults) and a freed one faults on any access, also after the size is allocated again.
  */
@@ -198,6 +200,24 @@ static void big_write_after_free_reuse(void)
 
 static void zero_size_write(void) { *opaque(malloc(0)) = 'x'; }
 static void zero_size_read(void) { sink = (void *)(uintptr_t)*opaque(malloc(0)); }
+/* A write that runs on from a block, past the blocks after it: it faults at the end of the block's
+ * segment (or large pool) instead of reaching the next one's header. */
+static void run_off(unsigned char *p)
+{
+	for (volatile unsigned char *q = p;; q++)
+		*q = 0x41;
+}
+static void run_off_small(void) { run_off(opaque(malloc(64))); }
+static void run_off_medium(void) { run_off(opaque(malloc(60000))); }                 /* a zone block */
+static void run_off_aligned(void) { run_off(opaque(aligned_alloc(4096, 1 << 20))); } /* the large region's */
+
+/* A pointer into a segment's guard page (segments are 4 MiB, aligned) is refused without a look. */
+static void free_guard_page(void)
+{
+	uintptr_t seg = (uintptr_t)opaque(malloc(64)) & ~(((uintptr_t)4 << 20) - 1);
+	free((void *)(seg + ((uintptr_t)4 << 20) - 64));
+}
+
 static void zero_size_double_free(void)
 {
 	unsigned char *p = opaque(malloc(0));
@@ -232,6 +252,10 @@ static const struct {
      cxx_delete_foreign, 0},
 #endif
     {"double free of malloc(0)", "free(): invalid pointer", zero_size_double_free, 0},
+    {"free of a pointer into a segment's guard page", "free(): invalid pointer", free_guard_page, 0},
+    {"a write running off a 64-byte block", "past the end of a segment's last block", run_off_small, 1},
+    {"a write running off a 60,000-byte block", "past the end of a segment's last block", run_off_medium, 1},
+    {"a write running off a 1 MiB block aligned to 4096", "past the end of a segment's last block", run_off_aligned, 1},
     {"a write into malloc(0)", "the bytes of malloc(0)", zero_size_write, 1},
     {"a read of malloc(0)", "the bytes of malloc(0)", zero_size_read, 1},
     {"1 byte past a 256 KiB block's usable size", "past the end of a block", big_past_usable, 1},
