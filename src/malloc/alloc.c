@@ -439,12 +439,13 @@ static void tool_expose(void *p, size_t n)
 /* ---- Sizes of blocks ------------------------------------------------------------------------------------ */
 
 #if MM_SECURE
-/* A class block (of `usable` bytes) is now the program's for its first n: the bytes after the size
- * it had checked (a write past the end is reported, 0), those it gives back zeroed, the canary
- * resealed (realloc in place, malloc_usable_size). */
+/* A block with a canary (a class or a zone's block, of `usable` bytes for the program) is now the
+ * program's for its first n (SIZE_MAX: only checked): the bytes after the size it had are checked
+ * (a write past the end is reported, 0), those it gives back zeroed, the canary resealed (realloc,
+ * malloc_usable_size). */
 static int secure_resize(const mm_segment *s, void *ptr, size_t usable, size_t n)
 {
-	if (s->kind != MM_SEG_SMALL && s->kind != MM_SEG_MEDIUM)
+	if (s->kind != MM_SEG_SMALL && s->kind != MM_SEG_MEDIUM && s->kind != MM_SEG_ZONE)
 		return 1;
 	size_t bsize = usable + MM_CANARY_BYTES;
 	size_t old = mm_secure_intact(ptr, bsize);
@@ -452,28 +453,12 @@ static int secure_resize(const mm_segment *s, void *ptr, size_t usable, size_t n
 		mm_secure_overflow(ptr);
 		return 0;
 	}
-	unsigned char *c = (unsigned char *)ptr;
-	for (size_t i = n; i < old; i++)
-		c[i] = 0;
+	if (n == SIZE_MAX)
+		return 1;
+	if (n < old)
+		mm_zero_bytes((unsigned char *)ptr + n, old - n);
 	mm_secure_seal(ptr, bsize, n);
 	return 1;
-}
-#endif
-
-#if MM_SECURE
-/* A class block just handed out for `want` bytes is the program's for n <= want: its canary says n
- * (the bytes between are zero: the block came out zeroed and no more than n were copied in). */
-static void secure_reseal(void *q, size_t n)
-{
-	uintptr_t a = (uintptr_t)q;
-	if (!mm_segmap_has(a))
-		return;
-	mm_segment *s = mm_segment_of(a);
-	if (s->kind == MM_SEG_SMALL || s->kind == MM_SEG_MEDIUM) {
-		mm_page *p = mm_page_of(s, a);
-		if (mm_block_index(p, a) < mm_page_capacity(p))
-			mm_secure_seal(q, p->bsize, n);
-	}
 }
 #endif
 
@@ -516,6 +501,18 @@ static size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
 	return 0;
 }
 
+#if MM_SECURE
+/* A block just handed out (or resized) for `want` bytes is the program's for n <= want: the bytes
+ * between zeroed (no more than n were copied in), its canary says n. */
+static void secure_reseal(void *q, size_t n)
+{
+	mm_segment *s;
+	size_t usable = usable_size(q, &s, "realloc(): invalid pointer");
+	if (usable)
+		(void)secure_resize(s, q, usable, n);
+}
+#endif
+
 MM_API size_t MM_NAME(malloc_usable_size)(void *ptr)
 {
 	if (!ptr)
@@ -550,6 +547,10 @@ static void *do_realloc(void *ptr, size_t n)
 		errno = ENOMEM;
 		return NULL;
 	}
+#if MM_SECURE
+	if (!secure_resize(s, ptr, usable, SIZE_MAX))
+		return NULL; /* a write past the end, reported; with MEMOMAN_ERRORS=report the call fails */
+#endif
 	/* It fits, and is not so much smaller that a smaller block would do: stays. */
 	if (n <= usable && n > usable / 2) {
 #if MM_SECURE
@@ -574,8 +575,12 @@ static void *do_realloc(void *ptr, size_t n)
 #endif
 	if (s->kind == MM_SEG_ZONE && zone_may) {
 		void *q = mm_zone_realloc(mm_tcache_get(), s, ptr, want);
-		if (q)
+		if (q) {
+#if MM_SECURE
+			secure_reseal(q, n);
+#endif
 			return q;
+		}
 	} else if (s->kind == MM_SEG_LARGE) {
 		if (want > MM_ZONE_MAX && want <= MM_LARGE_MAX) {
 			void *q = mm_large_realloc(s, ptr, want);

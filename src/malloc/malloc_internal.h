@@ -71,9 +71,9 @@ _Static_assert(MM_MAX_POOLS >= 32, "libmemoman-malloc needs MM_MAX_POOLS of 32 o
 
 /*
  * MM_SECURE=1 builds libmemoman-malloc-secure, the secure build (docs/malloc.md, "The secure build"):
- *   - the last word of every class block is a canary: the size asked for, mixed with the block's
- *     address and a per-process key. At free the canary must decode, and the bytes between the size
- *     asked for and the canary must still be zero: a write past the end is reported (the usable
+ *   - the last word of every class block and zone block is a canary: the slack after the size asked
+ *     for, mixed with the block's address and a per-process key. At free the canary must decode, and
+ *     the slack's bytes must still be zero: a write past the end is reported (the usable
  *     size is MM_CANARY_BYTES smaller than the class's);
  *   - a freed class block is zeroed (but for its link and cookie) and checked when it is handed out
  *     again: a write after free is reported then, and malloc hands out zeroed memory; a page that
@@ -340,25 +340,32 @@ MM_INLINE void mm_secure_handout(void *block, void *next, size_t bsize)
 	((uintptr_t *)block)[0] = 0;
 }
 
-/* The block is the program's for its first n bytes: the canary (the last word) holds n twice, once
- * in each half, mixed with the block's own code, so that no overwritten byte leaves it decodable;
- * the bytes from n to the canary are zero (they were checked so). n < 2^(half a word): class
- * blocks are at most MM_CLASS_MAX. */
+/* The block (of bsize bytes, a class block or a zone's block) is the program's for its first n
+ * bytes: the canary (the last word) holds the slack, the bytes from n to the canary, twice, once in
+ * each half, mixed with the block's own code, so that no overwritten byte leaves it decodable; the
+ * slack's bytes are zero (they were checked or made so). A slack of half a word or more (a zone's
+ * block on a 32-bit target) is held as the largest that fits: the bytes before it are the
+ * program's, unchecked. */
 #define MM_CANARY_HALF (sizeof(uintptr_t) * 4)
-_Static_assert(MM_CLASS_MAX < ((uintptr_t)1 << MM_CANARY_HALF), "a class block's size fits in half a word");
+#define MM_CANARY_SLACK_MAX (((uintptr_t)1 << MM_CANARY_HALF) - 1)
 MM_INLINE void *mm_secure_seal(void *block, size_t bsize, size_t n)
 {
-	if (block)
-		*mm_canary_word(block, bsize) = mm_canary_of(block) ^ ((uintptr_t)n | ((uintptr_t)n << MM_CANARY_HALF));
+	if (block) {
+		uintptr_t slack = bsize - MM_CANARY_BYTES - n;
+		if (slack > MM_CANARY_SLACK_MAX)
+			slack = MM_CANARY_SLACK_MAX;
+		*mm_canary_word(block, bsize) = mm_canary_of(block) ^ (slack | (slack << MM_CANARY_HALF));
+	}
 	return block;
 }
 
-/* The n the canary holds, or SIZE_MAX if the canary is not one (overwritten). */
+/* The size the canary says is the program's (n, or more if the slack was held short), or SIZE_MAX
+ * if the canary is not one (overwritten). */
 MM_INLINE size_t mm_secure_size(void *block, size_t bsize)
 {
 	uintptr_t v = *mm_canary_word(block, bsize) ^ mm_canary_of(block);
-	uintptr_t lo = v & (((uintptr_t)1 << MM_CANARY_HALF) - 1), hi = v >> MM_CANARY_HALF;
-	return lo == hi && lo <= bsize - MM_CANARY_BYTES ? (size_t)lo : SIZE_MAX;
+	uintptr_t lo = v & MM_CANARY_SLACK_MAX, hi = v >> MM_CANARY_HALF;
+	return lo == hi && lo <= bsize - MM_CANARY_BYTES ? bsize - MM_CANARY_BYTES - (size_t)lo : SIZE_MAX;
 }
 
 /* The size the block's canary holds, if the canary and the bytes between that size and it are

@@ -94,6 +94,28 @@ static mm_zone *zone_create(mm_tcache *tc)
  * the read is safe whatever the header says). */
 MM_INLINE size_t block_usable(const void *p) { return mm_stride_of(MM_SIZE_LOAD(mm_block_from_ptr(p))) - MM_W; }
 
+#if MM_SECURE
+/* The secure build's zone blocks end in a canary as class blocks do (malloc_internal.h): the TLSF
+ * core was asked for MM_CANARY_BYTES more; the block is the program's for n bytes, the slack up to
+ * the canary zeroed (a split-off rest leaves little). */
+static void *zone_seal(void *p, size_t n)
+{
+	size_t bsize = block_usable(p);
+	mm_zero_bytes((unsigned char *)p + n, bsize - MM_CANARY_BYTES - n);
+	return mm_secure_seal(p, bsize, n);
+}
+
+/* At free: the canary and the slack as sealed (else a write past the end, reported: 0). */
+static int zone_intact(void *p, size_t usable)
+{
+	if (MM_UNLIKELY(mm_secure_intact(p, usable) == SIZE_MAX)) {
+		mm_secure_overflow(p);
+		return 0;
+	}
+	return 1;
+}
+#endif
+
 /* Frees what other threads freed into the zone; tc (the calling thread's) counts them freed. */
 static void zone_drain(mm_tcache *tc, mm_zone *a)
 {
@@ -162,8 +184,9 @@ void *mm_zone_malloc(mm_tcache *tc, size_t n, size_t align)
 		return NULL;
 	zone_drain(tc, a);
 	mm_maybe_tick(tc);
+	size_t want = n + MM_CANARY_BYTES;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		void *p = align ? mm_tlsf_memalign(a->tlsf, align, n) : mm_tlsf_malloc(a->tlsf, n);
+		void *p = align ? mm_tlsf_memalign(a->tlsf, align, want) : mm_tlsf_malloc(a->tlsf, want);
 		if (p) {
 			/* Stale marks of a free block that started here: the "freed" cookie (word 1) and
 			 * the "purged" mark (word 4, see mm_tlsf_purge_spans), which would make a block
@@ -175,6 +198,9 @@ void *mm_zone_malloc(mm_tcache *tc, size_t n, size_t align)
 			a->live++;
 			mm_relaxed_add(&tc->zone_allocs, 1);
 			mm_relaxed_add(&tc->zone_bytes, block_usable(p));
+#if MM_SECURE
+			zone_seal(p, n);
+#endif
 			return p;
 		}
 		if (a->pools >= MM_MAX_POOLS || !zone_add_pool(a, tc))
@@ -221,6 +247,11 @@ void mm_zone_free(mm_segment *s, void *p)
 			mm_report_misuse("free(): double free", p);
 			return;
 		}
+#if MM_SECURE
+		size_t checked = mm_tlsf_checked_size(a->tlsf, p); /* a bad pointer: reported, 0 */
+		if (!checked || !zone_intact(p, checked))
+			return;
+#endif
 		uint64_t before = a->tlsf->obs.frees;
 		size_t usable = block_usable(p);
 		mm_tlsf_free(a->tlsf, p);
@@ -233,8 +264,15 @@ void mm_zone_free(mm_segment *s, void *p)
 	}
 	/* Another thread's (or an abandoned) zone: its owner frees it later. The list link and the
 	 * cookie are written into the block now, so it is checked first. */
-	if (!foreign_check(s, p, "free(): invalid pointer"))
+	size_t usable = foreign_check(s, p, "free(): invalid pointer");
+	if (!usable)
 		return;
+#if MM_SECURE
+	if (!zone_intact(p, usable))
+		return;
+#else
+	(void)usable;
+#endif
 	b->cookie = cookie;
 	mm_cblock *old = atomic_load_explicit(&a->remote, memory_order_relaxed);
 	do {
@@ -246,13 +284,16 @@ void mm_zone_free(mm_segment *s, void *p)
 size_t mm_zone_usable(mm_segment *s, void *p, const char *who)
 {
 	mm_zone *a = s->zone;
-	if (atomic_load_explicit(&a->owner, memory_order_relaxed) != mm_tl_tcache)
-		return foreign_check(s, p, who);
-	if (((mm_cblock *)p)->cookie == ((uintptr_t)p ^ mm_secret)) {
+	size_t n;
+	if (atomic_load_explicit(&a->owner, memory_order_relaxed) != mm_tl_tcache) {
+		n = foreign_check(s, p, who);
+	} else if (((mm_cblock *)p)->cookie == ((uintptr_t)p ^ mm_secret)) {
 		mm_report_misuse(who, p); /* freed by another thread, not drained yet */
 		return 0;
+	} else {
+		n = mm_tlsf_checked_size(a->tlsf, p); /* the full checks; a bad pointer is reported */
 	}
-	return mm_tlsf_checked_size(a->tlsf, p); /* the full checks; a bad pointer is reported */
+	return n ? n - MM_CANARY_BYTES : 0; /* the secure build's canary is not the program's */
 }
 
 /* Resizes in the owner's zone; NULL if the block is not ours to resize or no room (the caller
@@ -264,9 +305,13 @@ void *mm_zone_realloc(mm_tcache *tc, mm_segment *s, void *p, size_t n)
 		return NULL;
 	zone_drain(tc, a);
 	size_t before = block_usable(p);
-	void *q = mm_tlsf_realloc(a->tlsf, p, n);
-	if (q)
+	void *q = mm_tlsf_realloc(a->tlsf, p, n + MM_CANARY_BYTES);
+	if (q) {
 		mm_relaxed_add(&tc->zone_bytes, (uint64_t)block_usable(q) - before);
+#if MM_SECURE
+		zone_seal(q, n); /* the caller checked the old canary */
+#endif
+	}
 	return q;
 }
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_malloc_secure.c - libmemoman-malloc-secure, the secure build (MM_SECURE=1):
- *   - a write past the bytes asked for (1 byte past 20 and 4,096 bytes, whose blocks have more;
- *     1 and 8 bytes past the usable size of 8, 24 and 3,000-byte blocks) is reported at free, from
- *     the owner and from another thread, and at realloc;
+ *   - a write past the bytes asked for (1 byte past 20, 4,096 and 20,001 bytes, whose blocks have
+ *     more; 1 and 8 bytes past the usable size of 8, 24, 3,000 and 60,000-byte blocks, the last a
+ *     zone's; 1 byte past 1,000 bytes aligned to 64 KiB) is reported at free, from the owner and
+ *     from another thread, and at realloc;
  *   - a write into a freed class block is reported when the block is handed out again, also when
  *     another thread freed it, and when its page was given back (when a page takes the slot again);
  *   - each case in a child that must die of SIGABRT with the message; with MEMOMAN_ERRORS=report it
@@ -48,6 +49,12 @@ static unsigned char *opaque(void *p)
 
 /* ---- The misuses ---------------------------------------------------------------------------------- */
 
+static void *free_it(void *p)
+{
+	free(p);
+	return NULL;
+}
+
 static void overflow(size_t n, size_t by)
 {
 	unsigned char *p = opaque(malloc(n));
@@ -81,15 +88,32 @@ static void overflow_then_realloc(void)
 	p[100] ^= 'x';
 	sink = realloc(p, 90); /* in place: the bytes after the block are checked there too */
 }
+static void overflow_zone_realloc(void)
+{
+	unsigned char *p = opaque(malloc(30000));
+	p[30000] ^= 'x';
+	sink = realloc(p, 50000); /* in place or moved: the bytes after the block are checked first */
+}
+static void overflow_zone_remote(void)
+{
+	unsigned char *p = opaque(malloc(40000));
+	p[malloc_usable_size(p)] ^= 'x';
+	pthread_t t;
+	pthread_create(&t, NULL, free_it, p);
+	pthread_join(t, NULL);
+}
+static void overflow_zone_aligned(void)
+{
+	unsigned char *p = opaque(aligned_alloc(65536, 1000)); /* a zone's block at this alignment */
+	p[1000] ^= 'x';
+	free(p);
+}
 static void overflow_8_small(void) { overflow(24, 8); }
 static void overflow_1_tiny(void) { overflow(8, 1); }
 static void overflow_1_medium(void) { overflow(3000, 1); }
+static void overflow_1_zone(void) { overflow(60000, 1); }
+static void overflow_asked_zone(void) { overflow_asked(20001); }
 
-static void *free_it(void *p)
-{
-	free(p);
-	return NULL;
-}
 static void overflow_remote(void)
 {
 	unsigned char *p = opaque(malloc(40));
@@ -240,6 +264,12 @@ static const struct {
     {"1 byte past an 8-byte block", "bytes after a block were overwritten", overflow_1_tiny, 0},
     {"1 byte past a 3000-byte block", "bytes after a block were overwritten", overflow_1_medium, 0},
     {"1 byte past, freed by another thread", "bytes after a block were overwritten", overflow_remote, 0},
+    {"1 byte past a 60000-byte block (a zone's)", "bytes after a block were overwritten", overflow_1_zone, 0},
+    {"1 byte past the 20001 bytes asked for", "bytes after a block were overwritten", overflow_asked_zone, 0},
+    {"1 byte past 30000 bytes, then realloc", "bytes after a block were overwritten", overflow_zone_realloc, 0},
+    {"1 byte past a 40000-byte block, freed by another thread", "bytes after a block were overwritten",
+     overflow_zone_remote, 0},
+    {"1 byte past 1000 bytes aligned to 64 KiB", "bytes after a block were overwritten", overflow_zone_aligned, 0},
     {"write after free (small)", "written to after free", write_after_free_small, 0},
     {"write after free (medium class)", "written to after free", write_after_free_medium, 0},
     {"write after another thread's free", "written to after free", write_after_remote_free, 0},
@@ -285,7 +315,7 @@ static void *fresh_order(void *arg)
 
 static void correct_use(void)
 {
-	for (size_t n = 0; n <= 20000; n = n * 3 / 2 + 1) {
+	for (size_t n = 0; n <= 300000; n = n * 3 / 2 + 1) {
 		unsigned char *p = malloc(n);
 		CHECK(p != NULL);
 		size_t usable = malloc_usable_size(p);
@@ -308,6 +338,36 @@ static void correct_use(void)
 			}
 		free(z);
 	}
+	/* A buffer grown and shrunk in small steps (in place, or moved, in each size range) keeps its
+	 * bytes, and all of its usable size is the program's at every step. */
+	unsigned char *grown = NULL;
+	size_t had = 0;
+	for (size_t n = 1000; n <= 200000; n += 1500) {
+		grown = realloc(grown, n);
+		CHECK(grown != NULL);
+		for (size_t i = 0; i < had; i++)
+			if (grown[i] != (unsigned char)i) {
+				CHECK(!"realloc kept the bytes");
+				break;
+			}
+		size_t usable = malloc_usable_size(grown);
+		for (size_t i = 0; i < usable; i++)
+			grown[i] = (unsigned char)i;
+		had = n;
+	}
+	for (size_t n = had; n >= 7000; n -= 7000) {
+		grown = realloc(grown, n);
+		CHECK(grown != NULL);
+		for (size_t i = 0; i < n; i++)
+			if (grown[i] != (unsigned char)i) {
+				CHECK(!"realloc kept the bytes");
+				break;
+			}
+		memset(grown, 0x11, n);
+		for (size_t i = 0; i < n; i++)
+			grown[i] = (unsigned char)i;
+	}
+	free(grown);
 	/* malloc(0): unique, no usable bytes, reallocated and freed as any block. */
 	unsigned char *z1 = malloc(0), *z2 = malloc(0);
 	CHECK(z1 && z2 && z1 != z2 && malloc_usable_size(z1) == 0);
