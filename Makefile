@@ -41,6 +41,9 @@
 #   make bench-suite SUITE_DIR=<mimalloc-bench checkout> [MIMALLOC_SO=<newer libmimalloc.so>
 #                    MIMALLOC_LABEL=<name>]  mimalloc-bench's programs against glibc, jemalloc,
 #                    tcmalloc and mimalloc (bench/suite/README.md); make bench runs it when SUITE_DIR is set
+#   make bench-security HARDENED_DIR=<hardened_malloc checkout> SUITE_DIR=<mimalloc-bench checkout>
+#                    [HARDENED_SO=<its libhardened_malloc.so>]  the two suites' heap-misuse programs:
+#                    how many each allocator stops, the secure build included (bench/security/README.md)
 #   make size        flash and RAM on Cortex-M4/M0+ and the control structure's size, beside TLSF 3.1 and
 #                    o1heap when TLSF31_DIR / O1HEAP_DIR are given (bench/footprint/run.sh)
 #   make lint        clang-format check and clang-tidy's bug-prone and analyzer checks
@@ -79,7 +82,7 @@ TIDY_SOURCES = $(wildcard src/*.c src/malloc/*.c src/malloc/os/*.c)
 TIDY_CHECKS = -*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,cert-*,\
 	-cert-dcl37-c,-cert-dcl51-cpp,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling
 
-.PHONY: all demo test test-asan test-tools test-32 test-clang test-bounds bounds-m4 test-debug test-tsan test-programs fuzz bench bench-suite frag-report wcet size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean
+.PHONY: all demo test test-asan test-tools test-32 test-clang test-bounds bounds-m4 test-debug test-tsan test-programs fuzz bench bench-suite frag-report wcet size lint docs test-cross test-cross-malloc test-arm64-vm test-ppc64el-vm test-cortex-m check-all install amalgamation clean bench-security
 
 all:
 	@mkdir -p $(BUILD)
@@ -192,6 +195,18 @@ bench-suite:
 		--memoman "$(BUILD)/release/libmemoman-malloc.so" --rounds $(SUITE_ROUNDS) --out "$(BUILD)/suite" \
 		$(if $(MIMALLOC_SO),--mimalloc "$(MIMALLOC_SO)" --mimalloc-label "$(or $(MIMALLOC_LABEL),mimalloc-new)") \
 		--wait-idle 1.0
+
+# The heap-misuse programs of hardened_malloc's test/ (HARDENED_DIR) and mimalloc-bench's
+# bench/security (SUITE_DIR), from checkouts you give, under glibc, libmemoman-malloc, its secure
+# build and HARDENED_SO if given: how many each stops (bench/security/README.md).
+bench-security:
+	@[ -n "$(HARDENED_DIR)$(SUITE_DIR)" ] || { echo "bench-security: give HARDENED_DIR=<a hardened_malloc checkout> and/or SUITE_DIR=<a mimalloc-bench checkout> (bench/security/README.md)"; exit 2; }
+	@mkdir -p $(BUILD)
+	$(call build,release,-DCMAKE_BUILD_TYPE=Release)
+	@bench/security/run.sh $(if $(HARDENED_DIR),--hardened "$(HARDENED_DIR)") $(if $(SUITE_DIR),--mimalloc-bench "$(SUITE_DIR)") \
+		--lib glibc= --lib memoman="$(BUILD)/release/libmemoman-malloc.so" \
+		--lib memoman-secure="$(BUILD)/release/libmemoman-malloc-secure.so" \
+		$(if $(HARDENED_SO),--lib hardened_malloc="$(HARDENED_SO)") --out "$(BUILD)/security"
 
 size:
 	@mkdir -p $(BUILD)
