@@ -94,14 +94,18 @@ typedef enum mm_error {
 	MM_ERR_POOL_IN_USE,      /* mm_remove_pool: a block of the pool is still allocated */
 	/* Why a constructor would fail (mm_create_error, mm_fixed_create_error, mm_heap_create_error,
 	 * mm_heap_preset_error), and a bad alignment given to a memalign: */
-	MM_ERR_BAD_ARGUMENT,  /* NULL memory or configuration, an unknown flag or kind, a bad alignment
+	MM_ERR_BAD_ARGUMENT,    /* NULL memory or configuration, an unknown flag or kind, a bad alignment
 	                            argument, or a range that wraps around the address space */
-	MM_ERR_MISALIGNED,    /* the memory given is not aligned as the constructor requires */
-	MM_ERR_TOO_SMALL,     /* the memory given is too small (for the control, one block, or cfg) */
-	MM_ERR_BAD_CONFIG,    /* a heap configuration that mm_heap_size() rejects */
-	MM_ERR_NOT_BUILT,     /* the feature asked for is compiled out (mm_set_hooks with MM_OBSERVE=0) */
-	MM_ERR_CORRUPTED_LINK /* a free block's list link fails its checks (MM_CHECKS >= 1): a write into
+	MM_ERR_MISALIGNED,      /* the memory given is not aligned as the constructor requires */
+	MM_ERR_TOO_SMALL,       /* the memory given is too small (for the control, one block, or cfg) */
+	MM_ERR_BAD_CONFIG,      /* a heap configuration that mm_heap_size() rejects */
+	MM_ERR_NOT_BUILT,       /* the feature asked for is compiled out (mm_set_hooks with MM_OBSERVE=0) */
+	MM_ERR_CORRUPTED_LINK,  /* a free block's list link fails its checks (MM_CHECKS >= 1): a write into
 	                         freed memory (a use after free). Not followed; see mm_set_secret */
+	MM_ERR_OVERRUN,         /* MM_CHECKS == 3: the bytes after the size asked for (up to the block's
+	                          canary) were overwritten, found at mm_free or mm_realloc: refused */
+	MM_ERR_WRITE_AFTER_FREE /* MM_CHECKS == 3: freed memory (zeroed at free) was written, found when
+	                           a block over it is handed out (it is, zeroed); ptr is that block */
 } mm_error_t;
 
 /*
@@ -371,7 +375,8 @@ size_t mm_align_size(void);     /* alignment of every returned pointer: MM_ALIGN
 size_t mm_block_size_min(void); /* smallest usable block size */
 size_t mm_block_size_max(void); /* largest request any pool can ever serve */
 size_t mm_pool_overhead(void);  /* bytes of a pool (aligned start, aligned size) no block can use */
-size_t mm_alloc_overhead(void); /* bytes of header per allocation: sizeof(size_t) */
+size_t mm_alloc_overhead(void); /* bytes per allocation beyond its size: sizeof(size_t), the header
+                                   (MM_CHECKS=3: and a canary word, twice that) */
 
 /* ---- Debugging and errors ----------------------------------------------------------------------- */
 

@@ -108,10 +108,10 @@ static int layout(const mm_heap_config *cfg, heap_layout *l)
 		if (cfg->remainder > mm_block_size_max())
 			return 0;
 		/* A fresh pool whose one block holds a request of cfg->remainder bytes (at least the smallest
-		 * block a pool can hold) and its header. */
+		 * block a pool can hold) and its overhead (the size word, which mm_pool_overhead() counts
+		 * too, and at MM_CHECKS=3 the canary). */
 		size_t r = cfg->remainder < mm_block_size_min() ? mm_block_size_min() : cfg->remainder;
-		l->remainder_bytes =
-		    mm_size() + mm_pool_overhead() + ALIGNED(r + mm_alloc_overhead()) - mm_alloc_overhead();
+		l->remainder_bytes = mm_size() + mm_pool_overhead() + ALIGNED(r + mm_alloc_overhead()) - sizeof(size_t);
 		if (l->remainder_bytes > SIZE_MAX / 2 - at)
 			return 0;
 		at += l->remainder_bytes;

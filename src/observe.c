@@ -41,6 +41,8 @@ const char *mm_error_string(mm_error_t error)
 	case MM_ERR_BAD_CONFIG: return "invalid heap configuration";
 	case MM_ERR_NOT_BUILT: return "compiled out";
 	case MM_ERR_CORRUPTED_LINK: return "corrupted free-list link";
+	case MM_ERR_OVERRUN: return "bytes after a block overwritten";
+	case MM_ERR_WRITE_AFTER_FREE: return "freed memory written to";
 	}
 	return "unknown error";
 }

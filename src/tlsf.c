@@ -48,6 +48,112 @@ MM_INLINE void report(mm_control *c, mm_error_t error, const void *ptr)
 	mm_observe_report(c ? &c->obs : NULL, error, ptr);
 }
 
+/* ---- The hardened level (MM_CHECKS == 3) ----------------------------------------------------------- */
+
+/*
+ * Freed memory is kept zero: a block's payload at free, the header words a coalescing absorbs and a
+ * pool when formatted. A block handed out must then be zero but for its first two payload words (the
+ * free-list links it had) and its last (its successor's prev_phys): anything else is a write after
+ * free, reported; the block comes out all zero. Each request is served one word larger, that word
+ * (the block's last) a canary holding the slack between the size asked for and it, twice, mixed with
+ * the block's address; the slack stays zero. O(block) each: a debugging level, not a real-time one.
+ */
+#if MM_CHECKS >= 3
+#define HARD_W MM_W /* the canary word each request is served beyond its size */
+#define HARD_HALF (sizeof(size_t) * 4)
+#define HARD_SLACK_MAX (((size_t)1 << HARD_HALF) - 1)
+MM_INLINE size_t hard_code(const void *p)
+{
+	return (size_t)(mm_addr(p) * (uintptr_t)0x9E3779B97F4A7C15ull) ^ (size_t)0xC3A5C85C97CB3127ull;
+}
+MM_INLINE size_t hard_usable(const void *p) { return mm_stride_of(mm_block_from_ptr(p)->size) - MM_W; }
+
+/* Zeroes [p, p + bytes): word-aligned, whole words. */
+static void hard_zero(void *p, size_t bytes)
+{
+	size_t *w = (size_t *)p;
+	for (size_t i = 0; i < bytes / MM_W; i++)
+		w[i] = 0;
+}
+
+/* A block just marked used: still zero where freed memory must be (else reported), then zeroed. */
+static void hard_take(mm_control *c, void *p)
+{
+	size_t *w = (size_t *)p;
+	size_t n = hard_usable(p) / MM_W;
+	for (size_t i = 2; i + 1 < n; i++)
+		if (MM_UNLIKELY(w[i] != 0)) {
+			report(c, MM_ERR_WRITE_AFTER_FREE, p);
+			break;
+		}
+	hard_zero(p, n * MM_W);
+}
+
+/* The block (all zero past `bytes`) is the program's for `bytes`: its canary written. */
+static void *hard_seal(void *p, size_t bytes)
+{
+	if (bytes == 0)
+		bytes = 1; /* a size of 0 would read as no block at all (mm_tlsf_checked_size) */
+	if (p) {
+		size_t u = hard_usable(p);
+		size_t slack = u - HARD_W - bytes;
+		if (slack > HARD_SLACK_MAX)
+			slack = HARD_SLACK_MAX; /* 32-bit targets: the bytes below it are the program's, unchecked */
+		*(size_t *)((unsigned char *)p + u - HARD_W) = hard_code(p) ^ (slack | slack << HARD_HALF);
+	}
+	return p;
+}
+
+/* The size the canary says the program has (the bytes from it to the canary are zero), or
+ * SIZE_MAX if the canary or those bytes were overwritten. */
+static size_t hard_size(const void *p)
+{
+	size_t u = hard_usable(p);
+	size_t v = *(const size_t *)(const void *)((const unsigned char *)p + u - HARD_W) ^ hard_code(p);
+	size_t lo = v & HARD_SLACK_MAX, hi = v >> HARD_HALF;
+	if (lo != hi || lo > u - HARD_W)
+		return SIZE_MAX;
+	size_t n = u - HARD_W - lo;
+	const unsigned char *b = (const unsigned char *)p;
+	for (size_t i = n; i < u - HARD_W; i++)
+		if (b[i] != 0)
+			return SIZE_MAX;
+	return n;
+}
+
+/* A block resized to `bytes`: the bytes after them zeroed (old data, a canary, absorbed headers),
+ * the canary written. */
+static void *hard_resized(void *p, size_t bytes)
+{
+	size_t u = hard_usable(p);
+	unsigned char *b = (unsigned char *)p;
+	for (size_t i = bytes; i < u - HARD_W; i++)
+		b[i] = 0;
+	return hard_seal(p, bytes);
+}
+#define HARD_RESIZED(p, bytes) hard_resized((p), (bytes))
+
+/* The program's block is intact (else reported: the caller refuses the call). */
+static int hard_intact(mm_control *c, const void *p)
+{
+	if (MM_LIKELY(hard_size(p) != SIZE_MAX))
+		return 1;
+	report(c, MM_ERR_OVERRUN, p);
+	return 0;
+}
+
+/* Header words of a free block n that a coalescing absorbs (its size and links; its prev_phys is the
+ * block before's payload, zeroed with it), zeroed. */
+MM_INLINE void hard_absorb(mm_block *n) { hard_zero(&n->size, 3 * MM_W); }
+#define HARD_FREED(b) hard_zero(mm_block_payload(b), mm_stride_of((b)->size) - MM_W)
+#define HARD_ABSORB(n) hard_absorb(n)
+#else
+#define HARD_W 0
+#define HARD_RESIZED(p, bytes) ((void)0)
+#define HARD_FREED(b) ((void)0)
+#define HARD_ABSORB(n) ((void)0)
+#endif
+
 /* ---- Free lists --------------------------------------------------------------------------------- */
 
 /* A list link's address is one of the heads (in the control, stored as they are) rather than a free
@@ -329,9 +435,13 @@ MM_ONCE void trim_used(mm_control *c, mm_block *b, size_t stride, size_t target)
 		return;
 	count_shrink(c, rest_stride); /* the tail leaves the block */
 	mm_block *next = mm_block_after(b, stride);
+#if MM_CHECKS >= 3
+	hard_zero(mm_block_payload(mm_block_after(b, target)), rest_stride - MM_W); /* the tail's bytes */
+#endif
 	size_t next_size = next->size;
 	if (next_size & MM_FREE_BIT) {
 		list_unlink(c, next);
+		HARD_ABSORB(next);
 		rest_stride += mm_stride_of(next_size);
 		next = mm_block_after(b, target + rest_stride);
 		next_size = next->size;
@@ -382,6 +492,9 @@ static void pool_format(mm_control *c, const mm_pool_rec *pool)
 	size_t stride = (size_t)(mm_pool_end(pool) - pool->first);
 	mm_block *b = mm_block_from_ptr((void *)pool->first);
 	mm_block *sentinel = mm_block_after(b, stride);
+#if MM_CHECKS >= 3
+	hard_zero((void *)pool->first, stride - MM_W); /* the caller's bytes, or a reset's blocks */
+#endif
 	b->prev_phys = (mm_block *)mm_pool_end(pool);
 	b->size = stride | MM_FREE_BIT;
 	sentinel->prev_phys = b;
@@ -730,10 +843,10 @@ int mm_reset(mm_t c)
 
 size_t mm_size(void) { return MM_ALIGN_UP_CONST(sizeof(mm_control), MM_ALIGN); }
 size_t mm_align_size(void) { return MM_ALIGN; }
-size_t mm_block_size_min(void) { return MM_MIN_STRIDE - MM_W; }
-size_t mm_block_size_max(void) { return MM_REQUEST_MAX; }
+size_t mm_block_size_min(void) { return MM_MIN_STRIDE - MM_W - HARD_W; }
+size_t mm_block_size_max(void) { return MM_REQUEST_MAX - HARD_W; }
 size_t mm_pool_overhead(void) { return MM_POOL_OVERHEAD; }
-size_t mm_alloc_overhead(void) { return MM_W; }
+size_t mm_alloc_overhead(void) { return MM_W + HARD_W; }
 
 /* ---- Pointer checks ----------------------------------------------------------------------------- */
 
@@ -888,21 +1001,25 @@ static void periodic_validate(mm_control *c)
 
 /* ---- malloc, memalign, free, realloc: the core operations ------------------------------------- */
 
-/* A block for bytes (<= MM_REQUEST_MAX), counted; NULL (not counted) when none is free. */
+/* A block for bytes (<= MM_REQUEST_MAX - HARD_W), counted; NULL (not counted) when none is free. */
 MM_PART void *alloc_block(mm_control *c, size_t bytes)
 {
 	size_t target;
-	mm_block *b = find_block(c, request_stride(bytes), &target);
+	mm_block *b = find_block(c, request_stride(bytes + HARD_W), &target);
 	if (MM_UNLIKELY(!b))
 		return NULL;
 	count_alloc(c, use_block(c, b, target, 0)); /* a free block's predecessor is never free */
+#if MM_CHECKS >= 3
+	hard_take(c, mm_block_payload(b));
+	hard_seal(mm_block_payload(b), bytes);
+#endif
 	PERIODIC_VALIDATE(c);
 	return mm_block_payload(b);
 }
 
 MM_PART void *malloc_core(mm_control *c, size_t bytes)
 {
-	void *p = MM_LIKELY(bytes <= MM_REQUEST_MAX) ? alloc_block(c, bytes) : NULL;
+	void *p = MM_LIKELY(bytes <= MM_REQUEST_MAX - HARD_W) ? alloc_block(c, bytes) : NULL;
 	return MM_LIKELY(p != NULL) ? p : refuse(c);
 }
 
@@ -912,12 +1029,12 @@ MM_ONCE void *aligned_core(mm_control *c, size_t align, size_t bytes)
 	/* The payload found is MM_ALIGN-aligned; the aligned address is at most align - MM_ALIGN past it,
 	 * plus MM_MIN_STRIDE when that gap is too small to be a free block of its own and the next
 	 * aligned address is used instead. Search for the stride plus that worst-case gap. */
-	size_t stride = request_stride(bytes < MM_REQUEST_MAX ? bytes : MM_REQUEST_MAX);
+	size_t stride = request_stride(bytes < MM_REQUEST_MAX - HARD_W ? bytes + HARD_W : MM_REQUEST_MAX);
 	size_t worst_gap = MM_MIN_STRIDE - MM_ALIGN; /* + align, added below without wrap-around */
 	size_t target;
 	mm_block *b;
-	if (bytes > MM_REQUEST_MAX || align > MM_REQ_STRIDE_MAX || stride + worst_gap > MM_REQ_STRIDE_MAX - align ||
-	    !(b = find_block(c, stride + worst_gap + align, &target)))
+	if (bytes > MM_REQUEST_MAX - HARD_W || align > MM_REQ_STRIDE_MAX ||
+	    stride + worst_gap > MM_REQ_STRIDE_MAX - align || !(b = find_block(c, stride + worst_gap + align, &target)))
 		return refuse(c);
 	size_t found = mm_stride_of(b->size);
 	uintptr_t p = mm_addr(mm_block_payload(b));
@@ -939,6 +1056,10 @@ MM_ONCE void *aligned_core(mm_control *c, size_t align, size_t bytes)
 	}
 	size_t rounded = class_bound(stride);
 	count_alloc(c, use_block(c, b, rounded <= found ? rounded : stride, prev_bits));
+#if MM_CHECKS >= 3
+	hard_take(c, mm_block_payload(b));
+	hard_seal(mm_block_payload(b), bytes);
+#endif
 	PERIODIC_VALIDATE(c);
 	return mm_block_payload(b);
 }
@@ -959,11 +1080,13 @@ MM_ONCE void free_block(mm_control *c, mm_block *b)
 {
 	size_t size = b->size;
 	size_t stride = mm_stride_of(size);
+	HARD_FREED(b);
 	count_free(c, stride);
 	mm_block *next = mm_block_after(b, stride);
 	size_t next_size = next->size;
 	if (next_size & MM_FREE_BIT) {
 		list_unlink(c, next);
+		HARD_ABSORB(next);
 		stride += mm_stride_of(next_size);
 		next = mm_block_after(b, stride);
 		next_size = next->size;
@@ -975,6 +1098,11 @@ MM_ONCE void free_block(mm_control *c, mm_block *b)
 		mm_block *prev = b->prev_phys;
 		list_unlink(c, prev);
 		stride += mm_stride_of(prev->size);
+#if MM_CHECKS >= 3
+		b->prev_phys = NULL; /* its header is the predecessor's payload now (a double free of it is
+		                        still named: by the walk, which finds it inside a free block) */
+		b->size = 0;
+#endif
 		b = prev;
 	}
 	b->size = stride | MM_FREE_BIT;
@@ -993,6 +1121,7 @@ MM_PART void release(mm_control *c, mm_block *b)
 		free_block(c, b); /* a free neighbour: coalesce (out of line, so that the common path below
 		                     needs no callee-saved registers) */
 	} else {
+		HARD_FREED(b);
 		count_free(c, size);
 		b->size = size | MM_FREE_BIT;
 		next->prev_phys = b;
@@ -1005,6 +1134,10 @@ MM_PART void release(mm_control *c, mm_block *b)
 MM_PART void free_core(mm_control *c, void *ptr)
 {
 	mm_block *b = live_block(c, ptr);
+#if MM_CHECKS >= 3
+	if (b && !hard_intact(c, ptr))
+		return; /* a write past the end: refused */
+#endif
 	if (MM_LIKELY(b != NULL))
 		release(c, b);
 }
@@ -1016,13 +1149,17 @@ MM_ONCE void *realloc_core(mm_control *c, void *ptr, size_t size)
 	mm_block *b = live_block(c, ptr);
 	if (MM_UNLIKELY(!b))
 		return NULL;
+#if MM_CHECKS >= 3
+	if (!hard_intact(c, ptr))
+		return NULL; /* a write past the end: refused */
+#endif
 	if (size == 0) {
 		release(c, b);
 		return NULL;
 	}
-	if (size > MM_REQUEST_MAX)
+	if (size > MM_REQUEST_MAX - HARD_W)
 		return refuse(c);
-	size_t need = request_stride(size);
+	size_t need = request_stride(size + HARD_W);
 	size_t rounded = class_bound(need);
 	size_t stride = mm_stride_of(b->size);
 	mm_block *next = mm_block_after(b, stride);
@@ -1034,6 +1171,7 @@ MM_ONCE void *realloc_core(mm_control *c, void *ptr, size_t size)
 	if (need <= stride) {
 		/* Shrink (or keep) in place; the tail coalesces with a free successor. */
 		trim_used(c, b, stride, rounded <= stride ? rounded : stride);
+		HARD_RESIZED(ptr, size);
 		PERIODIC_VALIDATE(c);
 		return ptr;
 	}
@@ -1042,6 +1180,7 @@ MM_ONCE void *realloc_core(mm_control *c, void *ptr, size_t size)
 		if (moved) {
 			move_words(moved, ptr, stride - MM_W);
 			free_block(c, b);
+			HARD_RESIZED(moved, size);
 			PERIODIC_VALIDATE(c);
 			return moved;
 		}
@@ -1065,6 +1204,7 @@ MM_ONCE void *realloc_core(mm_control *c, void *ptr, size_t size)
 		move_words(result, ptr, stride - MM_W); /* overlapping: down */
 	count_grow(c, total - stride, before != 0);
 	trim_used(c, into, total, rounded <= total ? rounded : need);
+	HARD_RESIZED(result, size);
 	PERIODIC_VALIDATE(c);
 	return result;
 }
@@ -1223,6 +1363,12 @@ void mm_tlsf_free(mm_control *c, void *ptr)
 size_t mm_tlsf_checked_size(mm_control *c, const void *ptr)
 {
 	const mm_block *b = live_block(c, ptr);
+#if MM_CHECKS >= 3
+	if (b) { /* the size asked for; the usable size if the canary is broken (reported at free) */
+		size_t n = hard_size(ptr);
+		return n != SIZE_MAX ? n : mm_stride_of(b->size) - MM_W - HARD_W;
+	}
+#endif
 	return b ? mm_stride_of(b->size) - MM_W : 0;
 }
 
@@ -1248,7 +1394,7 @@ void mm_tlsf_fill_stats(void *instance, mm_stats *out)
 		size_t sl = mm_fls_sl(c->sl_bitmap[fl]);
 		const mm_block *b = c->heads[(fl << MM_SL_LOG2) | sl];
 		MM_TOOL_QUIET_BEGIN();
-		out->largest_free = mm_stride_of(b->size) - MM_W;
+		out->largest_free = mm_stride_of(b->size) - MM_W - HARD_W; /* a request's size: the canary's word out */
 		MM_TOOL_QUIET_END();
 	}
 	out->fragmentation = mm_fragmentation_permille(out->largest_free, capacity - c->in_use);
@@ -1265,7 +1411,12 @@ size_t mm_block_size(void *ptr)
 	if (size & MM_FREE_BIT)
 		return 0;
 #endif
-	return mm_stride_of(size) - MM_W;
+#if MM_CHECKS >= 3
+	size_t n = hard_size(ptr); /* the size asked for: the bytes after it are checked */
+	if (n != SIZE_MAX)
+		return n;
+#endif
+	return mm_stride_of(size) - MM_W - HARD_W;
 }
 
 /* ---- Walking and validation --------------------------------------------------------------------- */
@@ -1333,6 +1484,10 @@ static int validate_blocks(uintptr_t start, uintptr_t end, size_t *free_count, c
 			return 0;
 		if ((size & MM_FREE_BIT) && prev_free)
 			return 0; /* two adjacent free blocks */
+#if MM_CHECKS >= 3
+		if (!(size & MM_FREE_BIT) && hard_size((void *)p) == SIZE_MAX)
+			return 0; /* a used block's canary or slack overwritten */
+#endif
 		prev_free = size & MM_FREE_BIT;
 		n_free += prev_free != 0;
 		prev = b;

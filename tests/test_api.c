@@ -391,7 +391,7 @@ static void test_errors_record(void)
 	CHECK(mm_last_error(mm) == MM_ERR_INVALID_POINTER);
 	CHECK(mm_last_error(mm) == MM_OK); /* reading clears */
 #endif
-	for (int e = MM_OK; e <= MM_ERR_CORRUPTED_LINK; e++) {
+	for (int e = MM_OK; e <= MM_ERR_WRITE_AFTER_FREE; e++) {
 		const char *s = mm_error_string((mm_error_t)e);
 		CHECK(s != NULL && s[0] != 0 && strcmp(s, "unknown error") != 0);
 	}

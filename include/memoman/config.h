@@ -35,7 +35,7 @@
 #endif
 
 /*
- * MM_CHECKS (0, 1 or 2; default 1, or 2 when MM_DEBUG is 1).
+ * MM_CHECKS (0, 1, 2 or 3; default 1, or 2 when MM_DEBUG is 1).
  * 0: no checks. A bad pointer given to mm_free/mm_realloc/mm_block_size is undefined behaviour, and
  *    free-list links are stored and followed as they are.
  * 1: cheap O(1) checks on every pointer the caller hands back: inside one of the instance's pools,
@@ -46,6 +46,17 @@
  *    The cost is measured by `make bench` (rows "mm checks=0" and "mm checks=1").
  * 2: level 1, a link's target checked against the pools themselves rather than their range, and a
  *    full mm_validate() of the instance every MM_VALIDATE_INTERVAL operations.
+ * 3: the hardened level, for debugging: level 2, and the TLSF core (mm_*, the TLSF 3.1 names, a
+ *    heap's remainder) catches overflows and writes after free, at a cost in proportion to the
+ *    block (the operations are no longer O(1), and the worst-case bounds of docs/realtime.md are
+ *    for levels 0 to 2):
+ *    - each block ends in a canary word after the size asked for (mm_alloc_overhead() is two words);
+ *      a write past the size asked for is reported at mm_free and mm_realloc (MM_ERR_OVERRUN, the
+ *      call refused), and mm_block_size gives the size asked for;
+ *    - freed memory is zeroed (a block at free, the headers coalescing absorbs, a pool when added
+ *      or reset) and a block handed out must still be zero but for the free-list links and the
+ *      word its successor used (MM_ERR_WRITE_AFTER_FREE, reported; the block comes out zeroed).
+ *    Fixed pools and a heap's size classes are not covered.
  */
 #ifndef MM_CHECKS
 #if MM_DEBUG

@@ -45,6 +45,8 @@
 /* The zones and the large region tell a successful free from a refused one by the TLSF core's
  * counters, and grow to many pools. */
 _Static_assert(MM_OBSERVE, "libmemoman-malloc needs MM_OBSERVE=1");
+_Static_assert(MM_CHECKS <= 2, "libmemoman-malloc's copy of the TLSF core is built at MM_CHECKS 0 to 2 (its "
+                               "hardening is the secure build, MM_SECURE=1)");
 _Static_assert(MM_MAX_POOLS >= 32, "libmemoman-malloc needs MM_MAX_POOLS of 32 or more (CMakeLists.txt sets it)");
 
 #define MM_SEG_SHIFT 22

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_hardened.c - libmemoman's hardened level, MM_CHECKS=3 (tests/CMakeLists.txt builds the library
+ * at that level for this test alone), over a static array as firmware would use it:
+ *   - a write 1 or 8 bytes past the size asked for (malloc, memalign, after a realloc, and in a
+ *     heap's TLSF remainder) is reported at free and realloc (MM_ERR_OVERRUN, the block pointer),
+ *     the call refused and the instance still valid for everything else; mm_validate finds it too;
+ *   - a write into freed memory is reported when a block over it is handed out
+ *     (MM_ERR_WRITE_AFTER_FREE), also after the freed block coalesced with its neighbours and after
+ *     realloc gave a tail back; the block comes out zeroed;
+ *   - a double free of a block that coalesced is still named a double free;
+ *   - correct use is never reported: a randomized run of malloc, memalign, realloc and free whose
+ *     blocks are filled to mm_block_size (the size asked for) and checked, blocks handed out zeroed,
+ *     realloc keeping the bytes, validation passing throughout, and mm_reset making it all new.
+ */
+#include "check.h"
+#include "memoman/heap.h"
+
+static _Alignas(64) unsigned char arena[1 << 20];
+static _Alignas(64) unsigned char heap_arena[1 << 18];
+
+static recorded_errors rec;
+
+static mm_t fresh(void)
+{
+	mm_t mm = mm_create_with_pool(arena, sizeof(arena));
+	CHECK(mm != NULL);
+	record_errors(mm, &rec);
+	return mm;
+}
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+/* ---- Overruns ------------------------------------------------------------------------------------- */
+
+static void overrun(size_t n, size_t align, size_t by)
+{
+	mm_t mm = fresh();
+	unsigned char *p = launder(align ? mm_memalign(mm, align, n) : mm_malloc(mm, n));
+	CHECK(p != NULL && mm_block_size(p) == n);
+	memset(p, 0x5A, n);
+	unsigned char *q = mm_malloc(mm, 64); /* a neighbour, to see it untouched by the refused free */
+	mm_stats st;
+	CHECK(mm_get_stats(mm, &st));
+	size_t in_use = st.in_use;
+	p[n + by - 1] ^= 0x20;
+	CHECK(!mm_validate(mm));
+	mm_free(mm, p);
+	CHECK_MSG(rec.count == 1 && rec.last == MM_ERR_OVERRUN && rec.last_ptr == p, "n %zu align %zu by %zu: %d", n,
+	          align, by, (int)rec.last);
+	take_error(&rec);
+	CHECK(mm_get_stats(mm, &st) && st.in_use == in_use); /* refused: still in use */
+	CHECK(mm_realloc(mm, p, n + 100) == NULL && take_error(&rec) == MM_ERR_OVERRUN);
+	p[n + by - 1] ^= 0x20; /* repaired: freed as any block */
+	CHECK(mm_validate(mm));
+	mm_free(mm, p);
+	mm_free(mm, q);
+	CHECK(take_error(&rec) == MM_OK && mm_get_stats(mm, &st) && st.in_use == 0 && mm_validate(mm));
+}
+
+static void test_overruns(void)
+{
+	static const size_t sizes[] = {1, 8, 20, 24, 100, 1000, 4096, 30000};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		overrun(sizes[i], 0, 1);
+		overrun(sizes[i], 0, 8);
+		overrun(sizes[i], 256, 1);
+	}
+	/* After a realloc, the canary follows the new size: grown, shrunk, moved. */
+	static const size_t to[] = {10, 90, 200, 5000};
+	for (size_t i = 0; i < sizeof(to) / sizeof(to[0]); i++) {
+		mm_t mm = fresh();
+		unsigned char *p = mm_malloc(mm, 100);
+		unsigned char *blocker = mm_malloc(mm, 32); /* so that a large growth moves */
+		memset(p, 1, 100);
+		p = launder(mm_realloc(mm, p, to[i]));
+		CHECK(p != NULL && mm_block_size(p) == to[i]);
+		p[to[i]] ^= 1;
+		mm_free(mm, p);
+		CHECK(take_error(&rec) == MM_ERR_OVERRUN);
+		p[to[i]] ^= 1;
+		mm_free(mm, p);
+		mm_free(mm, blocker);
+		CHECK(take_error(&rec) == MM_OK && mm_validate(mm));
+	}
+	/* A heap's TLSF remainder is the same core. */
+	mm_heap_config c;
+	memset(&c, 0, sizeof(c));
+	c.n_classes = 1;
+	c.classes[0] = (mm_heap_class_config){64, 8};
+	c.remainder = 10000;
+	mm_heap_t h = mm_heap_create(heap_arena, sizeof(heap_arena), &c);
+	CHECK(h != NULL);
+	recorded_errors hrec;
+	record_errors(h, &hrec);
+	unsigned char *r = launder(mm_heap_malloc(h, 3000));
+	CHECK(r != NULL);
+	memset(r, 7, 3000);
+	r[3000] = 1;
+	mm_heap_free(h, r);
+	CHECK(take_error(&hrec) == MM_ERR_OVERRUN);
+	r[3000] = 0;
+	mm_heap_free(h, r);
+	CHECK(take_error(&hrec) == MM_OK);
+}
+
+/* ---- Writes after free -------------------------------------------------------------------------- */
+
+static void test_write_after_free(void)
+{
+	mm_t mm = fresh();
+	/* The block itself, handed out again for the same size. */
+	unsigned char *p = launder(mm_malloc(mm, 200));
+	memset(p, 3, 200);
+	mm_free(mm, p);
+	p[100] = 'x';
+	unsigned char *again = mm_malloc(mm, 200);
+	CHECK(again == p && take_error(&rec) == MM_ERR_WRITE_AFTER_FREE && rec.last_ptr == p);
+	CHECK(all_zero(again, 200));
+	mm_free(mm, again);
+	CHECK(take_error(&rec) == MM_OK);
+
+	/* Three blocks freed and coalesced: a write into the middle one's old header and one into its
+	 * payload are both in freed memory. */
+	unsigned char *a = mm_malloc(mm, 300), *b = launder(mm_malloc(mm, 300)), *c = mm_malloc(mm, 300);
+	unsigned char *guard = mm_malloc(mm, 16);
+	mm_free(mm, a);
+	mm_free(mm, c);
+	mm_free(mm, b);
+	CHECK(take_error(&rec) == MM_OK && mm_validate(mm));
+	b[-1] = 0x44; /* the old size word's top byte (little or big endian: inside freed memory) */
+	unsigned char *big = mm_malloc(mm, 900);
+	CHECK(big != NULL && big <= b && take_error(&rec) == MM_ERR_WRITE_AFTER_FREE);
+	CHECK(all_zero(big, 900));
+	mm_free(mm, big);
+	b = launder(mm_malloc(mm, 300));
+	mm_free(mm, b);
+	b[250] = 0x45;
+	big = mm_malloc(mm, 900);
+	CHECK(big != NULL && take_error(&rec) == MM_ERR_WRITE_AFTER_FREE);
+	mm_free(mm, big);
+
+	/* A tail realloc gave back is freed memory too. */
+	unsigned char *t = launder(mm_malloc(mm, 2000));
+	memset(t, 9, 2000);
+	CHECK(mm_realloc(mm, t, 100) == t);
+	t[1500] = 0x46;
+	unsigned char *tail = mm_malloc(mm, 1500);
+	CHECK(tail != NULL && take_error(&rec) == MM_ERR_WRITE_AFTER_FREE);
+	mm_free(mm, tail);
+	mm_free(mm, t);
+
+	/* A double free of a block that coalesced: still a double free. */
+	unsigned char *d = mm_malloc(mm, 100), *e = mm_malloc(mm, 100);
+	mm_free(mm, d);
+	mm_free(mm, e); /* e's header is in d's free block now */
+	mm_free(mm, e);
+	CHECK(take_error(&rec) == MM_ERR_DOUBLE_FREE);
+	mm_free(mm, guard);
+	mm_stats st;
+	CHECK(take_error(&rec) == MM_OK && mm_get_stats(mm, &st) && st.in_use == 0 && mm_validate(mm));
+}
+
+/* ---- Correct use ------------------------------------------------------------------------------------- */
+
+static void test_correct_use(void)
+{
+	mm_t mm = fresh();
+	enum { LIVE = 200 };
+	unsigned char *live[LIVE] = {0};
+	size_t size[LIVE] = {0};
+	rng g = {11};
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 40000; i++) {
+			size_t k = (size_t)(rng_next(&g) % LIVE);
+			unsigned char tag = (unsigned char)(k + 1);
+			if (live[k]) {
+				for (size_t j = 0; j < size[k]; j++)
+					if (live[k][j] != tag) {
+						CHECK_MSG(0, "block %zu byte %zu", k, j);
+						break;
+					}
+				if (rng_next(&g) % 3 == 0) {
+					size_t n = (size_t)rng_range(&g, 1, rng_next(&g) % 8 ? 600 : 12000);
+					unsigned char *p = mm_realloc(mm, live[k], n);
+					if (p) {
+						for (size_t j = 0; j < (n < size[k] ? n : size[k]); j++)
+							if (p[j] != tag) {
+								CHECK_MSG(0, "realloc lost byte %zu", j);
+								break;
+							}
+						CHECK(mm_block_size(p) == n);
+						memset(p, tag, n);
+						live[k] = p;
+						size[k] = n;
+					}
+				} else {
+					mm_free(mm, live[k]);
+					live[k] = NULL;
+				}
+			} else {
+				size_t n = (size_t)rng_range(&g, 0, rng_next(&g) % 8 ? 600 : 12000);
+				unsigned char *p =
+				    rng_next(&g) % 4 ? mm_malloc(mm, n) : mm_memalign(mm, (size_t)32 << (k % 5), n);
+				if (p) {
+					CHECK(all_zero(p, n) && mm_block_size(p) == (n ? n : 1)); /* 0 reads as 1 */
+					memset(p, tag, n);
+					live[k] = p;
+					size[k] = n;
+				}
+			}
+			if (i % 4000 == 0)
+				CHECK(mm_validate(mm));
+		}
+		CHECK_MSG(rec.count == 0, "%d errors, the last %d", rec.count, (int)rec.last);
+		CHECK(mm_validate(mm));
+		/* A reset: every block gone, the pool zeroed as freed memory. */
+		CHECK(mm_reset(mm));
+		memset(live, 0, sizeof(live));
+		unsigned char *all = mm_malloc(mm, sizeof(arena) / 2);
+		CHECK(all != NULL && all_zero(all, sizeof(arena) / 2) && rec.count == 0);
+		mm_free(mm, all);
+	}
+	CHECK(mm_alloc_overhead() == 2 * sizeof(size_t));
+	CHECK(mm_malloc(mm, mm_block_size_max() + 1) == NULL);
+}
+
+int main(void)
+{
+	test_overruns();
+	test_write_after_free();
+	test_correct_use();
+	return check_summary("test_hardened");
+}
