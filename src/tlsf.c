@@ -58,6 +58,26 @@ MM_INLINE void report(mm_control *c, mm_error_t error, const void *ptr)
  * (the block's last) a canary holding the slack between the size asked for and it, twice, mixed with
  * the block's address; the slack stays zero. O(block) each: a debugging level, not a real-time one.
  */
+#if MM_ZERO_FREED
+/* Zeroes [p, p + bytes): word-aligned, whole words. */
+static void hard_zero(void *p, size_t bytes)
+{
+	size_t *w = (size_t *)p;
+	for (size_t i = 0; i < bytes / MM_W; i++)
+		w[i] = 0;
+}
+
+/* The words of a free block n (stride `stride`) that a coalescing absorbs, zeroed: its size word and
+ * the first five of its payload (the links, and the marks libmemoman-malloc's zones keep in free
+ * blocks), as many as it has. Its prev_phys is the block before's payload, zeroed with it. */
+MM_INLINE void hard_absorb(mm_block *n, size_t stride) { hard_zero(&n->size, stride < 6 * MM_W ? stride : 6 * MM_W); }
+#define HARD_FREED(b) hard_zero(mm_block_payload(b), mm_stride_of((b)->size) - MM_W)
+#define HARD_ABSORB(n, stride) hard_absorb((n), (stride))
+#else
+#define HARD_FREED(b) ((void)0)
+#define HARD_ABSORB(n, stride) ((void)0)
+#endif
+
 #if MM_CHECKS >= 3
 #define HARD_W MM_W /* the canary word each request is served beyond its size */
 #define HARD_HALF (sizeof(size_t) * 4)
@@ -67,14 +87,6 @@ MM_INLINE size_t hard_code(const void *p)
 	return (size_t)(mm_addr(p) * (uintptr_t)0x9E3779B97F4A7C15ull) ^ (size_t)0xC3A5C85C97CB3127ull;
 }
 MM_INLINE size_t hard_usable(const void *p) { return mm_stride_of(mm_block_from_ptr(p)->size) - MM_W; }
-
-/* Zeroes [p, p + bytes): word-aligned, whole words. */
-static void hard_zero(void *p, size_t bytes)
-{
-	size_t *w = (size_t *)p;
-	for (size_t i = 0; i < bytes / MM_W; i++)
-		w[i] = 0;
-}
 
 /* A block just marked used: still zero where freed memory must be (else reported), then zeroed. */
 static void hard_take(mm_control *c, void *p)
@@ -142,16 +154,9 @@ static int hard_intact(mm_control *c, const void *p)
 	return 0;
 }
 
-/* Header words of a free block n that a coalescing absorbs (its size and links; its prev_phys is the
- * block before's payload, zeroed with it), zeroed. */
-MM_INLINE void hard_absorb(mm_block *n) { hard_zero(&n->size, 3 * MM_W); }
-#define HARD_FREED(b) hard_zero(mm_block_payload(b), mm_stride_of((b)->size) - MM_W)
-#define HARD_ABSORB(n) hard_absorb(n)
 #else
 #define HARD_W 0
 #define HARD_RESIZED(p, bytes) ((void)0)
-#define HARD_FREED(b) ((void)0)
-#define HARD_ABSORB(n) ((void)0)
 #endif
 
 /* ---- Free lists --------------------------------------------------------------------------------- */
@@ -435,13 +440,13 @@ MM_ONCE void trim_used(mm_control *c, mm_block *b, size_t stride, size_t target)
 		return;
 	count_shrink(c, rest_stride); /* the tail leaves the block */
 	mm_block *next = mm_block_after(b, stride);
-#if MM_CHECKS >= 3
+#if MM_ZERO_FREED
 	hard_zero(mm_block_payload(mm_block_after(b, target)), rest_stride - MM_W); /* the tail's bytes */
 #endif
 	size_t next_size = next->size;
 	if (next_size & MM_FREE_BIT) {
 		list_unlink(c, next);
-		HARD_ABSORB(next);
+		HARD_ABSORB(next, mm_stride_of(next_size));
 		rest_stride += mm_stride_of(next_size);
 		next = mm_block_after(b, target + rest_stride);
 		next_size = next->size;
@@ -1086,7 +1091,7 @@ MM_ONCE void free_block(mm_control *c, mm_block *b)
 	size_t next_size = next->size;
 	if (next_size & MM_FREE_BIT) {
 		list_unlink(c, next);
-		HARD_ABSORB(next);
+		HARD_ABSORB(next, mm_stride_of(next_size));
 		stride += mm_stride_of(next_size);
 		next = mm_block_after(b, stride);
 		next_size = next->size;
@@ -1098,7 +1103,7 @@ MM_ONCE void free_block(mm_control *c, mm_block *b)
 		mm_block *prev = b->prev_phys;
 		list_unlink(c, prev);
 		stride += mm_stride_of(prev->size);
-#if MM_CHECKS >= 3
+#if MM_ZERO_FREED
 		b->prev_phys = NULL; /* its header is the predecessor's payload now (a double free of it is
 		                        still named: by the walk, which finds it inside a free block) */
 		b->size = 0;

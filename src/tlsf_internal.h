@@ -75,7 +75,15 @@ _Static_assert(MM_REQ_STRIDE_MAX % MM_ALIGN == 0 && MM_REQ_STRIDE_MAX <= MM_BLOC
                "the largest request stride is a storable class bound");
 _Static_assert(MM_ALIGN >= 4, "the two flag bits live below the alignment");
 _Static_assert(MM_MAX_POOLS >= 1 && MM_MAX_POOLS <= 1024, "MM_MAX_POOLS must be 1..1024");
+/* MM_ZERO_FREED (internal): freed memory of a TLSF instance is kept zero (a block's bytes at free,
+ * the words a merge absorbs, a tail realloc gives back). On at MM_CHECKS=3, whose check of a block
+ * handed out needs it; libmemoman-malloc's secure build turns it on for its zones, which check their
+ * blocks themselves (src/malloc/zone.c). */
+#ifndef MM_ZERO_FREED
+#define MM_ZERO_FREED (MM_CHECKS >= 3)
+#endif
 _Static_assert(MM_CHECKS >= 0 && MM_CHECKS <= 3, "MM_CHECKS must be 0, 1, 2 or 3");
+_Static_assert(MM_ZERO_FREED || MM_CHECKS < 3, "MM_CHECKS=3 keeps freed memory zero (MM_ZERO_FREED)");
 _Static_assert(MM_OBSERVE == 0 || MM_OBSERVE == 1, "MM_OBSERVE must be 0 or 1");
 _Static_assert(MM_OBSERVE || !MM_CYCLES, "MM_CYCLES=1 needs MM_OBSERVE=1 (cycle tracking is an observation)");
 _Static_assert(MM_SMALL_CODE == 0 || MM_SMALL_CODE == 1, "MM_SMALL_CODE must be 0 or 1");

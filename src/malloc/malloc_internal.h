@@ -80,7 +80,9 @@ _Static_assert(MM_MAX_POOLS >= 32, "libmemoman-malloc needs MM_MAX_POOLS of 32 o
  *   - a freed class block is zeroed (but for its link and cookie) and checked when it is handed out
  *     again: a write after free is reported then, and malloc hands out zeroed memory; a page that
  *     gives its slot back checks its blocks and leaves the slot all zero (wiped_slots), which the
- *     next page there checks as it carves (page.c);
+ *     next page there checks as it carves (page.c); the zones' TLSF core keeps freed memory zero
+ *     (MM_ZERO_FREED, which the build sets beside MM_SECURE) and a zone block handed out is checked
+ *     (zone.c);
  *   - a freed block goes second on its page's list, not first: the next request does not get it;
  *   - the blocks a page carves join its free list in a random order;
  *   - each segment and large pool ends at a guard page (MM_SEG_GUARD);

@@ -21,6 +21,8 @@
 #include "malloc_internal.h"
 #include "os/os.h"
 
+_Static_assert(!MM_SECURE || MM_ZERO_FREED, "the secure build's zones need freed memory kept zero: MM_ZERO_FREED=1");
+
 _Static_assert(MM_MIN_ALIGN == MM_ALIGN, "the malloc layer's alignment is the TLSF core's");
 
 #define MM_ZONE_PURGE_MIN ((size_t)256 * 1024)
@@ -42,6 +44,61 @@ static void zone_error(void *instance, mm_error_t e, const void *ptr, void *user
 	                 ptr);
 }
 
+MM_INLINE size_t block_usable(const void *p) { return mm_stride_of(MM_SIZE_LOAD(mm_block_from_ptr(p))) - MM_W; }
+
+#if MM_SECURE
+/* The secure build's zone blocks end in a canary as class blocks do (malloc_internal.h): the TLSF
+ * core was asked for MM_CANARY_BYTES more; the block is the program's for n bytes, the slack up to
+ * the canary zeroed (a split-off rest leaves little). */
+static void *zone_seal(void *p, size_t n)
+{
+	size_t bsize = block_usable(p);
+	mm_zero_bytes((unsigned char *)p + n, bsize - MM_CANARY_BYTES - n);
+	return mm_secure_seal(p, bsize, n);
+}
+
+/* A block just handed out: the TLSF core keeps freed memory zero (MM_ZERO_FREED) but for the words a
+ * free block holds (its links, and the zone's cookie and purge marks: the first five) and its last
+ * (the successor's prev_phys). Anything else was written after free: reported, and zeroed. */
+static void zone_check_fresh(void *p)
+{
+	uintptr_t *w = (uintptr_t *)p;
+	size_t n = block_usable(p) / sizeof(uintptr_t);
+	for (size_t i = 5; i + 1 < n; i++)
+		if (MM_UNLIKELY(w[i] != 0)) {
+			mm_secure_written_after_free(p);
+			mm_zero_bytes(w, n * sizeof(uintptr_t));
+			return;
+		}
+	for (size_t i = 0; i < 5 && i < n; i++)
+		w[i] = 0;
+	w[n - 1] = 0;
+}
+
+/* A new pool's bytes [from, to) made zero, as zone_check_fresh expects of free memory: a segment from
+ * the cache holds what its previous use left. Its whole OS pages are purged (the kernel maps zero
+ * pages back on the next touch: nothing becomes resident), the part page before them written. */
+static void zone_clean(unsigned char *from, unsigned char *to)
+{
+	size_t page = mm_os_page_size();
+	unsigned char *lo = (unsigned char *)(((uintptr_t)from + page - 1) & ~(uintptr_t)(page - 1));
+	if (lo > to)
+		lo = to;
+	mm_zero_bytes(from, (size_t)(lo - from));
+	(void)mm_os_purge(lo, (size_t)(to - lo));
+}
+
+/* At free: the canary and the slack as sealed (else a write past the end, reported: 0). */
+static int zone_intact(void *p, size_t usable)
+{
+	if (MM_UNLIKELY(mm_secure_intact(p, usable) == SIZE_MAX)) {
+		mm_secure_overflow(p);
+		return 0;
+	}
+	return 1;
+}
+#endif
+
 static int zone_add_pool(mm_zone *a, mm_tcache *tc)
 {
 	mm_segment *s = mm_segment_new_raw(MM_SEG_ZONE, tc);
@@ -49,6 +106,9 @@ static int zone_add_pool(mm_zone *a, mm_tcache *tc)
 		return 0;
 	s->zone = a;
 	unsigned char *pool = (unsigned char *)s + MM_SEG_HEADER;
+#if MM_SECURE
+	zone_clean(pool, (unsigned char *)s + MM_SEG_SIZE - MM_SEG_GUARD);
+#endif
 	s->huge_block = pool; /* no block starts lower: remote frees are checked against it */
 	if (!mm_add_pool(a->tlsf, pool, MM_SEG_SIZE - MM_SEG_HEADER - MM_SEG_GUARD)) {
 		mm_segment_release(s);
@@ -69,6 +129,9 @@ static mm_zone *zone_create(mm_tcache *tc)
 	if (!s)
 		return NULL;
 	unsigned char *base = (unsigned char *)s + MM_SEG_HEADER;
+#if MM_SECURE
+	zone_clean(base, (unsigned char *)s + MM_SEG_SIZE - MM_SEG_GUARD);
+#endif
 	mm_zone *a = (mm_zone *)(void *)base; /* MM_SEG_HEADER keeps 64-byte alignment */
 	memset(a, 0, sizeof(*a));
 	size_t control_at = (sizeof(mm_zone) + 63) & ~(size_t)63;
@@ -92,29 +155,6 @@ static mm_zone *zone_create(mm_tcache *tc)
 
 /* The usable size of a block of a TLSF instance, from its header (the block is in one of our pools:
  * the read is safe whatever the header says). */
-MM_INLINE size_t block_usable(const void *p) { return mm_stride_of(MM_SIZE_LOAD(mm_block_from_ptr(p))) - MM_W; }
-
-#if MM_SECURE
-/* The secure build's zone blocks end in a canary as class blocks do (malloc_internal.h): the TLSF
- * core was asked for MM_CANARY_BYTES more; the block is the program's for n bytes, the slack up to
- * the canary zeroed (a split-off rest leaves little). */
-static void *zone_seal(void *p, size_t n)
-{
-	size_t bsize = block_usable(p);
-	mm_zero_bytes((unsigned char *)p + n, bsize - MM_CANARY_BYTES - n);
-	return mm_secure_seal(p, bsize, n);
-}
-
-/* At free: the canary and the slack as sealed (else a write past the end, reported: 0). */
-static int zone_intact(void *p, size_t usable)
-{
-	if (MM_UNLIKELY(mm_secure_intact(p, usable) == SIZE_MAX)) {
-		mm_secure_overflow(p);
-		return 0;
-	}
-	return 1;
-}
-#endif
 
 /* Frees what other threads freed into the zone; tc (the calling thread's) counts them freed. */
 static void zone_drain(mm_tcache *tc, mm_zone *a)
@@ -188,6 +228,9 @@ void *mm_zone_malloc(mm_tcache *tc, size_t n, size_t align)
 	for (int attempt = 0; attempt < 2; attempt++) {
 		void *p = align ? mm_tlsf_memalign(a->tlsf, align, want) : mm_tlsf_malloc(a->tlsf, want);
 		if (p) {
+#if MM_SECURE
+			zone_check_fresh(p);
+#endif
 			/* Stale marks of a free block that started here: the "freed" cookie (word 1) and
 			 * the "purged" mark (word 4, see mm_tlsf_purge_spans), which would make a block
 			 * freed again with the same size look purged while its pages are dirty. (A smaller

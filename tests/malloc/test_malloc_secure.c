@@ -134,6 +134,20 @@ static void write_after_free(size_t n)
 }
 static void write_after_free_small(void) { write_after_free(64); }
 static void write_after_free_medium(void) { write_after_free(3000); }
+static void write_after_free_zone(void) { write_after_free(40000); }
+
+/* Into a zone block that merged with its freed neighbours: found when a block over it is handed out. */
+static void write_after_free_zone_merged(void)
+{
+	unsigned char *a = opaque(malloc(30000)), *b = opaque(malloc(30000)), *c = opaque(malloc(30000));
+	sink = malloc(30000); /* after them: the three merge with each other only */
+	free(a);
+	free(c);
+	free(b);
+	b[100] = 'x';
+	for (int i = 0; i < 8; i++)
+		sink = malloc(30000);
+}
 
 /* Into a block whose page was given back (emptied while not its class's only page): the write is
  * found when a page takes the slot again. */
@@ -272,6 +286,8 @@ static const struct {
     {"1 byte past 1000 bytes aligned to 64 KiB", "bytes after a block were overwritten", overflow_zone_aligned, 0},
     {"write after free (small)", "written to after free", write_after_free_small, 0},
     {"write after free (medium class)", "written to after free", write_after_free_medium, 0},
+    {"write after free (a zone's block)", "written to after free", write_after_free_zone, 0},
+    {"write after free (a zone's block, merged)", "written to after free", write_after_free_zone_merged, 0},
     {"write after another thread's free", "written to after free", write_after_remote_free, 0},
     {"write after free, the page given back", "written to after free", write_after_page_retired, 0},
     {"free_sized with more than was allocated", "free_sized(): not the size allocated", free_sized_wrong, 0},
