@@ -145,6 +145,20 @@ static void *hard_resized(void *p, size_t bytes)
 }
 #define HARD_RESIZED(p, bytes) hard_resized((p), (bytes))
 
+/* A free block f that a realloc grows over: still zero but for its links and its last word (as
+ * hard_take checks a block handed out), else a write after free, reported with the block being
+ * resized. */
+static void hard_check_free(mm_control *c, const mm_block *f, const void *resized)
+{
+	const size_t *w = (const size_t *)mm_block_payload(f);
+	size_t n = (mm_stride_of(f->size) - MM_W) / MM_W;
+	for (size_t i = 2; i + 1 < n; i++)
+		if (MM_UNLIKELY(w[i] != 0)) {
+			report(c, MM_ERR_WRITE_AFTER_FREE, resized);
+			return;
+		}
+}
+
 /* The program's block is intact (else reported: the caller refuses the call). */
 static int hard_intact(mm_control *c, const void *p)
 {
@@ -987,7 +1001,7 @@ bad_pointer:
 }
 
 #if MM_CHECKS >= 2
-static int validate(const mm_control *c, const void **where);
+static int validate(const mm_control *c, const void **where, mm_error_t *why);
 
 /* Periodic full validation (MM_CHECKS == 2). */
 static void periodic_validate(mm_control *c)
@@ -996,8 +1010,9 @@ static void periodic_validate(mm_control *c)
 		return;
 	c->ops = 0;
 	const void *where = NULL;
-	if (!validate(c, &where))
-		report(c, MM_ERR_CORRUPTED_HEADER, where);
+	mm_error_t why = MM_ERR_CORRUPTED_HEADER;
+	if (!validate(c, &where, &why))
+		report(c, why, where); /* MM_ERR_OVERRUN: a used block's canary (MM_CHECKS == 3) */
 }
 #define PERIODIC_VALIDATE(c) periodic_validate(c)
 #else
@@ -1195,10 +1210,17 @@ MM_ONCE void *realloc_core(mm_control *c, void *ptr, size_t size)
 			return refuse(c);
 		into = b->prev_phys;
 		before = mm_stride_of(into->size);
+#if MM_CHECKS >= 3
+		hard_check_free(c, into, ptr);
+#endif
 		list_unlink(c, into);
 	}
 	/* Grow into the free neighbours: [into, the end of the free successor). */
 	size_t total = before + stride + next_free;
+#if MM_CHECKS >= 3
+	if (next_free)
+		hard_check_free(c, next, ptr);
+#endif
 	if (next_free)
 		list_unlink(c, next);
 	mm_block *after = mm_block_after(into, total);
@@ -1369,9 +1391,11 @@ size_t mm_tlsf_checked_size(mm_control *c, const void *ptr)
 {
 	const mm_block *b = live_block(c, ptr);
 #if MM_CHECKS >= 3
-	if (b) { /* the size asked for; the usable size if the canary is broken (reported at free) */
+	if (b) { /* the size asked for; a broken canary is reported (0: the caller refuses) */
 		size_t n = hard_size(ptr);
-		return n != SIZE_MAX ? n : mm_stride_of(b->size) - MM_W - HARD_W;
+		if (n == SIZE_MAX)
+			report(c, MM_ERR_OVERRUN, ptr);
+		return n != SIZE_MAX ? n : 0;
 	}
 #endif
 	return b ? mm_stride_of(b->size) - MM_W : 0;
@@ -1417,7 +1441,11 @@ size_t mm_block_size(void *ptr)
 		return 0;
 #endif
 #if MM_CHECKS >= 3
+	if (mm_stride_of(size) < MM_MIN_STRIDE)
+		return 0; /* a header a merge absorbed (zeroed): a freed block */
+	MM_TOOL_QUIET_BEGIN();
 	size_t n = hard_size(ptr); /* the size asked for: the bytes after it are checked */
+	MM_TOOL_QUIET_END();
 	if (n != SIZE_MAX)
 		return n;
 #endif
@@ -1463,7 +1491,7 @@ void mm_walk_pool(mm_pool_t pool, mm_walker walker, void *user)
  * [first payload, end) exactly up to the sentinel; flags agree with the neighbours; free blocks are
  * linked back from their successor and never adjacent. Adds the free blocks found to *free_count.
  */
-static int validate_blocks(uintptr_t start, uintptr_t end, size_t *free_count, const void **where)
+static int validate_blocks(uintptr_t start, uintptr_t end, size_t *free_count, const void **where, mm_error_t *why)
 {
 	uintptr_t p = pool_first_payload(start);
 	*where = (void *)p;
@@ -1490,8 +1518,12 @@ static int validate_blocks(uintptr_t start, uintptr_t end, size_t *free_count, c
 		if ((size & MM_FREE_BIT) && prev_free)
 			return 0; /* two adjacent free blocks */
 #if MM_CHECKS >= 3
-		if (!(size & MM_FREE_BIT) && hard_size((void *)p) == SIZE_MAX)
-			return 0; /* a used block's canary or slack overwritten */
+		if (!(size & MM_FREE_BIT) && hard_size((void *)p) == SIZE_MAX) {
+			*why = MM_ERR_OVERRUN; /* a used block's canary or slack overwritten */
+			return 0;
+		}
+#else
+		(void)why;
 #endif
 		prev_free = size & MM_FREE_BIT;
 		n_free += prev_free != 0;
@@ -1500,7 +1532,7 @@ static int validate_blocks(uintptr_t start, uintptr_t end, size_t *free_count, c
 	}
 }
 
-static int validate(const mm_control *c, const void **where)
+static int validate(const mm_control *c, const void **where, mm_error_t *why)
 {
 	*where = NULL;
 	if (c->obs.kind != MM_KIND_TLSF || c->pool_count > MM_MAX_POOLS)
@@ -1513,7 +1545,7 @@ static int validate(const mm_control *c, const void **where)
 		if (p->first != pool_first_payload(p->start) || end <= p->first || end - p->first > MM_BLOCK_MAX ||
 		    (i > 0 && mm_pool_end(&c->pools[i - 1]) > p->start))
 			return 0;
-		if (!validate_blocks(p->start, end, &walk_free, where))
+		if (!validate_blocks(p->start, end, &walk_free, where, why))
 			return 0;
 	}
 	/* The lists: bitmaps, classes, back-links, no cycles, and exactly the free blocks walked. */
@@ -1546,8 +1578,9 @@ static int validate(const mm_control *c, const void **where)
 int mm_validate(mm_t c)
 {
 	const void *where;
+	mm_error_t why;
 	MM_TOOL_QUIET_BEGIN();
-	int ok = c ? validate(c, &where) : 0;
+	int ok = c ? validate(c, &where, &why) : 0;
 	MM_TOOL_QUIET_END();
 	return ok;
 }
@@ -1556,8 +1589,9 @@ int mm_validate_pool(mm_pool_t pool)
 {
 	size_t n = 0;
 	const void *where;
+	mm_error_t why;
 	MM_TOOL_QUIET_BEGIN();
-	int ok = pool ? validate_blocks(mm_addr(pool), pool_recorded_end(mm_addr(pool)), &n, &where) : 0;
+	int ok = pool ? validate_blocks(mm_addr(pool), pool_recorded_end(mm_addr(pool)), &n, &where, &why) : 0;
 	MM_TOOL_QUIET_END();
 	return ok;
 }

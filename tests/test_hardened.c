@@ -6,8 +6,10 @@
  *     heap's TLSF remainder) is reported at free and realloc (MM_ERR_OVERRUN, the block pointer),
  *     the call refused and the instance still valid for everything else; mm_validate finds it too;
  *   - a write into freed memory is reported when a block over it is handed out
- *     (MM_ERR_WRITE_AFTER_FREE), also after the freed block coalesced with its neighbours and after
- *     realloc gave a tail back; the block comes out zeroed;
+ *     (MM_ERR_WRITE_AFTER_FREE), also after the freed block coalesced with its neighbours, after
+ *     realloc gave a tail back, and when realloc grows a block over it; the block comes out zeroed;
+ *   - a block left with a broken canary is named an overrun by the periodic validation too, and a
+ *     heap's realloc refuses it;
  *   - a double free of a block that coalesced is still named a double free;
  *   - correct use is never reported: a randomized run of malloc, memalign, realloc and free whose
  *     blocks are filled to mm_block_size (the size asked for) and checked, blocks handed out zeroed,
@@ -69,7 +71,7 @@ static void test_overruns(void)
 	static const size_t sizes[] = {1, 8, 20, 24, 100, 1000, 4096, 30000};
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		overrun(sizes[i], 0, 1);
-		overrun(sizes[i], 0, 8);
+		overrun(sizes[i], 0, sizeof(size_t)); /* the canary's last byte, when there is no slack */
 		overrun(sizes[i], 256, 1);
 	}
 	/* After a realloc, the canary follows the new size: grown, shrunk, moved. */
@@ -102,11 +104,21 @@ static void test_overruns(void)
 	unsigned char *r = launder(mm_heap_malloc(h, 3000));
 	CHECK(r != NULL);
 	memset(r, 7, 3000);
-	r[3000] = 1;
+	r[3000] ^= 1;
 	mm_heap_free(h, r);
 	CHECK(take_error(&hrec) == MM_ERR_OVERRUN);
-	r[3000] = 0;
+	CHECK(mm_heap_realloc(h, r, 40) == NULL && take_error(&hrec) == MM_ERR_OVERRUN); /* not into a class */
+	r[3000] ^= 1;
 	mm_heap_free(h, r);
+	CHECK(take_error(&hrec) == MM_OK);
+	/* The periodic validation names a block left broken an overrun too. */
+	r = launder(mm_malloc(mm_heap_remainder(h), 100));
+	r[100] ^= 1;
+	for (int i = 0; i < 1100; i++)
+		mm_free(mm_heap_remainder(h), mm_malloc(mm_heap_remainder(h), 50));
+	CHECK(take_error(&hrec) == MM_ERR_OVERRUN);
+	r[100] ^= 1;
+	mm_free(mm_heap_remainder(h), r);
 	CHECK(take_error(&hrec) == MM_OK);
 }
 
@@ -146,6 +158,15 @@ static void test_write_after_free(void)
 	CHECK(big != NULL && take_error(&rec) == MM_ERR_WRITE_AFTER_FREE);
 	mm_free(mm, big);
 
+	/* A block realloc grows over: its successor was freed and written. */
+	unsigned char *g = launder(mm_malloc(mm, 200)), *h2 = launder(mm_malloc(mm, 500));
+	unsigned char *stop = mm_malloc(mm, 16);
+	mm_free(mm, h2);
+	h2[300] = 0x47;
+	CHECK(mm_realloc(mm, g, 600) == g && take_error(&rec) == MM_ERR_WRITE_AFTER_FREE);
+	mm_free(mm, g);
+	mm_free(mm, stop);
+
 	/* A tail realloc gave back is freed memory too. */
 	unsigned char *t = launder(mm_malloc(mm, 2000));
 	memset(t, 9, 2000);
@@ -160,6 +181,7 @@ static void test_write_after_free(void)
 	unsigned char *d = mm_malloc(mm, 100), *e = mm_malloc(mm, 100);
 	mm_free(mm, d);
 	mm_free(mm, e); /* e's header is in d's free block now */
+	CHECK(mm_block_size(e) == 0);
 	mm_free(mm, e);
 	CHECK(take_error(&rec) == MM_ERR_DOUBLE_FREE);
 	mm_free(mm, guard);

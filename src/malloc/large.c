@@ -143,6 +143,10 @@ void *mm_large_malloc(size_t n, size_t align, unsigned home)
 
 void mm_large_free(mm_segment *pool, void *p)
 {
+	if (MM_SEG_GUARD && (uintptr_t)p > (uintptr_t)pool + MM_LARGE_POOL - MM_SEG_GUARD - 2 * sizeof(uintptr_t)) {
+		mm_report_misuse("free(): invalid pointer", p); /* in the guard page: not read */
+		return;
+	}
 	large_shard *sh = shard_of(pool);
 	pthread_mutex_lock(&sh->lock);
 	uint64_t before = sh->tlsf->obs.frees;

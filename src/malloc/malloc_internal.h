@@ -78,9 +78,10 @@ _Static_assert(MM_MAX_POOLS >= 32, "libmemoman-malloc needs MM_MAX_POOLS of 32 o
  *     the slack's bytes must still be zero: a write past the end is reported (the usable
  *     size is MM_CANARY_BYTES smaller than the class's);
  *   - a freed class block is zeroed (but for its link and cookie) and checked when it is handed out
- *     again: a write after free is reported then, and malloc hands out zeroed memory; a page that
- *     gives its slot back checks its blocks and leaves the slot all zero (wiped_slots), which the
- *     next page there checks as it carves (page.c); the zones' TLSF core keeps freed memory zero
+ *     again: a write after free is reported then, and malloc hands out zeroed memory; a segment
+ *     taken from the cache is cleaned (segment.c), a page that gives its slot back checks its
+ *     blocks and leaves the slot all zero, and the next page there checks each block it carves
+ *     (page.c); the zones' TLSF core keeps freed memory zero
  *     (MM_ZERO_FREED, which the build sets beside MM_SECURE) and a zone block handed out is checked
  *     (zone.c);
  *   - a freed block goes second on its page's list, not first: the next request does not get it;
@@ -224,7 +225,6 @@ typedef struct mm_segment {
 	uint64_t cached_at;                 /* in the cache since (ms) */
 	uint64_t purged_slots; /* bit i: slot i is free and was purged (its bytes counted in mm_stat_purged) */
 	size_t purged_bytes;   /* bytes of this segment counted in mm_stat_purged now */
-	uint64_t wiped_slots;  /* MM_SECURE: bit i: slot i's bytes were all zero when its last page retired */
 	_Alignas(64) mm_page pages[MM_PAGES_MAX]; /* each descriptor's first half on one cache line */
 } mm_segment;
 

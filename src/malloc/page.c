@@ -149,23 +149,19 @@ static void carve_shuffled(mm_page *p, uint32_t cap, uint32_t n)
 		order[i] = order[j];
 		order[j] = t;
 	}
-	mm_segment *s = mm_segment_of(p->start);
-	int wiped = (s->wiped_slots >> p->slot) & 1;
 	mm_cblock *next = p->free;
 	for (uint32_t i = 0; i < n; i++) { /* built from the end: order[0] comes out first */
 		uintptr_t a = p->start + (uintptr_t)(cap + order[n - 1 - i]) * p->bsize;
 		mm_cblock *b = (mm_cblock *)a;
-		if (wiped) { /* all zero since page_wipe: a write after free into the retired page shows */
-			uintptr_t *w = (uintptr_t *)b;
-			for (size_t k = 0; k < p->bsize / sizeof(uintptr_t); k++)
-				if (MM_UNLIKELY(w[k] != 0)) {
-					mm_secure_written_after_free(b);
-					memset(b, 0, p->bsize);
-					break;
-				}
-		} else { /* the slot's bytes are a previous kind's (a segment from the cache) */
-			memset((unsigned char *)b + 2 * sizeof(uintptr_t), 0, p->bsize - 2 * sizeof(uintptr_t));
-		}
+		/* Free memory is zero in the secure build (a segment is clean when taken, page_wipe leaves
+		 * a slot so): a write after free into a page that was given back shows here. */
+		uintptr_t *w = (uintptr_t *)b;
+		for (size_t k = 0; k < p->bsize / sizeof(uintptr_t); k++)
+			if (MM_UNLIKELY(w[k] != 0)) {
+				mm_secure_written_after_free(b);
+				memset(b, 0, p->bsize);
+				break;
+			}
 		mm_cblock_set_next(b, next);
 		b->cookie = a ^ mm_secret;
 		next = b;
@@ -245,8 +241,6 @@ static void page_wipe(mm_page *p)
 		mm_secure_check_zero(w, p->bsize);
 		w[0] = w[1] = 0;
 	}
-	mm_segment *s = mm_segment_of(p->start);
-	s->wiped_slots |= (uint64_t)1 << p->slot;
 }
 #else
 #define page_wipe(p) ((void)0)

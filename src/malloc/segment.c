@@ -234,6 +234,16 @@ mm_segment *mm_segment_new_raw(unsigned kind, mm_tcache *tc)
 	if (s) {
 		mm_stat_purged_add(-(int64_t)s->purged_bytes); /* in use again: no longer "returned" */
 		thp = s->thp;                                  /* the cached mapping's advice */
+#if MM_SECURE
+		/* The secure build checks that free memory is zero (a class page's carving, a zone's
+		 * blocks): what the segment's previous use left goes. Whole OS pages are purged (zero
+		 * pages come back on the next touch), the part page after the header is written. */
+		size_t page = mm_os_page_size();
+		uintptr_t from = (uintptr_t)s + MM_SEG_HEADER, to = (uintptr_t)s + MM_SEG_SIZE - MM_SEG_GUARD;
+		uintptr_t lo = (from + page - 1) & ~(uintptr_t)(page - 1);
+		memset((void *)from, 0, (size_t)(lo - from));
+		(void)mm_os_purge((void *)lo, (size_t)(to - lo));
+#endif
 	} else if (!(s = mm_segment_map(MM_SEG_SIZE, MM_SEG_SIZE))) {
 		return NULL;
 	} else if (MM_SEG_GUARD) { /* kept while the segment is cached (only these segments are) */
@@ -490,7 +500,8 @@ static void purge_whole(mm_segment *s)
 {
 	size_t keep = mm_os_page_size();
 	mm_segment_thp_off(s);
-	size_t purged = keep < MM_SEG_SIZE ? mm_os_purge((unsigned char *)s + keep, MM_SEG_SIZE - keep) : 0;
+	size_t end = MM_SEG_SIZE - MM_SEG_GUARD; /* the guard page is no memory */
+	size_t purged = keep < end ? mm_os_purge((unsigned char *)s + keep, end - keep) : 0;
 	mm_stat_purged_add((int64_t)purged - (int64_t)s->purged_bytes);
 	s->purged_bytes = purged;
 	s->dirty_slots = 0;

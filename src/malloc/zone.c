@@ -75,19 +75,6 @@ static void zone_check_fresh(void *p)
 	w[n - 1] = 0;
 }
 
-/* A new pool's bytes [from, to) made zero, as zone_check_fresh expects of free memory: a segment from
- * the cache holds what its previous use left. Its whole OS pages are purged (the kernel maps zero
- * pages back on the next touch: nothing becomes resident), the part page before them written. */
-static void zone_clean(unsigned char *from, unsigned char *to)
-{
-	size_t page = mm_os_page_size();
-	unsigned char *lo = (unsigned char *)(((uintptr_t)from + page - 1) & ~(uintptr_t)(page - 1));
-	if (lo > to)
-		lo = to;
-	mm_zero_bytes(from, (size_t)(lo - from));
-	(void)mm_os_purge(lo, (size_t)(to - lo));
-}
-
 /* At free: the canary and the slack as sealed (else a write past the end, reported: 0). */
 static int zone_intact(void *p, size_t usable)
 {
@@ -106,9 +93,6 @@ static int zone_add_pool(mm_zone *a, mm_tcache *tc)
 		return 0;
 	s->zone = a;
 	unsigned char *pool = (unsigned char *)s + MM_SEG_HEADER;
-#if MM_SECURE
-	zone_clean(pool, (unsigned char *)s + MM_SEG_SIZE - MM_SEG_GUARD);
-#endif
 	s->huge_block = pool; /* no block starts lower: remote frees are checked against it */
 	if (!mm_add_pool(a->tlsf, pool, MM_SEG_SIZE - MM_SEG_HEADER - MM_SEG_GUARD)) {
 		mm_segment_release(s);
@@ -129,9 +113,6 @@ static mm_zone *zone_create(mm_tcache *tc)
 	if (!s)
 		return NULL;
 	unsigned char *base = (unsigned char *)s + MM_SEG_HEADER;
-#if MM_SECURE
-	zone_clean(base, (unsigned char *)s + MM_SEG_SIZE - MM_SEG_GUARD);
-#endif
 	mm_zone *a = (mm_zone *)(void *)base; /* MM_SEG_HEADER keeps 64-byte alignment */
 	memset(a, 0, sizeof(*a));
 	size_t control_at = (sizeof(mm_zone) + 63) & ~(size_t)63;
@@ -279,8 +260,20 @@ static size_t foreign_check(mm_segment *s, void *p, const char *who)
 	return stride - MM_W;
 }
 
+/* p lies below the segment's guard page, with room for the two words a free looks at (else it is
+ * no block: reported). */
+static int below_guard(const mm_segment *s, const void *p, const char *who)
+{
+	if (MM_LIKELY((uintptr_t)p <= (uintptr_t)s + MM_SEG_SIZE - MM_SEG_GUARD - 2 * sizeof(uintptr_t)))
+		return 1;
+	mm_report_misuse(who, p);
+	return 0;
+}
+
 void mm_zone_free(mm_segment *s, void *p)
 {
+	if (MM_SEG_GUARD && !below_guard(s, p, "free(): invalid pointer"))
+		return;
 	mm_zone *a = s->zone;
 	mm_tcache *tc = mm_tl_tcache;
 	mm_cblock *b = (mm_cblock *)p;
@@ -326,6 +319,8 @@ void mm_zone_free(mm_segment *s, void *p)
 
 size_t mm_zone_usable(mm_segment *s, void *p, const char *who)
 {
+	if (MM_SEG_GUARD && !below_guard(s, p, who))
+		return 0;
 	mm_zone *a = s->zone;
 	size_t n;
 	if (atomic_load_explicit(&a->owner, memory_order_relaxed) != mm_tl_tcache) {
