@@ -285,7 +285,7 @@ int mm_reset(mm_t mm);
 /*
  * Allocates at least `bytes` bytes aligned to mm_align_size(). The memory is not zero-filled.
  * mm_malloc(mm, 0) returns a unique block of the minimum size (mm_block_size_min()) that must be
- * freed like any other.
+ * freed like any other. (MM_CHECKS=3, the hardened level: see memoman/config.h for what changes.)
  * Returns NULL if and only if mm is NULL, bytes > mm_block_size_max() (checked before any rounding,
  * so sizes near SIZE_MAX cannot wrap around), or no free block reaches the request's class bound
  * (the request plus its header, rounded up by at most 1/2^MM_SL_INDEX_COUNT_LOG2 of its power of
@@ -361,7 +361,9 @@ void mm_free(mm_t mm, void *ptr);
 
 /*
  * The usable size of the block at ptr (at least what was requested; may be more). 0 for NULL.
- * ptr must be a live block; with MM_CHECKS >= 1 a block whose header says free gives 0. O(1).
+ * ptr must be a live block; with MM_CHECKS >= 1 a block whose header says free gives 0. O(1)
+ * (MM_CHECKS=3: the size asked for, 1 for a request of 0, checked against the block's canary in
+ * time proportional to the slack).
  * As with glibc's malloc_usable_size, the bytes beyond the request are slack: the allocation
  * functions carry alloc_size attributes, so _FORTIFY_SOURCE=3 and -fsanitize=object-size hold a
  * program to the size it asked for.

@@ -93,7 +93,9 @@ run() {
 			LIBC_FATAL_STDERR_=1 exec timeout "$TIMEOUT" "./$(basename "$prog")"
 		fi) >"$o" 2>"$e"; } 2>/dev/null
 		rc=$?
-		if [ "$suite" = mimalloc-bench ]; then
+		if [ "$rc" = 124 ] || [ "$rc" = 126 ] || [ "$rc" = 127 ]; then
+			status=error # timed out, or did not start: neither caught nor stopped
+		elif [ "$suite" = mimalloc-bench ]; then
 			# As that suite counts: caught unless NOT_CAUGHT was printed (on either stream).
 			if grep -q NOT_CAUGHT "$o" "$e"; then status=not_caught; else status=caught; fi
 		elif [ "$rc" -ge 128 ] && [ "$rc" != 124 ]; then
@@ -102,7 +104,7 @@ run() {
 			status=not_stopped
 		fi
 		named=0
-		if [ "$status" != not_caught ] && [ "$status" != not_stopped ]; then
+		if [ "$status" = caught ] || [ "$status" = stopped ]; then
 			grep -Eq "$(own_message "$name" "$so")" "$e" && named=1
 		fi
 		msg=$(grep -v NOT_CAUGHT "$e" | head -1 | tr -d '\r' | tr ',"' ';;' | cut -c1-100)
@@ -180,5 +182,6 @@ fi
 	echo
 	echo "hardened_malloc: programs its test_smc.py expects to be killed, counted when a signal ended them."
 	echo "mimalloc-bench: programs of bench/security that did not print NOT_CAUGHT."
-	echo "Named: the allocator's own message was on standard error. Every run: $CSV."
+	echo "Named: the allocator's own message was on standard error. A run that timed out or did not"
+	echo "start counts as neither (status error in $CSV, which lists every run)."
 } | tee "$OUT/summary.md"

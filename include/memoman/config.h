@@ -52,10 +52,13 @@
  *    for levels 0 to 2):
  *    - each block ends in a canary word after the size asked for (mm_alloc_overhead() is two words);
  *      a write past the size asked for is reported at mm_free and mm_realloc (MM_ERR_OVERRUN, the
- *      call refused), and mm_block_size gives the size asked for;
+ *      call refused; a periodic validation names the block too, again at each validation until it
+ *      is repaired or the instance reset), and mm_block_size gives the size asked for (1 for 0);
+ *      mm_walk_pool's sizes still count the canary's word;
  *    - freed memory is zeroed (a block at free, the headers coalescing absorbs, a pool when added
- *      or reset) and a block handed out must still be zero but for the free-list links and the
- *      word its successor used (MM_ERR_WRITE_AFTER_FREE, reported; the block comes out zeroed).
+ *      or reset) and a block handed out, or grown over by mm_realloc, must still be zero but for the
+ *      free-list links and the word its successor used (MM_ERR_WRITE_AFTER_FREE, reported; a block
+ *      handed out comes out zeroed).
  *    Fixed pools and a heap's size classes are not covered.
  */
 #ifndef MM_CHECKS

@@ -239,21 +239,29 @@ static void big_write_after_free_reuse(void)
 static void zero_size_write(void) { *opaque(malloc(0)) = 'x'; }
 static void zero_size_read(void) { sink = (void *)(uintptr_t)*opaque(malloc(0)); }
 /* A write that runs on from a block, past the blocks after it: it faults at the end of the block's
- * segment (or large pool) instead of reaching the next one's header. */
+ * segment (or large pool) instead of reaching the next one's header. (One byte in 64: each page of
+ * the way is written, the run through a 64 MiB pool stays short.) */
 static void run_off(unsigned char *p)
 {
-	for (volatile unsigned char *q = p;; q++)
+	for (volatile unsigned char *q = p;; q += 64)
 		*q = 0x41;
 }
 static void run_off_small(void) { run_off(opaque(malloc(64))); }
-static void run_off_medium(void) { run_off(opaque(malloc(60000))); }                 /* a zone block */
-static void run_off_aligned(void) { run_off(opaque(aligned_alloc(4096, 1 << 20))); } /* the large region's */
+static void run_off_medium(void) { run_off(opaque(malloc(60000))); }                       /* a zone's block */
+static void run_off_large(void) { run_off(opaque(aligned_alloc(4096, (size_t)2 << 20))); } /* the large region's */
 
 /* A pointer into a segment's guard page (segments are 4 MiB, aligned) is refused without a look. */
-static void free_guard_page(void)
+static void free_guard_page(unsigned char *p)
 {
-	uintptr_t seg = (uintptr_t)opaque(malloc(64)) & ~(((uintptr_t)4 << 20) - 1);
+	uintptr_t seg = (uintptr_t)p & ~(((uintptr_t)4 << 20) - 1);
 	free((void *)(seg + ((uintptr_t)4 << 20) - 64));
+}
+static void free_guard_page_small(void) { free_guard_page(opaque(malloc(64))); }
+static void free_guard_page_zone(void) { free_guard_page(opaque(malloc(60000))); }
+static void usable_guard_page_zone(void)
+{
+	uintptr_t seg = (uintptr_t)opaque(malloc(60000)) & ~(((uintptr_t)4 << 20) - 1);
+	sink = (void *)(uintptr_t)malloc_usable_size((void *)(seg + ((uintptr_t)4 << 20) - 64));
 }
 
 static void zero_size_double_free(void)
@@ -298,10 +306,13 @@ static const struct {
      cxx_delete_foreign, 0},
 #endif
     {"double free of malloc(0)", "free(): invalid pointer", zero_size_double_free, 0},
-    {"free of a pointer into a segment's guard page", "free(): invalid pointer", free_guard_page, 0},
+    {"free of a pointer into a segment's guard page", "free(): invalid pointer", free_guard_page_small, 0},
+    {"free of a pointer into a zone segment's guard page", "free(): invalid pointer", free_guard_page_zone, 0},
+    {"malloc_usable_size of a pointer into a zone segment's guard page", "malloc_usable_size(): invalid pointer",
+     usable_guard_page_zone, 0},
     {"a write running off a 64-byte block", "past the end of a segment's last block", run_off_small, 1},
     {"a write running off a 60,000-byte block", "past the end of a segment's last block", run_off_medium, 1},
-    {"a write running off a 1 MiB block aligned to 4096", "past the end of a segment's last block", run_off_aligned, 1},
+    {"a write running off a 2 MiB block aligned to 4096", "past the end of a segment's last block", run_off_large, 1},
     {"a write into malloc(0)", "the bytes of malloc(0)", zero_size_write, 1},
     {"a read of malloc(0)", "the bytes of malloc(0)", zero_size_read, 1},
     {"1 byte past a 256 KiB block's usable size", "past the end of a block", big_past_usable, 1},
