@@ -94,14 +94,6 @@ static void overflow_zone_realloc(void)
 	p[30000] ^= 'x';
 	sink = realloc(p, 50000); /* in place or moved: the bytes after the block are checked first */
 }
-static void overflow_zone_remote(void)
-{
-	unsigned char *p = opaque(malloc(40000));
-	p[malloc_usable_size(p)] ^= 'x';
-	pthread_t t;
-	pthread_create(&t, NULL, free_it, p);
-	pthread_join(t, NULL);
-}
 static void overflow_zone_aligned(void)
 {
 	unsigned char *p = opaque(aligned_alloc(65536, 1000)); /* a zone's block at this alignment */
@@ -114,14 +106,17 @@ static void overflow_1_medium(void) { overflow(3000, 1); }
 static void overflow_1_zone(void) { overflow(60000, 1); }
 static void overflow_asked_zone(void) { overflow_asked(20001); }
 
-static void overflow_remote(void)
+/* 1 byte past the usable size, the block freed by another thread. */
+static void overflow_remote_n(size_t n)
 {
-	unsigned char *p = opaque(malloc(40));
+	unsigned char *p = opaque(malloc(n));
 	p[malloc_usable_size(p)] ^= 'x';
 	pthread_t t;
 	pthread_create(&t, NULL, free_it, p);
 	pthread_join(t, NULL);
 }
+static void overflow_remote(void) { overflow_remote_n(40); }
+static void overflow_zone_remote(void) { overflow_remote_n(40000); }
 
 static void write_after_free(size_t n)
 {
