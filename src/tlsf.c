@@ -111,7 +111,7 @@ static void *hard_seal(void *p, size_t bytes)
 		size_t slack = u - HARD_W - bytes;
 		if (slack > HARD_SLACK_MAX)
 			slack = HARD_SLACK_MAX; /* 32-bit targets: the bytes below it are the program's, unchecked */
-		*(size_t *)((unsigned char *)p + u - HARD_W) = hard_code(p) ^ (slack | slack << HARD_HALF);
+		*(size_t *)(void *)((unsigned char *)p + u - HARD_W) = hard_code(p) ^ (slack | slack << HARD_HALF);
 	}
 	return p;
 }
@@ -454,9 +454,6 @@ MM_ONCE void trim_used(mm_control *c, mm_block *b, size_t stride, size_t target)
 		return;
 	count_shrink(c, rest_stride); /* the tail leaves the block */
 	mm_block *next = mm_block_after(b, stride);
-#if MM_ZERO_FREED
-	hard_zero(mm_block_payload(mm_block_after(b, target)), rest_stride - MM_W); /* the tail's bytes */
-#endif
 	size_t next_size = next->size;
 	if (next_size & MM_FREE_BIT) {
 		list_unlink(c, next);
@@ -472,6 +469,21 @@ MM_ONCE void trim_used(mm_control *c, mm_block *b, size_t stride, size_t target)
 	list_insert(c, rest, rest_stride);
 	b->size = target | (b->size & MM_PREV_FREE_BIT);
 }
+
+/* A realloc's trim: the tail it gives back held the program's bytes (or headers it grew over), zeroed
+ * first when freed memory is kept zero (a split of a free block, as use_block built small makes,
+ * leaves free memory as it is: already zero, or written after free, for the check to find). */
+#if MM_ZERO_FREED
+static void trim_data(mm_control *c, mm_block *b, size_t stride, size_t target)
+{
+	if (stride - target >= MM_MIN_STRIDE)
+		hard_zero(mm_block_payload(mm_block_after(b, target)), stride - target - MM_W);
+	trim_used(c, b, stride, target);
+}
+#define TRIM_DATA(c, b, stride, target) trim_data((c), (b), (stride), (target))
+#else
+#define TRIM_DATA(c, b, stride, target) trim_used((c), (b), (stride), (target))
+#endif
 
 /* ---- Pools -------------------------------------------------------------------------------------- */
 
@@ -1190,7 +1202,7 @@ MM_ONCE void *realloc_core(mm_control *c, void *ptr, size_t size)
 
 	if (need <= stride) {
 		/* Shrink (or keep) in place; the tail coalesces with a free successor. */
-		trim_used(c, b, stride, rounded <= stride ? rounded : stride);
+		TRIM_DATA(c, b, stride, rounded <= stride ? rounded : stride);
 		HARD_RESIZED(ptr, size);
 		PERIODIC_VALIDATE(c);
 		return ptr;
@@ -1230,7 +1242,7 @@ MM_ONCE void *realloc_core(mm_control *c, void *ptr, size_t size)
 	if (before)
 		move_words(result, ptr, stride - MM_W); /* overlapping: down */
 	count_grow(c, total - stride, before != 0);
-	trim_used(c, into, total, rounded <= total ? rounded : need);
+	TRIM_DATA(c, into, total, rounded <= total ? rounded : need);
 	HARD_RESIZED(result, size);
 	PERIODIC_VALIDATE(c);
 	return result;

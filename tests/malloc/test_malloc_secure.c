@@ -140,8 +140,11 @@ static void write_after_free_zone_merged(void)
 	free(c);
 	free(b);
 	b[100] = 'x';
-	for (int i = 0; i < 8; i++)
-		sink = malloc(30000);
+	for (int i = 0; i < 4000; i++) { /* until a block over the written byte is handed out */
+		unsigned char *q = opaque(malloc(30000));
+		if (q <= b + 100 && b + 100 < q + 30000)
+			break;
+	}
 }
 
 /* Into a block whose page was given back (emptied while not its class's only page): the write is
