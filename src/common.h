@@ -148,6 +148,58 @@ MM_INLINE void mm_zero_bytes(void *p, size_t n)
 }
 
 MM_INLINE uintptr_t mm_addr(const void *p) { return (uintptr_t)p; }
+
+/* ---- Canaries ------------------------------------------------------------------------------------- */
+
+/*
+ * The canary of a block of `u` bytes at p (libmemoman at MM_CHECKS=3, libmemoman-malloc's secure
+ * build): its last word, for a program that asked for n <= u - word bytes. It holds the slack (the
+ * bytes from n to it) twice, once in each half, xor-ed with `code` (the block's address mixed with
+ * a key: mm_canary_code), and the slack's bytes are kept zero; so a write past the n bytes changes
+ * a zero byte or leaves the canary undecodable. A slack of half a word or more (a large block on a
+ * 32-bit target) is held as the largest that fits: the bytes before it are the program's, unchecked.
+ */
+#define MM_CANARY_HALF (sizeof(uintptr_t) * 4)
+#define MM_CANARY_SLACK_MAX (((uintptr_t)1 << MM_CANARY_HALF) - 1)
+#define MM_CANARY_KEY ((uintptr_t)0xC3A5C85C97CB3127ull) /* libmemoman's key (MM_CHECKS=3) */
+
+MM_INLINE uintptr_t mm_canary_code(const void *p, uintptr_t key)
+{
+	return (mm_addr(p) * (uintptr_t)0x9E3779B97F4A7C15ull) ^ key;
+}
+
+MM_INLINE uintptr_t *mm_canary_word(void *p, size_t u) { return (uintptr_t *)p + u / sizeof(uintptr_t) - 1; }
+
+/* Writes the canary of p's first n bytes (the slack's bytes must be zero already). */
+MM_INLINE void mm_canary_put(void *p, size_t u, size_t n, uintptr_t code)
+{
+	uintptr_t slack = u - sizeof(uintptr_t) - n;
+	if (slack > MM_CANARY_SLACK_MAX)
+		slack = MM_CANARY_SLACK_MAX;
+	*mm_canary_word(p, u) = code ^ (slack | (slack << MM_CANARY_HALF));
+}
+
+/* The bytes the canary says are the program's (n, or more if the slack was held short), or
+ * SIZE_MAX if it is no canary (overwritten). The slack's bytes are not looked at. */
+MM_INLINE size_t mm_canary_get(const void *p, size_t u, uintptr_t code)
+{
+	uintptr_t v = *mm_canary_word((void *)(uintptr_t)p, u) ^ code;
+	uintptr_t lo = v & MM_CANARY_SLACK_MAX, hi = v >> MM_CANARY_HALF;
+	return lo == hi && lo <= u - sizeof(uintptr_t) ? u - sizeof(uintptr_t) - (size_t)lo : SIZE_MAX;
+}
+
+/* mm_canary_get, and the slack's bytes still zero; SIZE_MAX if not (a write past the end). O(slack). */
+MM_INLINE size_t mm_canary_intact(const void *p, size_t u, uintptr_t code)
+{
+	size_t n = mm_canary_get(p, u, code);
+	if (MM_UNLIKELY(n == SIZE_MAX))
+		return SIZE_MAX;
+	const unsigned char *b = (const unsigned char *)p;
+	for (size_t i = n; i < u - sizeof(uintptr_t); i++)
+		if (MM_UNLIKELY(b[i] != 0))
+			return SIZE_MAX;
+	return n;
+}
 MM_INLINE uintptr_t mm_align_up_addr(uintptr_t a, size_t align) { return (a + (align - 1)) & ~(uintptr_t)(align - 1); }
 
 #endif /* MEMOMAN_COMMON_H */

@@ -24,8 +24,9 @@ static size_t fixed_stride(size_t block_size, size_t align, unsigned flags)
 	size_t min = (flags & MM_FIXED_LOCKFREE) ? 1 : sizeof(void *);
 	if (block_size < min)
 		block_size = min;
-	if (block_size > SIZE_MAX - align)
+	if (block_size > SIZE_MAX - align - MM_FIXED_CANARY)
 		return 0;
+	block_size += MM_FIXED_CANARY; /* MM_CHECKS=3: the canary's word */
 	return (block_size + align - 1) & ~(align - 1);
 }
 
@@ -33,7 +34,8 @@ static size_t effective_align(size_t align, unsigned flags)
 {
 	if (align == 0)
 		align = MM_ALIGNMENT;
-	if (!(flags & MM_FIXED_LOCKFREE) && align < _Alignof(void *))
+	/* A link (or MM_CHECKS=3's canary, a word at the end of each block) needs a pointer's. */
+	if ((!(flags & MM_FIXED_LOCKFREE) || MM_CHECKS >= 3) && align < _Alignof(void *))
 		align = _Alignof(void *);
 	return align;
 }
@@ -140,6 +142,10 @@ int mm_fixed_init(mm_fixed *p, void *blocks, size_t capacity, size_t stride, voi
 	if (p->bitmap)
 		memset(bitmap_mem, 0, mm_fixed_bitmap_bytes(capacity));
 	p->head = MM_LIST_END;
+#if MM_CHECKS >= 3
+	p->asked = stride - MM_FIXED_CANARY;  /* mm_fixed_create sets the block size asked for */
+	memset(blocks, 0, capacity * stride); /* freed memory is kept zero */
+#endif
 	/* The default secret: the address, mixed (mm_set_secret replaces it). */
 	uintptr_t k = mm_addr(p) * (uintptr_t)0x9E3779B97F4A7C15ull;
 	p->link_key = k ^ (k >> (sizeof(uintptr_t) * 4)) ^ (uintptr_t)0x27d4eb2fu;
@@ -231,8 +237,10 @@ mm_fixed_t mm_fixed_create(void *mem, size_t bytes, size_t block_size, size_t al
 		atomic_init(&p->lf_failures, 0);
 	}
 #endif
-#if MM_TOOLS
+#if MM_TOOLS || MM_CHECKS >= 3
 	p->asked = block_size;
+#endif
+#if MM_TOOLS
 	MM_TOOL_HIDE((void *)p->base, p->end - p->base); /* no block of the program's yet */
 #endif
 	return p;
@@ -294,7 +302,7 @@ static MM_NOINLINE void *fixed_alloc_slow(mm_fixed *p)
 	if (p->bitmap)
 		mm_fixed_mark(p, b);
 	p->obs.allocs++;
-	return b;
+	return MM_FIXED_HAND_OUT(p, b, p->asked, &p->obs);
 }
 
 /* Built for a memory checker (tool.h) the two entry points are wrapped (at the end of this file). */
@@ -318,7 +326,7 @@ void *mm_fixed_alloc(mm_fixed_t p)
 		return fixed_alloc_forged(p);
 	p->head = mm_fixed_next(p, b);
 	p->obs.allocs++;
-	return b;
+	return MM_FIXED_HAND_OUT(p, b, p->asked, &p->obs);
 }
 
 #if MM_TOOLS
@@ -426,7 +434,7 @@ void *mm_fixed_alloc_core(mm_fixed *p)
 			atomic_fetch_or_explicit(&p->bitmap[i / MM_BITMAP_BITS], (size_t)1 << (i % MM_BITMAP_BITS),
 			                         memory_order_relaxed);
 		}
-		return b;
+		return MM_FIXED_HAND_OUT(p, b, p->asked, &p->obs);
 	}
 #endif
 	b = mm_list_pop(p, mm_fixed_list(p), &p->obs); /* marked live */
@@ -437,7 +445,7 @@ void *mm_fixed_alloc_core(mm_fixed *p)
 		return NULL;
 	}
 	p->obs.allocs++;
-	return b;
+	return MM_FIXED_HAND_OUT(p, b, p->asked, &p->obs);
 }
 
 void mm_fixed_reseal(mm_fixed *p, uintptr_t secret, mm_observe *report_to)
@@ -503,6 +511,10 @@ int mm_fixed_free_core(mm_fixed *p, void *ptr, mm_observe *report_to)
 			mm_fixed_refuse(p, ptr, report_to);
 			return 0;
 		}
+#if MM_CHECKS >= 3
+		if (!mm_fixed_release(p, ptr, report_to))
+			return 0;
+#endif
 		if (p->bitmap) { /* cleared in one atomic step: two threads freeing it cannot both win */
 			size_t bit = (size_t)1 << (i % MM_BITMAP_BITS);
 			if (MM_UNLIKELY(!(
@@ -553,7 +565,18 @@ static MM_NOINLINE void fixed_free_observed(mm_fixed *p, void *ptr)
 /* ---- Queries -------------------------------------------------------------------------------------- */
 
 size_t mm_fixed_capacity(mm_fixed_t p) { return p ? p->capacity : 0; }
-size_t mm_fixed_block_size(mm_fixed_t p) { return p ? p->stride : 0; }
+/* Usable bytes of a block: its stride; at MM_CHECKS=3 the size asked for (1 for 0, as the canary
+ * holds it), the canary's word and padding out. */
+static size_t block_size_of(const mm_fixed *p)
+{
+#if MM_CHECKS >= 3
+	return p->asked ? p->asked : 1;
+#else
+	return p->stride;
+#endif
+}
+
+size_t mm_fixed_block_size(mm_fixed_t p) { return p ? block_size_of(p) : 0; }
 int mm_fixed_owns(mm_fixed_t p, const void *ptr) { return p && mm_fixed_index(p, mm_addr(ptr)) < p->capacity; }
 
 /* Blocks live now. */
@@ -608,7 +631,7 @@ static void fixed_fill_stats(void *instance, mm_stats *out)
 	out->capacity = p->capacity * p->stride;
 	out->in_use = live * p->stride;
 	out->peak_in_use = mm_fixed_peak(p) * p->stride;
-	out->largest_free = live < p->capacity ? p->stride : 0;
+	out->largest_free = live < p->capacity ? block_size_of(p) : 0;
 }
 
 static void fixed_reset_counters(void *instance)
@@ -629,6 +652,9 @@ void mm_fixed_reset(mm_fixed_t p)
 {
 	if (!p)
 		return;
+#if MM_CHECKS >= 3
+	mm_zero_bytes((void *)p->base, fixed_carved(p) * p->stride); /* freed memory is kept zero */
+#endif
 	tool_forget_blocks(p);
 	size_t live = fixed_live(p);
 	p->peak_before_reset = mm_fixed_peak(p);
@@ -647,6 +673,86 @@ void mm_fixed_reset(mm_fixed_t p)
 	}
 #endif
 }
+
+#if MM_CHECKS >= 3
+/* ---- The hardened level (fixed_internal.h) --------------------------------------------------------- */
+
+MM_INLINE uintptr_t canary_code(const void *b) { return mm_canary_code(b, MM_CANARY_KEY); }
+
+/* The first word of a free block that is kept zero: its link is the first, but for the lock-free
+ * mode, whose links are outside the blocks. */
+MM_INLINE size_t first_zero_word(const mm_fixed *p) { return (p->flags & MM_FIXED_LOCKFREE) ? 0 : 1; }
+
+/* Is free block b still zero past its link? */
+static int still_zero(const mm_fixed *p, const void *b)
+{
+	const size_t *w = (const size_t *)b;
+	for (size_t i = first_zero_word(p); i < p->stride / sizeof(size_t); i++)
+		if (w[i] != 0)
+			return 0;
+	return 1;
+}
+
+void *mm_fixed_hand_out(mm_fixed *p, void *b, size_t n, mm_observe *report_to)
+{
+	if (!b)
+		return NULL;
+	if (MM_UNLIKELY(!still_zero(p, b)))
+		mm_observe_report(report_to, MM_ERR_WRITE_AFTER_FREE, b);
+	mm_zero_bytes(b, p->stride);
+	mm_canary_put(b, p->stride, n ? n : 1, canary_code(b));
+	return b;
+}
+
+int mm_fixed_release(mm_fixed *p, void *ptr, mm_observe *report_to)
+{
+	/* The index first, so that nothing is read outside the pool's carved blocks. */
+	size_t i = mm_fixed_index(p, mm_addr(ptr));
+	if (MM_UNLIKELY(i >= fixed_carved(p) || (p->bitmap && !mm_fixed_is_live(p, ptr)))) {
+		mm_fixed_refuse(p, ptr, report_to);
+		return 0;
+	}
+	if (MM_UNLIKELY(mm_canary_intact(ptr, p->stride, canary_code(ptr)) == SIZE_MAX)) {
+		/* A block freed already is all zero past its link (the unchecked mode has no bitmap to
+		 * tell): anything else is a write past the end. */
+		mm_observe_report(report_to, still_zero(p, ptr) ? MM_ERR_DOUBLE_FREE : MM_ERR_OVERRUN, ptr);
+		return 0;
+	}
+	mm_zero_bytes(ptr, p->stride);
+	return 1;
+}
+
+size_t mm_fixed_sealed_size(const mm_fixed *p, const void *ptr, mm_observe *report_to)
+{
+	size_t n = mm_canary_intact(ptr, p->stride, canary_code(ptr));
+	if (MM_LIKELY(n != SIZE_MAX))
+		return n;
+	mm_observe_report(report_to, MM_ERR_OVERRUN, ptr);
+	return 0;
+}
+
+void mm_fixed_resize(const mm_fixed *p, void *ptr, size_t old, size_t n)
+{
+	if (n < old)
+		mm_zero_bytes((unsigned char *)ptr + n, old - n);
+	mm_canary_put(ptr, p->stride, n ? n : 1, canary_code(ptr));
+}
+
+/* Validation (with the walk of the free list, which checks each free block still zero past its
+ * link): every live block's canary intact, where the bitmap tells which are live. */
+static int canaries_intact(const mm_fixed *p, size_t carved)
+{
+	for (size_t i = 0; p->bitmap && i < carved; i++) {
+		const void *b = (const void *)(p->base + i * p->stride);
+		if (mm_fixed_is_live(p, b) && mm_canary_intact(b, p->stride, canary_code(b)) == SIZE_MAX)
+			return 0;
+	}
+	return 1;
+}
+#define FREE_BLOCK_OK(p, b) still_zero((p), (b))
+#else
+#define FREE_BLOCK_OK(p, b) 1
+#endif
 
 /* ---- Validation ----------------------------------------------------------------------------------- */
 
@@ -677,20 +783,24 @@ static int fixed_validate(mm_fixed_t p)
 		uint32_t top = lf_index1(p, atomic_load(p->top));
 		while (top) {
 			size_t i = top - 1;
-			if (i >= carved || ++n > limit)
+			if (i >= carved || ++n > limit || !FREE_BLOCK_OK(p, (const void *)(p->base + i * p->stride)))
 				return 0;
 			if (p->bitmap && (BIT_LOAD(&p->bitmap[i / MM_BITMAP_BITS]) >> (i % MM_BITMAP_BITS)) & 1)
 				return 0;
 			top = atomic_load(&p->links[i]);
 		}
+#if MM_CHECKS >= 3
+		return n == limit && canaries_intact(p, carved);
+#else
 		return n == limit;
+#endif
 	}
 #endif
 	if (p->obs.observed ? p->head != NULL : p->parked != NULL)
 		return 0; /* the list is where `observed` says, and only there */
 	for (void *b = *mm_fixed_list(p); b != MM_LIST_END; b = mm_fixed_next(p, b)) {
 		size_t i = mm_fixed_index(p, mm_addr(b));
-		if (i >= carved || ++n > limit)
+		if (i >= carved || ++n > limit || !FREE_BLOCK_OK(p, b))
 			return 0;
 		if (p->bitmap && (BIT_LOAD(&p->bitmap[i / MM_BITMAP_BITS]) >> (i % MM_BITMAP_BITS)) & 1)
 			return 0;
@@ -707,7 +817,11 @@ static int fixed_validate(mm_fixed_t p)
 		if (set != live)
 			return 0;
 	}
+#if MM_CHECKS >= 3
+	return canaries_intact(p, carved);
+#else
 	return 1;
+#endif
 }
 
 /* ---- Built for a memory checker (tool.h) ---------------------------------------------------------- */

@@ -52,8 +52,10 @@ struct mm_fixed {
 	unsigned flags;
 	mm_bitmap_word *bitmap; /* MM_FIXED_BITMAP (the default): bit i set while block i is live */
 	uintptr_t link_key;     /* what the recycled list's links are sealed with (mm_fixed_next) */
-#if MM_VALGRIND || MM_ASAN
-	size_t asked; /* mm_fixed_create's block_size: the bytes a memory checker lets the program touch */
+#if MM_VALGRIND || MM_ASAN || MM_CHECKS >= 3
+	size_t asked; /* mm_fixed_create's block_size: the bytes a memory checker lets the program touch,
+	                 and at MM_CHECKS=3 the bytes the canary is written after (a heap's class: its
+	                 stride less the canary) */
 #endif
 #if MM_LOCKFREE_TOP_BITS
 	/* MM_FIXED_LOCKFREE: *top = (tag << lf_bits) | (index + 1), 0 index part = empty; lf_bits is
@@ -74,6 +76,33 @@ struct mm_fixed {
 };
 
 typedef struct mm_fixed mm_fixed;
+
+/*
+ * The hardened level (MM_CHECKS == 3, for debugging; O(block) per call). Each block is one word
+ * longer, its last word a canary (common.h) after the bytes the program may use: the pool's block
+ * size, or for a heap's class the size each request asked for. Freed blocks are kept zero (zeroed at
+ * free, and all of a pool's blocks when it is created or reset): a block handed out must still be
+ * zero past its link (else MM_ERR_WRITE_AFTER_FREE, reported; it comes out zeroed), and a block
+ * freed must have its canary intact (else MM_ERR_OVERRUN, reported and the free refused).
+ */
+#if MM_CHECKS >= 3
+#define MM_FIXED_CANARY sizeof(uintptr_t)
+/* Block b, just taken off the free list or carved, checked and zeroed, then sealed for n bytes.
+ * Returns b (NULL stays NULL). */
+void *mm_fixed_hand_out(mm_fixed *p, void *b, size_t n, mm_observe *report_to);
+/* The checks of a free of ptr before anything changes: a carved block (live, in the bitmap mode) with
+ * its canary intact; then it is zeroed. 0 (reported to report_to, nothing changed) if not. */
+int mm_fixed_release(mm_fixed *p, void *ptr, mm_observe *report_to);
+/* The bytes ptr's canary says the program has, or 0 if it was overwritten (reported). */
+size_t mm_fixed_sealed_size(const mm_fixed *p, const void *ptr, mm_observe *report_to);
+/* A live block resized in place from `old` to n bytes (both within the block): the bytes after n
+ * zeroed, the canary written for n. */
+void mm_fixed_resize(const mm_fixed *p, void *ptr, size_t old, size_t n);
+#define MM_FIXED_HAND_OUT(p, b, n, report_to) mm_fixed_hand_out((p), (b), (n), (report_to))
+#else
+#define MM_FIXED_CANARY ((size_t)0)
+#define MM_FIXED_HAND_OUT(p, b, n, report_to) (b)
+#endif
 
 /* The index of the block at a, or a number >= capacity if a is not a block's start. */
 MM_INLINE size_t mm_fixed_index(const mm_fixed *p, uintptr_t a)
@@ -230,6 +259,10 @@ void mm_fixed_refuse(const mm_fixed *p, const void *ptr, mm_observe *report_to);
  * free fast paths of fixed pools and heap classes, and the observed path. */
 MM_INLINE int mm_fixed_put(mm_fixed *p, void **list, void *ptr, mm_observe *report_to)
 {
+#if MM_CHECKS >= 3
+	if (!mm_fixed_release(p, ptr, report_to))
+		return 0;
+#endif
 	void *next = *list; /* read before the bitmap store, which the compiler cannot move it past */
 	if (p->bitmap) {
 		size_t i = mm_fixed_index(p, mm_addr(ptr));

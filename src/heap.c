@@ -52,6 +52,11 @@ typedef struct mm_heap mm_heap;
 
 #define ALIGNED(x) (((x) + MM_ALIGN - 1) & ~(MM_ALIGN - 1))
 
+/* What a class block's stride has beyond its class size: at MM_CHECKS=3 the canary's word
+ * (fixed_internal.h), rounded up to the alignment so that class sizes stay multiples of it (the
+ * size map's steps); else nothing. */
+#define CLASS_CANARY ALIGNED(MM_FIXED_CANARY)
+
 typedef struct heap_layout {
 	size_t classes_at, size_map_at, class_map_at, bitmaps_at, regions_at, remainder_at, total;
 	size_t stride[MM_HEAP_MAX_CLASSES], region[MM_HEAP_MAX_CLASSES];
@@ -72,7 +77,7 @@ static int layout(const mm_heap_config *cfg, heap_layout *l)
 		size_t size = cfg->classes[i].size, count = cfg->classes[i].count;
 		if (size == 0 || count == 0 || size > SIZE_MAX / 4)
 			return 0;
-		size_t stride = ALIGNED(size);
+		size_t stride = ALIGNED(size) + CLASS_CANARY;
 		if (i > 0 && stride <= l->stride[i - 1])
 			return 0; /* strictly increasing once rounded */
 		if (count > (SIZE_MAX / 4) / stride)
@@ -85,7 +90,7 @@ static int layout(const mm_heap_config *cfg, heap_layout *l)
 		if (mode & MM_FIXED_BITMAP)
 			bitmaps += ALIGNED(mm_fixed_bitmap_bytes(count));
 	}
-	size_t max_class = cfg->n_classes ? l->stride[cfg->n_classes - 1] : 0;
+	size_t max_class = cfg->n_classes ? l->stride[cfg->n_classes - 1] - CLASS_CANARY : 0;
 	l->size_map_bytes = cfg->n_classes ? max_class / MM_ALIGN + 1 : 0;
 	l->class_map_bytes = span >> MM_HEAP_GRANULE_LOG2;
 	l->span = span;
@@ -184,7 +189,7 @@ mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg)
 	h->n_classes = (uint32_t)cfg->n_classes;
 	h->fallback = cfg->fallback;
 	h->classes = (mm_fixed *)(void *)(base + l.classes_at);
-	h->max_class = cfg->n_classes ? l.stride[cfg->n_classes - 1] : 0;
+	h->max_class = cfg->n_classes ? l.stride[cfg->n_classes - 1] - CLASS_CANARY : 0;
 	h->class_limit = cfg->n_classes ? h->max_class + 1 : 0;
 
 	/* The class regions, granule-aligned, and their pools. */
@@ -215,7 +220,7 @@ mm_heap_t mm_heap_create(void *mem, size_t bytes, const mm_heap_config *cfg)
 	/* Request size -> the smallest class that holds it. */
 	size_t c = 0;
 	for (size_t k = 0; k < l.size_map_bytes; k++) {
-		while (l.stride[c] < k * MM_ALIGN)
+		while (l.stride[c] - CLASS_CANARY < k * MM_ALIGN)
 			c++;
 		h->size_map[k] = (uint8_t)c;
 	}
@@ -279,12 +284,15 @@ void mm_heap_reset(mm_heap_t h)
 
 /* ---- Classes -------------------------------------------------------------------------------------- */
 
+/* The bytes a block of class pool p holds for the program: its stride, less CLASS_CANARY. */
+MM_INLINE size_t class_size(const mm_fixed *p) { return p->stride - CLASS_CANARY; }
+
 /* The class of a request below class_limit. */
 MM_INLINE size_t class_index(const mm_heap *h, size_t n) { return h->size_map[(n + MM_ALIGN - 1) >> MM_ALIGN_LOG2]; }
 
-/* A block of class c (recycled, else never used), marked live in the checked mode, counted; or
- * NULL, counted as the class found exhausted. */
-MM_INLINE void *class_take(mm_heap *h, size_t c)
+/* A block of class c (recycled, else never used) for a request of n bytes, marked live in the
+ * checked mode, counted; or NULL, counted as the class found exhausted. */
+MM_INLINE void *class_take(mm_heap *h, size_t c, size_t n)
 {
 	mm_fixed *p = h->class_at[c];
 	void *b = mm_list_pop(p, &p->head, &h->obs); /* marked live */
@@ -298,7 +306,8 @@ MM_INLINE void *class_take(mm_heap *h, size_t c)
 			mm_fixed_mark(p, b);
 	}
 	p->obs.allocs++;
-	return b;
+	(void)n;
+	return MM_FIXED_HAND_OUT(p, b, n, &h->obs);
 }
 
 /* A request for the remainder; a heap without one counts the failure itself. */
@@ -314,7 +323,7 @@ MM_INLINE void *remainder_malloc(mm_heap *h, size_t n)
 static MM_NOINLINE void *fall_back(mm_heap *h, size_t c, size_t n)
 {
 	if ((h->fallback & MM_HEAP_FALLBACK_LARGER) && c + 1 < h->n_classes) {
-		void *b = class_take(h, c + 1);
+		void *b = class_take(h, c + 1, n);
 		if (b)
 			return b;
 	}
@@ -327,7 +336,7 @@ static MM_NOINLINE void *fall_back(mm_heap *h, size_t c, size_t n)
 /* Class c's request off the fast path: a never-used block of c, else the fallback. */
 static MM_NOINLINE void *class_malloc(mm_heap *h, size_t c, size_t n)
 {
-	void *b = class_take(h, c);
+	void *b = class_take(h, c, n);
 	return MM_LIKELY(b != NULL) ? b : fall_back(h, c, n);
 }
 
@@ -415,7 +424,7 @@ static void *memalign_core(mm_heap *h, size_t align, size_t n)
 	/* The smallest class that holds n and whose every block is so aligned, if it has room: O(1). */
 	if (n < h->class_limit) {
 		unsigned fits = h->aligned[mm_fls_size(align)] & ~((1u << class_index(h, n)) - 1);
-		void *b = fits ? class_take(h, mm_ffs32(fits)) : NULL;
+		void *b = fits ? class_take(h, mm_ffs32(fits), n) : NULL;
 		if (b)
 			return b;
 	}
@@ -439,7 +448,11 @@ static size_t checked_size(mm_heap *h, void *ptr, long c)
 			mm_observe_report(&h->obs, MM_ERR_DOUBLE_FREE, ptr); /* a block already freed */
 			return 0;
 		}
-		return p->stride;
+#if MM_CHECKS >= 3
+		return mm_fixed_sealed_size(p, ptr, &h->obs); /* the size asked for */
+#else
+		return class_size(p);
+#endif
 	}
 	if (!h->tlsf) {
 		mm_observe_report(&h->obs, MM_ERR_INVALID_POINTER, ptr);
@@ -462,7 +475,7 @@ static void *realloc_core(mm_heap *h, void *ptr, size_t n)
 		}
 		if (n && n < h->class_limit) {
 			size_t to = class_index(h, n);
-			void *b = class_take(h, to);
+			void *b = class_take(h, to, n);
 			if (b) {
 				size_t usable = mm_tlsf_checked_size(h->tlsf, ptr);
 				if (!usable) { /* reported: the class block goes back */
@@ -476,24 +489,32 @@ static void *realloc_core(mm_heap *h, void *ptr, size_t n)
 		}
 		return mm_tlsf_realloc(h->tlsf, ptr, n);
 	}
-	size_t usable = checked_size(h, ptr, c);
+	size_t usable = checked_size(h, ptr, c); /* MM_CHECKS=3: the size asked for */
 	if (!usable)
 		return NULL;
 	if (n == 0) {
 		class_put(h, (size_t)c, ptr);
 		return NULL;
 	}
-	if (n <= usable) {
+#if MM_CHECKS >= 3
+	size_t room = class_size(h->class_at[c]), keep = n < usable ? n : usable;
+#else
+	size_t room = usable, keep = n;
+#endif
+	if (n <= room) {
 		/* It fits. Move down to a smaller class only if that one has room. */
 		size_t to = class_index(h, n);
 		if (to != (size_t)c) {
-			void *b = class_take(h, to);
+			void *b = class_take(h, to, n);
 			if (b) {
-				mm_copy_bytes(b, ptr, n);
+				mm_copy_bytes(b, ptr, keep);
 				class_put(h, (size_t)c, ptr);
 				return b;
 			}
 		}
+#if MM_CHECKS >= 3
+		mm_fixed_resize(h->class_at[c], ptr, usable, n);
+#endif
 		return ptr;
 	}
 	void *b = malloc_core(h, n); /* a larger class, a fallback, or the remainder */
@@ -595,7 +616,7 @@ void *mm_heap_malloc(mm_heap_t h, size_t n)
 		size_t c = class_index(h, n);
 		mm_fixed *p = h->class_at[c];
 		void *b = p->head;
-		if (MM_LIKELY(b != MM_LIST_END)) {
+		if (MM_LIKELY(b != MM_LIST_END) && MM_CHECKS < 3) { /* MM_CHECKS=3: class_take checks and seals */
 			/* The index, for the bit, also checks the head (fixed_internal.h). */
 			if (p->bitmap && MM_UNLIKELY(!mm_fixed_claim(p, b)))
 				return class_malloc(h, c, n); /* class_take drops the list, reported */
@@ -713,7 +734,7 @@ int mm_heap_get_class_stats(mm_heap_t h, size_t i, mm_heap_class_stats *out)
 	if (!h || i >= h->n_classes || !out)
 		return 0;
 	const mm_fixed *p = &h->classes[i];
-	out->size = p->stride;
+	out->size = class_size(p);
 	out->capacity = p->capacity;
 	out->in_use = mm_observe_live(&p->obs);
 	out->peak = mm_fixed_peak(p);
@@ -749,8 +770,8 @@ static void heap_fill_stats(void *instance, mm_stats *out)
 		r.blocks_in_use += live;
 		r.allocs += p->obs.allocs;
 		r.frees += p->obs.frees;
-		if (live < p->capacity && p->stride > r.largest_free)
-			r.largest_free = p->stride; /* a request of exactly this size maps to this class */
+		if (live < p->capacity && class_size(p) > r.largest_free)
+			r.largest_free = class_size(p); /* a request of exactly this size maps to this class */
 	}
 	out->capacity = r.capacity;
 	out->in_use = r.in_use;
@@ -812,11 +833,11 @@ int mm_heap_validate(mm_heap_t h)
 	if (region - h->class_lo != h->class_span)
 		return 0;
 	if (h->n_classes) {
-		if (h->max_class != h->classes[h->n_classes - 1].stride)
+		if (h->max_class != class_size(&h->classes[h->n_classes - 1]))
 			return 0;
 		for (size_t k = 0; k <= h->max_class / MM_ALIGN; k++) {
 			const mm_fixed *p = &h->classes[h->size_map[k]];
-			if (p->stride < k * MM_ALIGN || (p > h->classes && (p - 1)->stride >= k * MM_ALIGN))
+			if (class_size(p) < k * MM_ALIGN || (p > h->classes && class_size(p - 1) >= k * MM_ALIGN))
 				return 0;
 		}
 	}

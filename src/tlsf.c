@@ -79,13 +79,7 @@ MM_INLINE void hard_absorb(mm_block *n, size_t stride) { hard_zero(&n->size, str
 #endif
 
 #if MM_CHECKS >= 3
-#define HARD_W MM_W /* the canary word each request is served beyond its size */
-#define HARD_HALF (sizeof(size_t) * 4)
-#define HARD_SLACK_MAX (((size_t)1 << HARD_HALF) - 1)
-MM_INLINE size_t hard_code(const void *p)
-{
-	return (size_t)(mm_addr(p) * (uintptr_t)0x9E3779B97F4A7C15ull) ^ (size_t)0xC3A5C85C97CB3127ull;
-}
+#define HARD_W MM_W /* the canary word each request is served beyond its size (common.h) */
 MM_INLINE size_t hard_usable(const void *p) { return mm_stride_of(mm_block_from_ptr(p)->size) - MM_W; }
 
 /* A block just marked used: still zero where freed memory must be (else reported), then zeroed. */
@@ -106,32 +100,14 @@ static void *hard_seal(void *p, size_t bytes)
 {
 	if (bytes == 0)
 		bytes = 1; /* a size of 0 would read as no block at all (mm_tlsf_checked_size) */
-	if (p) {
-		size_t u = hard_usable(p);
-		size_t slack = u - HARD_W - bytes;
-		if (slack > HARD_SLACK_MAX)
-			slack = HARD_SLACK_MAX; /* 32-bit targets: the bytes below it are the program's, unchecked */
-		*(size_t *)(void *)((unsigned char *)p + u - HARD_W) = hard_code(p) ^ (slack | slack << HARD_HALF);
-	}
+	if (p)
+		mm_canary_put(p, hard_usable(p), bytes, mm_canary_code(p, MM_CANARY_KEY));
 	return p;
 }
 
 /* The size the canary says the program has (the bytes from it to the canary are zero), or
  * SIZE_MAX if the canary or those bytes were overwritten. */
-static size_t hard_size(const void *p)
-{
-	size_t u = hard_usable(p);
-	size_t v = *(const size_t *)(const void *)((const unsigned char *)p + u - HARD_W) ^ hard_code(p);
-	size_t lo = v & HARD_SLACK_MAX, hi = v >> HARD_HALF;
-	if (lo != hi || lo > u - HARD_W)
-		return SIZE_MAX;
-	size_t n = u - HARD_W - lo;
-	const unsigned char *b = (const unsigned char *)p;
-	for (size_t i = n; i < u - HARD_W; i++)
-		if (b[i] != 0)
-			return SIZE_MAX;
-	return n;
-}
+static size_t hard_size(const void *p) { return mm_canary_intact(p, hard_usable(p), mm_canary_code(p, MM_CANARY_KEY)); }
 
 /* A block resized to `bytes`: the bytes after them zeroed (old data, a canary, absorbed headers),
  * the canary written. */

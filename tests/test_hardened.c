@@ -13,9 +13,17 @@
  *   - a double free of a block that coalesced is still named a double free;
  *   - correct use is never reported: a randomized run of malloc, memalign, realloc and free whose
  *     blocks are filled to mm_block_size (the size asked for) and checked, blocks handed out zeroed,
- *     realloc keeping the bytes, validation passing throughout, and mm_reset making it all new.
+ *     realloc keeping the bytes, validation passing throughout, and mm_reset making it all new;
+ *   - fixed pools (in each mode) and a heap's size classes the same way: a write past the block size
+ *     asked for (a pool) or past the request (a class, also after an in-place realloc) reported at
+ *     free (MM_ERR_OVERRUN, refused) and by validation, a write into a freed block reported when it
+ *     is handed out again (MM_ERR_WRITE_AFTER_FREE, zeroed), a double free named as such in the
+ *     unchecked mode too, reset zeroing every block, a pool or heap sized with mm_fixed_size or
+ *     mm_heap_size still holding every block it was sized for, and a randomized run of correct use
+ *     never reported.
  */
 #include "check.h"
+#include "memoman/fixed.h"
 #include "memoman/heap.h"
 
 static _Alignas(64) unsigned char arena[1 << 20];
@@ -253,10 +261,189 @@ static void test_correct_use(void)
 	CHECK(mm_malloc(mm, mm_block_size_max() + 1) == NULL);
 }
 
+/* ---- Fixed pools ------------------------------------------------------------------------------------ */
+
+static _Alignas(64) unsigned char pool_arena[1 << 14];
+
+static void fixed_mode(unsigned flags)
+{
+	enum { N = 16, SIZE = 20 };
+	size_t bytes = mm_fixed_size(N, SIZE, 0, flags);
+	CHECK(bytes != 0 && bytes <= sizeof(pool_arena));
+	mm_fixed_t f = mm_fixed_create(pool_arena, bytes, SIZE, 0, flags);
+	if (!f && (flags & MM_FIXED_LOCKFREE))
+		return; /* no lock-free compare-and-swap here: the mode is refused */
+	CHECK(f != NULL && mm_fixed_capacity(f) == N && mm_fixed_block_size(f) == SIZE);
+	recorded_errors frec;
+	record_errors(f, &frec);
+	int checked = !(flags & MM_FIXED_UNCHECKED);
+	unsigned char *b[N];
+	for (int i = 0; i < N; i++) { /* sized for N: every block there, each zero */
+		b[i] = launder(mm_fixed_alloc(f));
+		CHECK(b[i] != NULL && all_zero(b[i], SIZE));
+		memset(b[i], i + 1, SIZE);
+	}
+	CHECK(mm_fixed_alloc(f) == NULL && mm_fixed_validate(f));
+	/* 1 and 8 bytes past the block size. */
+	for (size_t by = 1; by <= sizeof(uintptr_t); by += sizeof(uintptr_t) - 1) {
+		unsigned char *p = b[3];
+		size_t off = SIZE + by - 1;
+		p[off] ^= 0x10;
+		CHECK(!checked || !mm_fixed_validate(f));
+		mm_fixed_free(f, p);
+		CHECK_MSG(take_error(&frec) == MM_ERR_OVERRUN && frec.last_ptr == p, "flags %u by %zu", flags, by);
+		CHECK(mm_fixed_available(f) == 0); /* refused: still live */
+		p[off] ^= 0x10;
+		CHECK(mm_fixed_validate(f));
+	}
+	/* A write after free, past the link, found when the block comes back. */
+	mm_fixed_free(f, b[5]);
+	CHECK(take_error(&frec) == MM_OK && mm_fixed_validate(f));
+	b[5][SIZE - 4] = 'x';
+	CHECK(!mm_fixed_validate(f));
+	unsigned char *again = mm_fixed_alloc(f);
+	CHECK(again == b[5] && take_error(&frec) == MM_ERR_WRITE_AFTER_FREE && all_zero(again, SIZE));
+	CHECK(mm_fixed_validate(f));
+	/* A double free is named one, with or without the bitmap. */
+	mm_fixed_free(f, again);
+	mm_fixed_free(f, again);
+	CHECK(take_error(&frec) == MM_ERR_DOUBLE_FREE);
+	/* A reset zeroes every block. */
+	mm_fixed_reset(f);
+	for (int i = 0; i < N; i++) {
+		unsigned char *p = mm_fixed_alloc(f);
+		CHECK(p != NULL && all_zero(p, SIZE));
+	}
+	CHECK(take_error(&frec) == MM_OK && mm_fixed_validate(f));
+	mm_fixed_destroy(f);
+}
+
+static void test_fixed(void)
+{
+	fixed_mode(0);
+	fixed_mode(MM_FIXED_UNCHECKED);
+	fixed_mode(MM_FIXED_LOCKFREE);
+	fixed_mode(MM_FIXED_LOCKFREE | MM_FIXED_UNCHECKED);
+}
+
+/* ---- A heap's size classes ---------------------------------------------------------------------------- */
+
+static void test_heap_classes(void)
+{
+	mm_heap_config c;
+	memset(&c, 0, sizeof(c));
+	c.n_classes = 2;
+	c.classes[0] = (mm_heap_class_config){24, 8};
+	c.classes[1] = (mm_heap_class_config){64, 8};
+	c.fallback = MM_HEAP_FALLBACK_NONE;
+	size_t bytes = mm_heap_size(&c);
+	CHECK(bytes != 0 && bytes <= sizeof(heap_arena));
+	mm_heap_t h = mm_heap_create(heap_arena, bytes, &c);
+	CHECK(h != NULL);
+	recorded_errors hrec;
+	record_errors(h, &hrec);
+	/* Sized for 8 of each: all there, of the sizes asked for. */
+	unsigned char *k[16];
+	for (int i = 0; i < 16; i++) {
+		size_t n = i < 8 ? 24 : 64;
+		k[i] = launder(mm_heap_malloc(h, n));
+		CHECK(k[i] != NULL && all_zero(k[i], n) && mm_heap_block_size(h, k[i]) == n);
+		memset(k[i], 0x33, n);
+	}
+	CHECK(mm_heap_malloc(h, 1) == NULL && mm_heap_malloc(h, 30) == NULL);
+	CHECK(take_error(&hrec) == MM_OK && mm_heap_validate(h));
+	for (int i = 0; i < 16; i++)
+		mm_heap_free(h, k[i]);
+	CHECK(take_error(&hrec) == MM_OK && mm_heap_validate(h));
+
+	/* 1 byte past a request that leaves room in its class: at free, at realloc, by validation. */
+	unsigned char *p = launder(mm_heap_malloc(h, 10));
+	CHECK(p != NULL && mm_heap_block_size(h, p) == 10);
+	memset(p, 1, 10);
+	p[10] ^= 1;
+	CHECK(!mm_heap_validate(h));
+	mm_heap_free(h, p);
+	CHECK(take_error(&hrec) == MM_ERR_OVERRUN && hrec.last_ptr == p);
+	CHECK(mm_heap_realloc(h, p, 50) == NULL && take_error(&hrec) == MM_ERR_OVERRUN);
+	CHECK(mm_heap_block_size(h, p) == 0 && take_error(&hrec) == MM_ERR_OVERRUN);
+	p[10] ^= 1;
+	/* In place, grown and shrunk: the canary follows, the bytes given up are zeroed. */
+	CHECK(mm_heap_realloc(h, p, 20) == p && mm_heap_block_size(h, p) == 20);
+	memset(p + 10, 2, 10);
+	p[20] ^= 1;
+	mm_heap_free(h, p);
+	CHECK(take_error(&hrec) == MM_ERR_OVERRUN);
+	p[20] ^= 1;
+	CHECK(mm_heap_realloc(h, p, 5) == p && mm_heap_block_size(h, p) == 5 && all_zero(p + 5, 15));
+	p[5] = 9;
+	mm_heap_free(h, p);
+	CHECK(take_error(&hrec) == MM_ERR_OVERRUN);
+	p[5] = 0;
+	mm_heap_free(h, p);
+	CHECK(take_error(&hrec) == MM_OK && mm_heap_validate(h));
+
+	/* A write into a freed class block, found when it is handed out. */
+	unsigned char *q = launder(mm_heap_malloc(h, 40));
+	mm_heap_free(h, q);
+	q[30] = 'w';
+	CHECK(!mm_heap_validate(h));
+	unsigned char *r = mm_heap_malloc(h, 40);
+	CHECK(r == q && take_error(&hrec) == MM_ERR_WRITE_AFTER_FREE && all_zero(r, 40));
+	mm_heap_free(h, r);
+	mm_heap_free(h, r);
+	CHECK(take_error(&hrec) == MM_ERR_DOUBLE_FREE && mm_heap_validate(h));
+
+	/* Correct use is never reported: random sizes and reallocs, every byte checked. */
+	unsigned char *live[12] = {0};
+	size_t size[12] = {0};
+	rng g = {5};
+	for (int i = 0; i < 20000; i++) {
+		size_t j = (size_t)(rng_next(&g) % 12);
+		unsigned char tag = (unsigned char)(j + 1);
+		if (live[j]) {
+			for (size_t b = 0; b < size[j]; b++)
+				if (live[j][b] != tag) {
+					CHECK_MSG(0, "class block %zu byte %zu", j, b);
+					break;
+				}
+			size_t n = (size_t)rng_range(&g, 0, 64);
+			if (rng_next(&g) % 2) {
+				unsigned char *m = mm_heap_realloc(h, live[j], n);
+				if (n == 0) {
+					live[j] = NULL;
+				} else if (m) {
+					CHECK(mm_heap_block_size(h, m) == n &&
+					      all_zero(m + (n < size[j] ? n : size[j]), n > size[j] ? n - size[j] : 0));
+					memset(m, tag, n);
+					live[j] = m;
+					size[j] = n;
+				}
+			} else {
+				mm_heap_free(h, live[j]);
+				live[j] = NULL;
+			}
+		} else {
+			size_t n = (size_t)rng_range(&g, 0, 64);
+			unsigned char *m = mm_heap_malloc(h, n);
+			if (m) {
+				CHECK(all_zero(m, n) && mm_heap_block_size(h, m) == (n ? n : 1));
+				memset(m, tag, n);
+				live[j] = m;
+				size[j] = n;
+			}
+		}
+	}
+	CHECK_MSG(hrec.count == 0, "%d errors, the last %d", hrec.count, (int)hrec.last);
+	CHECK(mm_heap_validate(h));
+	mm_heap_destroy(h);
+}
+
 int main(void)
 {
 	test_overruns();
 	test_write_after_free();
 	test_correct_use();
+	test_fixed();
+	test_heap_classes();
 	return check_summary("test_hardened");
 }

@@ -46,9 +46,9 @@
  *    The cost is measured by `make bench` (rows "mm checks=0" and "mm checks=1").
  * 2: level 1, a link's target checked against the pools themselves rather than their range, and a
  *    full mm_validate() of the instance every MM_VALIDATE_INTERVAL operations.
- * 3: the hardened level, for debugging: level 2, and the TLSF core (mm_*, the TLSF 3.1 names, a
- *    heap's remainder) catches overflows and writes after free, at a cost in proportion to the
- *    block (the operations are no longer O(1), and the worst-case bounds of docs/realtime.md are
+ * 3: the hardened level, for debugging: level 2, and every layer (the TLSF core, the TLSF 3.1
+ *    names, fixed pools, a heap's classes and remainder) catches overflows and writes after free,
+ *    at a cost in proportion to the block (the operations are no longer O(1), and the worst-case bounds of docs/realtime.md are
  *    for levels 0 to 2):
  *    - each block ends in a canary word after the size asked for (mm_alloc_overhead() is two words);
  *      a write past the size asked for is reported at mm_free and mm_realloc (MM_ERR_OVERRUN, the
@@ -59,7 +59,10 @@
  *      or reset) and a block handed out, or grown over by mm_realloc, must still be zero but for the
  *      free-list links and the word its successor used (MM_ERR_WRITE_AFTER_FREE, reported; a block
  *      handed out comes out zeroed).
- *    Fixed pools and a heap's size classes are not covered.
+ *    Fixed pools and a heap's classes do the same with a canary word added to each block's stride:
+ *    mm_fixed_size and mm_heap_size count it, mm_fixed_block_size gives the block size asked for,
+ *    mm_heap_block_size a class block's request size, and a block handed out is checked past its
+ *    link (the lock-free mode: all of it); a double free in MM_FIXED_UNCHECKED mode is named one.
  */
 #ifndef MM_CHECKS
 #if MM_DEBUG

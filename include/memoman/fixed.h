@@ -114,7 +114,7 @@ void mm_fixed_free(mm_fixed_t pool, void *ptr);
 
 size_t mm_fixed_capacity(mm_fixed_t pool);   /* blocks in the pool; 0 for NULL */
 size_t mm_fixed_available(mm_fixed_t pool);  /* blocks free now (a snapshot in lock-free mode) */
-size_t mm_fixed_block_size(mm_fixed_t pool); /* usable bytes of every block */
+size_t mm_fixed_block_size(mm_fixed_t pool); /* usable bytes of every block (MM_CHECKS=3: as asked) */
 
 /* 1 if ptr is the start of one of the pool's blocks (allocated or not), else 0. O(1). */
 int mm_fixed_owns(mm_fixed_t pool, const void *ptr);

@@ -153,7 +153,8 @@ MM_ATTR_NODISCARD MM_ATTR_ALLOC_SIZE(3) void *mm_heap_realloc(mm_heap_t heap, vo
  */
 void mm_heap_free(mm_heap_t heap, void *ptr);
 
-/* Usable bytes of a live block: its class's block size, or mm_block_size for the remainder. 0 for
+/* Usable bytes of a live block: its class's block size (MM_CHECKS=3: the size asked for), or
+ * mm_block_size for the remainder. 0 for
  * NULL; 0, and reported as mm_heap_free would report it (a freed class block as MM_ERR_DOUBLE_FREE
  * in the checked mode), for a pointer that is not a live block. O(1). */
 size_t mm_heap_block_size(mm_heap_t heap, void *ptr);

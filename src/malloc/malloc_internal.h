@@ -310,14 +310,8 @@ extern _Thread_local mm_tcache *mm_tl_tcache MM_TLS_MODEL;
 #if MM_SECURE
 void mm_secure_written_after_free(const void *block) MM_HIDDEN; /* reported (alloc.c) */
 void mm_secure_overflow(const void *block) MM_HIDDEN;           /* reported (alloc.c) */
-MM_INLINE uintptr_t mm_canary_of(const void *block)
-{
-	return ((uintptr_t)block * (uintptr_t)0x9E3779B97F4A7C15ull) ^ mm_canary_key;
-}
-MM_INLINE uintptr_t *mm_canary_word(void *block, size_t bsize)
-{
-	return (uintptr_t *)block + bsize / sizeof(uintptr_t) - 1;
-}
+/* A class or zone block's canary code (common.h's canary, keyed per process). */
+MM_INLINE uintptr_t mm_canary_of(const void *block) { return mm_canary_code(block, mm_canary_key); }
 
 /* Everything after a free class block's link and cookie must still be zero (else a write after
  * free is reported). O(bsize). */
@@ -345,45 +339,19 @@ MM_INLINE void mm_secure_handout(void *block, void *next, size_t bsize)
 }
 
 /* The block (of bsize bytes, a class block or a zone's block) is the program's for its first n
- * bytes: the canary (the last word) holds the slack, the bytes from n to the canary, twice, once in
- * each half, mixed with the block's own code, so that no overwritten byte leaves it decodable; the
- * slack's bytes are zero (they were checked or made so). A slack of half a word or more (a zone's
- * block on a 32-bit target) is held as the largest that fits: the bytes before it are the
- * program's, unchecked. */
-#define MM_CANARY_HALF (sizeof(uintptr_t) * 4)
-#define MM_CANARY_SLACK_MAX (((uintptr_t)1 << MM_CANARY_HALF) - 1)
+ * bytes: its canary (common.h) written; the slack's bytes are zero (they were checked or made so). */
 MM_INLINE void *mm_secure_seal(void *block, size_t bsize, size_t n)
 {
-	if (block) {
-		uintptr_t slack = bsize - MM_CANARY_BYTES - n;
-		if (slack > MM_CANARY_SLACK_MAX)
-			slack = MM_CANARY_SLACK_MAX;
-		*mm_canary_word(block, bsize) = mm_canary_of(block) ^ (slack | (slack << MM_CANARY_HALF));
-	}
+	if (block)
+		mm_canary_put(block, bsize, n, mm_canary_of(block));
 	return block;
-}
-
-/* The size the canary says is the program's (n, or more if the slack was held short), or SIZE_MAX
- * if the canary is not one (overwritten). */
-MM_INLINE size_t mm_secure_size(void *block, size_t bsize)
-{
-	uintptr_t v = *mm_canary_word(block, bsize) ^ mm_canary_of(block);
-	uintptr_t lo = v & MM_CANARY_SLACK_MAX, hi = v >> MM_CANARY_HALF;
-	return lo == hi && lo <= bsize - MM_CANARY_BYTES ? bsize - MM_CANARY_BYTES - (size_t)lo : SIZE_MAX;
 }
 
 /* The size the block's canary holds, if the canary and the bytes between that size and it are
  * untouched; SIZE_MAX if not (a write past the end). */
 MM_INLINE size_t mm_secure_intact(void *block, size_t bsize)
 {
-	size_t n = mm_secure_size(block, bsize);
-	if (MM_UNLIKELY(n == SIZE_MAX))
-		return SIZE_MAX;
-	const unsigned char *c = (const unsigned char *)block;
-	for (size_t i = n; i < bsize - MM_CANARY_BYTES; i++)
-		if (MM_UNLIKELY(c[i] != 0))
-			return SIZE_MAX;
-	return n;
+	return mm_canary_intact(block, bsize, mm_canary_of(block));
 }
 
 /* At free: the block intact (else 0, for the caller to report), then zeroed after its link and
