@@ -781,7 +781,8 @@ MM_API void *MM_NAME(malloc)(size_t n)
 #endif
 }
 
-MM_API void MM_NAME(free)(void *ptr)
+/* free, and C++'s unsized operator delete. */
+MM_INLINE void free_entry(void *ptr)
 {
 	MM_TOOL_QUIET_BEGIN();
 	size_t usable = tool_usable(ptr);
@@ -792,6 +793,8 @@ MM_API void MM_NAME(free)(void *ptr)
 	tool_freed(ptr, usable); /* not reached after a bad free, which aborts; refused, it changes nothing */
 	MM_TOOL_QUIET_END();
 }
+
+MM_API void MM_NAME(free)(void *ptr) { free_entry(ptr); }
 
 #if MM_SECURE
 /* The secure build checks the size a sized free names: more than the block's usable size is not
@@ -830,12 +833,22 @@ MM_API void MM_NAME(free_aligned_sized)(void *ptr, size_t align, size_t size)
 	FREE_WITH_SIZE(ptr, size, "free_aligned_sized(): not the size allocated, or an invalid pointer");
 }
 
-#if MM_SECURE && !defined(MM_MALLOC_PREFIX) && defined(__linux__) && defined(__SIZEOF_SIZE_T__)
+/* ---- C++'s operator new and delete ---------------------------------------------------------------------- */
+
+#if !defined(MM_MALLOC_PREFIX) && defined(__linux__) && defined(__SIZEOF_SIZE_T__)
 /*
- * C++'s sized operator delete, which libstdc++ turns into a plain free: the secure build takes its
- * place (the Itanium C++ ABI's names, size_t being unsigned long, or unsigned int on 32-bit
- * targets) and checks the size as free_sized does. new and unsized delete stay libstdc++'s, which
- * call malloc and free.
+ * memoman's own operator new, new[], delete and delete[], plain and sized (the Itanium C++ ABI's
+ * names), so that a C++ program's blocks skip libstdc++'s wrappers around malloc and free. They keep
+ * the standard's contract:
+ *   - new never returns NULL: when memory runs out it calls the new-handler
+ *     (std::get_new_handler) and tries again, and throws std::bad_alloc once there is none
+ *     (libstdc++'s own thrower, so the exception is a real one; the library is built with
+ *     -fexceptions, so it passes through these frames to the program's catch);
+ *   - a program that defines its own operator new or delete keeps them (its definitions come
+ *     first), and the forms it leaves to the library call them as the standard's defaults do:
+ *     new[] calls its new, delete[] and the sized deletes its delete (so its bookkeeping sees
+ *     every block); the secure build's sized deletes check the size as free_sized does.
+ * The nothrow, aligned and placement forms stay libstdc++'s: they call these, or aligned_alloc.
  */
 /* The mangling follows size_t's type, not its width: unsigned long on the 64-bit Linux ABIs and on
  * 31-bit s390, unsigned int on the other 32-bit ones (i386, armhf, ppc32, riscv32, mips). */
@@ -847,8 +860,88 @@ MM_API void MM_NAME(free_aligned_sized)(void *ptr, size_t align, size_t size)
 #define MM_CXX_SIZED_ALIGNED(x) x##jSt11align_val_t
 #endif
 #ifdef MM_CXX_SIZED
-/* Is p in memory of ours (a block or not)? For C++'s sized delete, which may be given a pointer
- * from the program's own operator new. */
+MM_API void *MM_CXX_SIZED(_Znw)(size_t n);
+MM_API void *MM_CXX_SIZED(_Zna)(size_t n);
+#define MM_STR2(x) #x
+#define MM_STR(x) MM_STR2(x)
+MM_API void _ZdlPv(void *ptr);
+MM_API void _ZdaPv(void *ptr);
+MM_API void MM_CXX_SIZED(_ZdlPv)(void *ptr, size_t size);
+MM_API void MM_CXX_SIZED(_ZdaPv)(void *ptr, size_t size);
+
+/* libstdc++'s, weak: absent from a program without C++ (which never calls these). */
+typedef void (*mm_new_handler)(void);
+extern mm_new_handler _ZSt15get_new_handlerv(void) __attribute__((weak));
+extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
+
+/* malloc found no memory for new: the new-handler and another try, until one succeeds or there is
+ * no handler left (std::bad_alloc). */
+static MM_NOINLINE MM_COLD void *cxx_out_of_memory(size_t n)
+{
+	for (;;) {
+		mm_new_handler h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
+		if (!h) {
+			if (_ZSt17__throw_bad_allocv)
+				_ZSt17__throw_bad_allocv();
+			mm_report_misuse("operator new: out of memory, and no C++ runtime to throw std::bad_alloc",
+			                 NULL);
+			abort(); /* not reached but with MEMOMAN_ERRORS=report: new never returns NULL */
+		}
+		h();
+		void *p = MM_NAME(malloc)(n);
+		if (p)
+			return p;
+	}
+}
+
+/* Fast path: malloc's, then a test of its answer; no wrapper frame in between. */
+MM_INLINE void *cxx_new(size_t n)
+{
+#if MM_TOOLS
+	void *p = MM_NAME(malloc)(n);
+#else
+	void *p = TRACING() ? traced_malloc(n) : do_malloc(n);
+#endif
+	return MM_LIKELY(p != NULL) ? p : cxx_out_of_memory(n);
+}
+
+MM_API void *MM_CXX_SIZED(_Znw)(size_t n) { return cxx_new(n); }
+MM_API void _ZdlPv(void *ptr) { free_entry(ptr); }
+
+/* Local names of the two (hidden aliases: their addresses are these definitions'). */
+extern void *mm_cxx_new_self(size_t n) __attribute__((alias(MM_STR(MM_CXX_SIZED(_Znw))), visibility("hidden")));
+extern void mm_cxx_delete_self(void *ptr) __attribute__((alias("_ZdlPv"), visibility("hidden")));
+
+/* Does the program define its own operator new, or delete? The exported name's address comes
+ * through the symbol table (the GOT), which finds the program's definition first; the library is
+ * built with semantic interposition (gcc's default), so that it is not taken as the local one. */
+MM_INLINE int cxx_new_replaced(void) { return (void *(*)(size_t))MM_CXX_SIZED(_Znw) != mm_cxx_new_self; }
+MM_INLINE int cxx_delete_replaced(void) { return (void (*)(void *))_ZdlPv != mm_cxx_delete_self; }
+
+MM_API void *MM_CXX_SIZED(_Zna)(size_t n)
+{
+	if (MM_UNLIKELY(cxx_new_replaced()))
+		return MM_CXX_SIZED(_Znw)(n);
+	return cxx_new(n);
+}
+MM_API void _ZdaPv(void *ptr)
+{
+	if (MM_UNLIKELY(cxx_delete_replaced()))
+		_ZdlPv(ptr);
+	else
+		free_entry(ptr);
+}
+extern void mm_cxx_delete_array_self(void *ptr) __attribute__((alias("_ZdaPv"), visibility("hidden")));
+/* Is the unsized delete[] in effect not this library's own path to free (the program's delete[], or
+ * ours calling the program's delete)? */
+MM_INLINE int cxx_delete_array_replaced(void)
+{
+	return cxx_delete_replaced() || (void (*)(void *))_ZdaPv != mm_cxx_delete_array_self;
+}
+
+#if MM_SECURE
+/* Is p in memory of ours (a block or not)? For the aligned sized deletes, which may be given a
+ * pointer from the program's own aligned operator new. */
 static int ours(const void *p)
 {
 	uintptr_t a = (uintptr_t)p;
@@ -856,26 +949,21 @@ static int ours(const void *p)
 }
 
 #define MM_CXX_DELETE "operator delete: not the size allocated, or an invalid pointer"
-/* The unsized deletes a pointer not of ours goes to, as the standard's default sized delete does
- * (the program's own, or libstdc++'s): weak, absent from a program without C++. */
-extern void _ZdlPv(void *ptr) __attribute__((weak));
-extern void _ZdaPv(void *ptr) __attribute__((weak));
+/* The aligned unsized deletes a pointer not of ours goes to (weak: absent without C++). */
 extern void _ZdlPvSt11align_val_t(void *ptr, size_t align) __attribute__((weak));
 extern void _ZdaPvSt11align_val_t(void *ptr, size_t align) __attribute__((weak));
-MM_API void MM_CXX_SIZED(_ZdlPv)(void *ptr, size_t size);
-MM_API void MM_CXX_SIZED(_ZdaPv)(void *ptr, size_t size);
 MM_API void MM_CXX_SIZED_ALIGNED(_ZdlPv)(void *ptr, size_t size, size_t align);
 MM_API void MM_CXX_SIZED_ALIGNED(_ZdaPv)(void *ptr, size_t size, size_t align);
 MM_API void MM_CXX_SIZED(_ZdlPv)(void *ptr, size_t size)
 {
-	if (ptr && !ours(ptr) && _ZdlPv)
+	if (cxx_delete_replaced())
 		_ZdlPv(ptr);
 	else
 		free_with_size(ptr, size, MM_CXX_DELETE);
 }
 MM_API void MM_CXX_SIZED(_ZdaPv)(void *ptr, size_t size)
 {
-	if (ptr && !ours(ptr) && _ZdaPv)
+	if (cxx_delete_array_replaced())
 		_ZdaPv(ptr);
 	else
 		free_with_size(ptr, size, MM_CXX_DELETE);
@@ -894,6 +982,25 @@ MM_API void MM_CXX_SIZED_ALIGNED(_ZdaPv)(void *ptr, size_t size, size_t align)
 	else
 		free_with_size(ptr, size, MM_CXX_DELETE);
 }
+#else
+/* The size is not needed: free's fast path, unless the program has its own unsized delete. */
+MM_API void MM_CXX_SIZED(_ZdlPv)(void *ptr, size_t size)
+{
+	(void)size;
+	if (MM_UNLIKELY(cxx_delete_replaced()))
+		_ZdlPv(ptr);
+	else
+		free_entry(ptr);
+}
+MM_API void MM_CXX_SIZED(_ZdaPv)(void *ptr, size_t size)
+{
+	(void)size;
+	if (MM_UNLIKELY(cxx_delete_array_replaced()))
+		_ZdaPv(ptr);
+	else
+		free_entry(ptr);
+}
+#endif
 #endif
 #endif
 
