@@ -439,14 +439,14 @@ static void tool_expose(void *p, size_t n)
 /* ---- Sizes of blocks ------------------------------------------------------------------------------------ */
 
 #if MM_SECURE
-/* A block with a canary (a class or a zone's block, of `usable` bytes for the program) is now the
+/* A block with a canary (a class, zone or large-region block, of `usable` bytes for the program) is now the
  * program's for its first n (SIZE_MAX: only checked): the bytes after the size it had are checked
  * (a write past the end is reported, 0), those it gives back zeroed, the canary resealed (realloc,
  * malloc_usable_size). */
 static int secure_resize(const mm_segment *s, void *ptr, size_t usable, size_t n)
 {
-	if (s->kind != MM_SEG_SMALL && s->kind != MM_SEG_MEDIUM && s->kind != MM_SEG_ZONE)
-		return 1;
+	if (s->kind == MM_SEG_HUGE)
+		return 1; /* a guarded block ends at its guard page instead */
 	size_t bsize = usable + MM_CANARY_BYTES;
 	size_t old = mm_secure_intact(ptr, bsize);
 	if (old == SIZE_MAX) {
@@ -584,8 +584,12 @@ static void *do_realloc(void *ptr, size_t n)
 	} else if (s->kind == MM_SEG_LARGE) {
 		if (want > MM_ZONE_MAX && want <= MM_LARGE_MAX) {
 			void *q = mm_large_realloc(s, ptr, want);
-			if (q)
+			if (q) {
+#if MM_SECURE
+				secure_reseal(q, n);
+#endif
 				return q;
+			}
 		}
 	} else if (s->kind == MM_SEG_HUGE && want > MM_LARGE_MAX) {
 		void *q = mm_huge_realloc(s, ptr, want);

@@ -123,10 +123,23 @@ static void *shard_alloc(large_shard *sh, size_t n, size_t align, int grow)
 	return p;
 }
 
+/*
+ * The secure build: each block ends in a canary as a zone's block does (asked for MM_CANARY_BYTES
+ * more, sealed under the shard's lock, which guards the header's flag bits), checked at free,
+ * realloc and malloc_usable_size. Freed memory is zeroed (the TLSF core's MM_ZERO_FREED) but not
+ * checked when handed out again: a block here is megabytes, and most of it purged pages.
+ */
+#if MM_SECURE
+#define LARGE_SEAL(p, n) ((p) ? mm_secure_tlsf_seal((p), (n)) : NULL)
+#else
+#define LARGE_SEAL(p, n) (p)
+#endif
+
 void *mm_large_malloc(size_t n, size_t align, unsigned home)
 {
+	size_t want = n + MM_CANARY_BYTES; /* n <= MM_LARGE_MAX: no overflow */
 	large_shard *sh = shard_lock(home);
-	void *p = shard_alloc(sh, n, align, 1);
+	void *p = LARGE_SEAL(shard_alloc(sh, want, align, 1), n);
 	pthread_mutex_unlock(&sh->lock);
 	/* No room and no new pool (an address-space limit): the free space of the other shards, before
 	 * a mapping of its own is tried, so that memory freed in one shard is not lost to the others. */
@@ -135,7 +148,7 @@ void *mm_large_malloc(size_t n, size_t align, unsigned home)
 		if (other == sh)
 			continue;
 		pthread_mutex_lock(&other->lock);
-		p = shard_alloc(other, n, align, 0);
+		p = LARGE_SEAL(shard_alloc(other, want, align, 0), n);
 		pthread_mutex_unlock(&other->lock);
 	}
 	return p;
@@ -149,6 +162,14 @@ void mm_large_free(mm_segment *pool, void *p)
 	}
 	large_shard *sh = shard_of(pool);
 	pthread_mutex_lock(&sh->lock);
+#if MM_SECURE
+	/* A block of the region (else reported), its canary intact (else reported, and kept). */
+	size_t checked = mm_tlsf_checked_size(sh->tlsf, p);
+	if (!checked || !mm_secure_tlsf_intact(p, checked)) {
+		pthread_mutex_unlock(&sh->lock);
+		return;
+	}
+#endif
 	uint64_t before = sh->tlsf->obs.frees;
 	size_t usable = block_usable(p);
 	mm_tlsf_free(sh->tlsf, p);
@@ -165,7 +186,7 @@ void *mm_large_realloc(mm_segment *pool, void *p, size_t n)
 	large_shard *sh = shard_of(pool);
 	pthread_mutex_lock(&sh->lock);
 	size_t before = block_usable(p);
-	void *q = mm_tlsf_realloc(sh->tlsf, p, n);
+	void *q = LARGE_SEAL(mm_tlsf_realloc(sh->tlsf, p, n + MM_CANARY_BYTES), n); /* the caller checked the canary */
 	if (q)
 		atomic_fetch_add_explicit(&mm_stat_large_bytes, (uint64_t)block_usable(q) - before,
 		                          memory_order_relaxed);
@@ -179,7 +200,7 @@ size_t mm_large_usable(mm_segment *pool, void *p)
 	pthread_mutex_lock(&sh->lock); /* the header's flag bits change under the lock */
 	size_t n = mm_tlsf_checked_size(sh->tlsf, p);
 	pthread_mutex_unlock(&sh->lock);
-	return n;
+	return n ? n - MM_CANARY_BYTES : 0; /* the secure build's canary out */
 }
 
 #if MM_TOOLS

@@ -347,6 +347,12 @@ MM_INLINE void *mm_secure_seal(void *block, size_t bsize, size_t n)
 	return block;
 }
 
+/* A zone's or the large region's block (a TLSF block asked for MM_CANARY_BYTES more) is the
+ * program's for n bytes: the slack zeroed, the canary written (zone.c). */
+void *mm_secure_tlsf_seal(void *p, size_t n) MM_HIDDEN;
+/* At free: such a block's canary and slack as sealed; else reported (a write past the end) and 0. */
+int mm_secure_tlsf_intact(void *p, size_t usable) MM_HIDDEN;
+
 /* The size the block's canary holds, if the canary and the bytes between that size and it are
  * untouched; SIZE_MAX if not (a write past the end). */
 MM_INLINE size_t mm_secure_intact(void *block, size_t bsize)

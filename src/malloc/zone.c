@@ -47,10 +47,10 @@ static void zone_error(void *instance, mm_error_t e, const void *ptr, void *user
 MM_INLINE size_t block_usable(const void *p) { return mm_stride_of(MM_SIZE_LOAD(mm_block_from_ptr(p))) - MM_W; }
 
 #if MM_SECURE
-/* The secure build's zone blocks end in a canary as class blocks do (malloc_internal.h): the TLSF
- * core was asked for MM_CANARY_BYTES more; the block is the program's for n bytes, the slack up to
- * the canary zeroed (a split-off rest leaves little). */
-static void *zone_seal(void *p, size_t n)
+/* The secure build's zone and large-region blocks end in a canary as class blocks do
+ * (malloc_internal.h): the TLSF core was asked for MM_CANARY_BYTES more; the block is the program's
+ * for n bytes, the slack up to the canary zeroed (a split-off rest leaves little). */
+void *mm_secure_tlsf_seal(void *p, size_t n)
 {
 	size_t bsize = block_usable(p);
 	mm_zero_bytes((unsigned char *)p + n, bsize - MM_CANARY_BYTES - n);
@@ -76,7 +76,7 @@ static void zone_check_fresh(void *p)
 }
 
 /* At free: the canary and the slack as sealed (else a write past the end, reported: 0). */
-static int zone_intact(void *p, size_t usable)
+int mm_secure_tlsf_intact(void *p, size_t usable)
 {
 	if (MM_UNLIKELY(mm_secure_intact(p, usable) == SIZE_MAX)) {
 		mm_secure_overflow(p);
@@ -223,7 +223,7 @@ void *mm_zone_malloc(mm_tcache *tc, size_t n, size_t align)
 			mm_relaxed_add(&tc->zone_allocs, 1);
 			mm_relaxed_add(&tc->zone_bytes, block_usable(p));
 #if MM_SECURE
-			zone_seal(p, n);
+			mm_secure_tlsf_seal(p, n);
 #endif
 			return p;
 		}
@@ -285,7 +285,7 @@ void mm_zone_free(mm_segment *s, void *p)
 		}
 #if MM_SECURE
 		size_t checked = mm_tlsf_checked_size(a->tlsf, p); /* a bad pointer: reported, 0 */
-		if (!checked || !zone_intact(p, checked))
+		if (!checked || !mm_secure_tlsf_intact(p, checked))
 			return;
 #endif
 		uint64_t before = a->tlsf->obs.frees;
@@ -304,7 +304,7 @@ void mm_zone_free(mm_segment *s, void *p)
 	if (!usable)
 		return;
 #if MM_SECURE
-	if (!zone_intact(p, usable))
+	if (!mm_secure_tlsf_intact(p, usable))
 		return;
 #else
 	(void)usable;
@@ -347,7 +347,7 @@ void *mm_zone_realloc(mm_tcache *tc, mm_segment *s, void *p, size_t n)
 	if (q) {
 		mm_relaxed_add(&tc->zone_bytes, (uint64_t)block_usable(q) - before);
 #if MM_SECURE
-		zone_seal(q, n); /* the caller checked the old canary */
+		mm_secure_tlsf_seal(q, n); /* the caller checked the old canary */
 #endif
 	}
 	return q;

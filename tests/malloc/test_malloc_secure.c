@@ -3,14 +3,15 @@
  * test_malloc_secure.c - libmemoman-malloc-secure, the secure build (MM_SECURE=1):
  *   - a write past the bytes asked for (1 byte past 20, 4,096 and 20,001 bytes, whose blocks have
  *     more; 1 and 8 bytes past the usable size of 8, 24, 3,000 and 60,000-byte blocks, the last a
- *     zone's; 1 byte past 1,000 bytes aligned to 64 KiB) is reported at free, from the owner and
- *     from another thread, and at realloc;
+ *     zone's; 1 byte past 1,000 bytes aligned to 64 KiB; past 2 and 3 MiB aligned to 4 KiB, the
+ *     large region's) is reported at free, from the owner and from another thread, at realloc and
+ *     by malloc_usable_size;
  *   - a write into a freed class block is reported when the block is handed out again, also when
  *     another thread freed it, and when its page was given back (when a page takes the slot again);
  *   - each case in a child that must die of SIGABRT with the message; with MEMOMAN_ERRORS=report it
  *     says so and the program goes on;
  *   - correct use is not reported: the whole usable size (the class size less the canary's 8 bytes)
- *     is the program's; calloc zeroes; realloc keeps the bytes; a freed block is zeroed after its
+ *     is the program's, in every size range and the large region's aligned blocks; calloc zeroes; realloc keeps the bytes; a freed block is zeroed after its
  *     link and cookie; malloc hands out zeroed blocks; a block freed is not the next one handed out;
  *   - the blocks of a fresh page come out in a random order, not address after address;
  *   - free_sized naming more than the block has is reported, and so is C++'s sized delete, also of a
@@ -99,6 +100,25 @@ static void overflow_zone_aligned(void)
 	unsigned char *p = opaque(aligned_alloc(65536, 1000)); /* a zone's block at this alignment */
 	p[1000] ^= 'x';
 	free(p);
+}
+/* The large region's blocks (above 1 MiB, aligned beyond 16 bytes). */
+static void overflow_large(void)
+{
+	unsigned char *p = opaque(aligned_alloc(4096, ((size_t)2 << 20) + 100));
+	p[((size_t)2 << 20) + 100] ^= 'x';
+	free(p);
+}
+static void overflow_large_realloc(void)
+{
+	unsigned char *p = opaque(aligned_alloc(4096, (size_t)3 << 20));
+	p[(size_t)3 << 20] ^= 'x';
+	sink = realloc(p, (size_t)4 << 20);
+}
+static void overflow_large_usable(void)
+{
+	unsigned char *p = opaque(aligned_alloc(64, (size_t)2 << 20));
+	p[malloc_usable_size(p)] ^= 'x';
+	sink = (void *)(uintptr_t)malloc_usable_size(p);
 }
 static void overflow_8_small(void) { overflow(24, 8); }
 static void overflow_1_tiny(void) { overflow(8, 1); }
@@ -290,6 +310,12 @@ static const struct {
     {"1 byte past a 40000-byte block, freed by another thread", "bytes after a block were overwritten",
      overflow_zone_remote, 0},
     {"1 byte past 1000 bytes aligned to 64 KiB", "bytes after a block were overwritten", overflow_zone_aligned, 0},
+    {"1 byte past 2 MiB + 100 bytes aligned to 4 KiB (the large region)", "bytes after a block were overwritten",
+     overflow_large, 0},
+    {"1 byte past 3 MiB aligned to 4 KiB, then realloc", "bytes after a block were overwritten", overflow_large_realloc,
+     0},
+    {"1 byte past a large-region block's usable size, then malloc_usable_size", "bytes after a block were overwritten",
+     overflow_large_usable, 0},
     {"write after free (small)", "written to after free", write_after_free_small, 0},
     {"write after free (medium class)", "written to after free", write_after_free_medium, 0},
     {"write after free (a zone's block)", "written to after free", write_after_free_zone, 0},
@@ -393,6 +419,20 @@ static void correct_use(void)
 			grown[i] = (unsigned char)i;
 	}
 	free(grown);
+	/* The large region's blocks: all their usable size the program's, kept by realloc both ways. */
+	for (size_t n = (size_t)3 << 19; n <= (size_t)12 << 20; n = n * 3 / 2) {
+		unsigned char *p = aligned_alloc(4096, n);
+		CHECK(p != NULL && ((uintptr_t)p & 4095) == 0);
+		size_t usable = malloc_usable_size(p);
+		CHECK(usable >= n);
+		memset(p, 0x3C, usable);
+		p = realloc(p, n + n / 3);
+		CHECK(p != NULL && p[n - 1] == 0x3C && malloc_usable_size(p) >= n + n / 3);
+		memset(p, 0x3D, n + n / 3);
+		p = realloc(p, n - n / 4);
+		CHECK(p != NULL && p[n - n / 4 - 1] == 0x3D && malloc_usable_size(p) >= n - n / 4);
+		free(p);
+	}
 	/* malloc(0): unique, no usable bytes, reallocated and freed as any block. */
 	unsigned char *z1 = malloc(0), *z2 = malloc(0);
 	CHECK(z1 && z2 && z1 != z2 && malloc_usable_size(z1) == 0);
