@@ -288,6 +288,14 @@ void mm_secure_overflow(const void *ptr)
 	mm_report_misuse("heap corruption: the bytes after a block were overwritten (a write past its end) at", ptr);
 }
 
+void mm_secure_underflow(const void *ptr)
+{
+	mm_report_misuse(
+	    "heap corruption: the bytes before a block were overwritten (a write before its start, or past "
+	    "the end of the block before it) at",
+	    ptr);
+}
+
 void mm_secure_written_after_free(const void *block)
 {
 	mm_report_misuse("heap corruption: a freed block was written to after free (a write after free) at", block);
@@ -314,6 +322,10 @@ MM_INLINE void do_free(void *ptr)
 		return;
 	}
 #if MM_SECURE
+	if (MM_UNLIKELY(!mm_secure_before_intact(p, a))) {
+		mm_secure_underflow(ptr); /* with MEMOMAN_ERRORS=report: refused, the block stays in use */
+		return;
+	}
 	if (MM_UNLIKELY(!mm_secure_release(b, p->bsize))) {
 		mm_secure_overflow(ptr); /* with MEMOMAN_ERRORS=report: refused, the block stays in use */
 		return;

@@ -310,6 +310,7 @@ extern _Thread_local mm_tcache *mm_tl_tcache MM_TLS_MODEL;
 #if MM_SECURE
 void mm_secure_written_after_free(const void *block) MM_HIDDEN; /* reported (alloc.c) */
 void mm_secure_overflow(const void *block) MM_HIDDEN;           /* reported (alloc.c) */
+void mm_secure_underflow(const void *block) MM_HIDDEN;          /* reported (alloc.c) */
 /* A class or zone block's canary code (common.h's canary, keyed per process). */
 MM_INLINE uintptr_t mm_canary_of(const void *block) { return mm_canary_code(block, mm_canary_key); }
 
@@ -358,6 +359,21 @@ int mm_secure_tlsf_intact(void *p, size_t usable) MM_HIDDEN;
 MM_INLINE size_t mm_secure_intact(void *block, size_t bsize)
 {
 	return mm_canary_intact(block, bsize, mm_canary_of(block));
+}
+
+/* At free of the class block at a in page p: the word before it, the previous block's last (unless
+ * it is the page's first), is what that block's state leaves there: its canary if it is live, zero
+ * if it is free or was never handed out, or its cookie if it is free and two words long. Anything
+ * else was written there: an underflow of this block, or an overflow of that one (0). Written by
+ * the previous block's owner or user at other moments, the word is always one of those. */
+MM_INLINE int mm_secure_before_intact(const mm_page *p, uintptr_t a)
+{
+	if (a == p->start)
+		return 1;
+	void *prev = (void *)(a - p->bsize);
+	uintptr_t w = ((const uintptr_t *)a)[-1];
+	return w == 0 || w == ((uintptr_t)prev ^ mm_secret) ||
+	       mm_canary_get(prev, p->bsize, mm_canary_of(prev)) != SIZE_MAX;
 }
 
 /* At free: the block intact (else 0, for the caller to report), then zeroed after its link and

@@ -6,6 +6,8 @@
  *     zone's; 1 byte past 1,000 bytes aligned to 64 KiB; past 2 and 3 MiB aligned to 4 KiB, the
  *     large region's) is reported at free, from the owner and from another thread, at realloc and
  *     by malloc_usable_size;
+ *   - a write of 1 or 32 bytes before a class block (into the block below it, live or free) is
+ *     reported when the block is freed;
  *   - a write into a freed class block is reported when the block is handed out again, also when
  *     another thread freed it, and when its page was given back (when a page takes the slot again);
  *   - each case in a child that must die of SIGABRT with the message; with MEMOMAN_ERRORS=report it
@@ -119,6 +121,39 @@ static void overflow_large_usable(void)
 	unsigned char *p = opaque(aligned_alloc(64, (size_t)2 << 20));
 	p[malloc_usable_size(p)] ^= 'x';
 	sink = (void *)(uintptr_t)malloc_usable_size(p);
+}
+/* Writes before a 24-byte block (a 32-byte class block) whose neighbour below is live or free. */
+static unsigned char *with_neighbour_below(int free_it_first)
+{
+	static unsigned char *held[400];
+	for (int i = 0; i < 400; i++) {
+		held[i] = opaque(malloc(24));
+		for (int j = 0; j < i; j++)
+			if (held[j] == held[i] - 32) {
+				if (free_it_first)
+					free(held[j]);
+				return held[i];
+			}
+	}
+	return NULL; /* not reached: a page carves its blocks side by side */
+}
+static void underflow_1_live(void)
+{
+	unsigned char *p = with_neighbour_below(0);
+	p[-1] ^= 'x';
+	free(p);
+}
+static void underflow_1_free(void)
+{
+	unsigned char *p = with_neighbour_below(1);
+	p[-1] ^= 'x';
+	free(p);
+}
+static void underflow_32(void)
+{
+	unsigned char *p = with_neighbour_below(0);
+	memset(p - 32, 'A', 32);
+	free(p);
 }
 static void overflow_8_small(void) { overflow(24, 8); }
 static void overflow_1_tiny(void) { overflow(8, 1); }
@@ -316,6 +351,9 @@ static const struct {
      0},
     {"1 byte past a large-region block's usable size, then malloc_usable_size", "bytes after a block were overwritten",
      overflow_large_usable, 0},
+    {"1 byte before a block, its neighbour below live", "bytes before a block were overwritten", underflow_1_live, 0},
+    {"1 byte before a block, its neighbour below free", "bytes before a block were overwritten", underflow_1_free, 0},
+    {"32 bytes before a block", "bytes before a block were overwritten", underflow_32, 0},
     {"write after free (small)", "written to after free", write_after_free_small, 0},
     {"write after free (medium class)", "written to after free", write_after_free_medium, 0},
     {"write after free (a zone's block)", "written to after free", write_after_free_zone, 0},
