@@ -179,13 +179,19 @@ MM_INLINE void mm_canary_put(void *p, size_t u, size_t n, uintptr_t code)
 	*mm_canary_word(p, u) = code ^ (slack | (slack << MM_CANARY_HALF));
 }
 
-/* The bytes the canary says are the program's (n, or more if the slack was held short), or
- * SIZE_MAX if it is no canary (overwritten). The slack's bytes are not looked at. */
-MM_INLINE size_t mm_canary_get(const void *p, size_t u, uintptr_t code)
+/* The bytes a canary word `word` of such a block says are the program's (n, or more if the slack
+ * was held short), or SIZE_MAX if it is no canary (overwritten). */
+MM_INLINE size_t mm_canary_decode(uintptr_t word, size_t u, uintptr_t code)
 {
-	uintptr_t v = *mm_canary_word((void *)(uintptr_t)p, u) ^ code;
+	uintptr_t v = word ^ code;
 	uintptr_t lo = v & MM_CANARY_SLACK_MAX, hi = v >> MM_CANARY_HALF;
 	return lo == hi && lo <= u - sizeof(uintptr_t) ? u - sizeof(uintptr_t) - (size_t)lo : SIZE_MAX;
+}
+
+/* mm_canary_decode of p's canary. The slack's bytes are not looked at. */
+MM_INLINE size_t mm_canary_get(const void *p, size_t u, uintptr_t code)
+{
+	return mm_canary_decode(*mm_canary_word((void *)(uintptr_t)p, u), u, code);
 }
 
 /* mm_canary_get, and the slack's bytes still zero; SIZE_MAX if not (a write past the end). O(slack). */

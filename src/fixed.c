@@ -324,6 +324,10 @@ void *mm_fixed_alloc(mm_fixed_t p)
 	 * after free left in the link it came from (fixed_internal.h). */
 	if (p->bitmap && MM_UNLIKELY(!mm_fixed_claim(p, b)))
 		return fixed_alloc_forged(p);
+#if MM_CHECKS >= 3
+	if (!p->bitmap && MM_UNLIKELY(!MM_FIXED_CARVED(p, b)))
+		return fixed_alloc_forged(p);
+#endif
 	p->head = mm_fixed_next(p, b);
 	p->obs.allocs++;
 	return MM_FIXED_HAND_OUT(p, b, p->asked, &p->obs);
@@ -511,12 +515,8 @@ int mm_fixed_free_core(mm_fixed *p, void *ptr, mm_observe *report_to)
 			mm_fixed_refuse(p, ptr, report_to);
 			return 0;
 		}
-#if MM_CHECKS >= 3
-		if (!mm_fixed_release(p, ptr, report_to))
-			return 0;
-#endif
+		size_t bit = (size_t)1 << (i % MM_BITMAP_BITS);
 		if (p->bitmap) { /* cleared in one atomic step: two threads freeing it cannot both win */
-			size_t bit = (size_t)1 << (i % MM_BITMAP_BITS);
 			if (MM_UNLIKELY(!(
 			        atomic_fetch_and_explicit(&p->bitmap[i / MM_BITMAP_BITS], ~bit, memory_order_relaxed) &
 			        bit))) {
@@ -524,6 +524,14 @@ int mm_fixed_free_core(mm_fixed *p, void *ptr, mm_observe *report_to)
 				return 0;
 			}
 		}
+#if MM_CHECKS >= 3
+		/* After the bit: the loser of two racing frees never touches the block. */
+		if (MM_UNLIKELY(!mm_fixed_release(p, ptr, report_to))) {
+			if (p->bitmap) /* refused: live again */
+				atomic_fetch_or_explicit(&p->bitmap[i / MM_BITMAP_BITS], bit, memory_order_relaxed);
+			return 0;
+		}
+#endif
 		lockfree_free(p, i);
 		atomic_fetch_add_explicit(&p->lf_frees, 1, memory_order_relaxed);
 		return 1;
@@ -706,16 +714,17 @@ void *mm_fixed_hand_out(mm_fixed *p, void *b, size_t n, mm_observe *report_to)
 
 int mm_fixed_release(mm_fixed *p, void *ptr, mm_observe *report_to)
 {
-	/* The index first, so that nothing is read outside the pool's carved blocks. */
-	size_t i = mm_fixed_index(p, mm_addr(ptr));
-	if (MM_UNLIKELY(i >= fixed_carved(p) || (p->bitmap && !mm_fixed_is_live(p, ptr)))) {
+	/* The index first (the unchecked mode's check), so that nothing is read outside the pool's
+	 * carved blocks. */
+	if (MM_UNLIKELY(mm_fixed_index(p, mm_addr(ptr)) >= fixed_carved(p))) {
 		mm_fixed_refuse(p, ptr, report_to);
 		return 0;
 	}
 	if (MM_UNLIKELY(mm_canary_intact(ptr, p->stride, canary_code(ptr)) == SIZE_MAX)) {
-		/* A block freed already is all zero past its link (the unchecked mode has no bitmap to
-		 * tell): anything else is a write past the end. */
-		mm_observe_report(report_to, still_zero(p, ptr) ? MM_ERR_DOUBLE_FREE : MM_ERR_OVERRUN, ptr);
+		/* Without a bitmap, a block freed already is all zero past its link: anything else (and
+		 * any live block the bitmap took back) is a write past the end. */
+		int freed = !p->bitmap && still_zero(p, ptr);
+		mm_observe_report(report_to, freed ? MM_ERR_DOUBLE_FREE : MM_ERR_OVERRUN, ptr);
 		return 0;
 	}
 	mm_zero_bytes(ptr, p->stride);

@@ -90,8 +90,9 @@ typedef struct mm_fixed mm_fixed;
 /* Block b, just taken off the free list or carved, checked and zeroed, then sealed for n bytes.
  * Returns b (NULL stays NULL). */
 void *mm_fixed_hand_out(mm_fixed *p, void *b, size_t n, mm_observe *report_to);
-/* The checks of a free of ptr before anything changes: a carved block (live, in the bitmap mode) with
- * its canary intact; then it is zeroed. 0 (reported to report_to, nothing changed) if not. */
+/* A free of ptr, after the bitmap (if any) took it back: a carved block with its canary intact,
+ * then zeroed; 0 (reported to report_to, the block unchanged) if not, and the caller gives the
+ * bitmap's bit back. Without a bitmap, a block all zero past its link is named a double free. */
 int mm_fixed_release(mm_fixed *p, void *ptr, mm_observe *report_to);
 /* The bytes ptr's canary says the program has, or 0 if it was overwritten (reported). */
 size_t mm_fixed_sealed_size(const mm_fixed *p, const void *ptr, mm_observe *report_to);
@@ -99,7 +100,11 @@ size_t mm_fixed_sealed_size(const mm_fixed *p, const void *ptr, mm_observe *repo
  * zeroed, the canary written for n. */
 void mm_fixed_resize(const mm_fixed *p, void *ptr, size_t old, size_t n);
 #define MM_FIXED_HAND_OUT(p, b, n, report_to) mm_fixed_hand_out((p), (b), (n), (report_to))
+/* The unchecked mode's list head, which its block is read and zeroed through: a block the pool
+ * carved (not what a write after free left in a link), as the bitmap's claim checks. */
+#define MM_FIXED_CARVED(p, b) (mm_fixed_index((p), mm_addr(b)) < (p)->carved)
 #else
+#define MM_FIXED_CARVED(p, b) ((void)(p), (void)(b), 1)
 #define MM_FIXED_CANARY ((size_t)0)
 #define MM_FIXED_HAND_OUT(p, b, n, report_to) (b)
 #endif
@@ -182,7 +187,7 @@ MM_INLINE void *mm_list_pop(mm_fixed *p, void **list, mm_observe *report_to)
 	void *b = *list;
 	if (b == MM_LIST_END)
 		return NULL;
-	if (p->bitmap && MM_UNLIKELY(!mm_fixed_claim(p, b))) {
+	if ((p->bitmap && MM_UNLIKELY(!mm_fixed_claim(p, b))) || (!p->bitmap && MM_UNLIKELY(!MM_FIXED_CARVED(p, b)))) {
 		mm_fixed_drop_list(p, list, b, report_to);
 		return NULL;
 	}
@@ -259,10 +264,6 @@ void mm_fixed_refuse(const mm_fixed *p, const void *ptr, mm_observe *report_to);
  * free fast paths of fixed pools and heap classes, and the observed path. */
 MM_INLINE int mm_fixed_put(mm_fixed *p, void **list, void *ptr, mm_observe *report_to)
 {
-#if MM_CHECKS >= 3
-	if (!mm_fixed_release(p, ptr, report_to))
-		return 0;
-#endif
 	void *next = *list; /* read before the bitmap store, which the compiler cannot move it past */
 	if (p->bitmap) {
 		size_t i = mm_fixed_index(p, mm_addr(ptr));
@@ -271,6 +272,13 @@ MM_INLINE int mm_fixed_put(mm_fixed *p, void **list, void *ptr, mm_observe *repo
 			return 0;
 		}
 	}
+#if MM_CHECKS >= 3
+	if (MM_UNLIKELY(!mm_fixed_release(p, ptr, report_to))) {
+		if (p->bitmap)
+			mm_fixed_mark(p, ptr); /* refused: still live */
+		return 0;
+	}
+#endif
 	mm_fixed_set_next(p, ptr, next);
 	*list = ptr;
 	p->obs.frees++;

@@ -304,6 +304,20 @@ static void fixed_mode(unsigned flags)
 	unsigned char *again = mm_fixed_alloc(f);
 	CHECK(again == b[5] && take_error(&frec) == MM_ERR_WRITE_AFTER_FREE && all_zero(again, SIZE));
 	CHECK(mm_fixed_validate(f));
+	/* A link forged into a freed block (the address of memory outside the pool) is never followed:
+	 * reported as a broken link (a write after free, where the lock-free mode keeps no link). */
+	static size_t outside[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	unsigned char *victim = b[6];
+	mm_fixed_free(f, victim);
+	CHECK(take_error(&frec) == MM_OK);
+	*(void **)(void *)victim = outside;
+	unsigned char *got = mm_fixed_alloc(f); /* the block itself; its link is the list's next head */
+	int lockfree = (flags & MM_FIXED_LOCKFREE) != 0;
+	CHECK(got == victim && take_error(&frec) == (lockfree ? MM_ERR_WRITE_AFTER_FREE : MM_OK));
+	CHECK(mm_fixed_alloc(f) == NULL && outside[0] == 1 && outside[7] == 8); /* the pool is full */
+	CHECK_MSG(take_error(&frec) == (lockfree ? MM_OK : MM_ERR_CORRUPTED_LINK), "flags %u", flags);
+	mm_fixed_free(f, got);
+	CHECK(take_error(&frec) == MM_OK);
 	/* A double free is named one, with or without the bitmap. */
 	mm_fixed_free(f, again);
 	mm_fixed_free(f, again);

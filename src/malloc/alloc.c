@@ -57,7 +57,7 @@ void mm_report_misuse(const char *what, const void *p)
 	const char *prefix = "memoman: ";
 	while (*prefix)
 		buf[n++] = *prefix++;
-	while (*what && n < 120)
+	while (*what && n < sizeof(buf) - 24) /* room for " 0x", 16 digits and the newline */
 		buf[n++] = *what++;
 	buf[n++] = ' ';
 	buf[n++] = '0';
@@ -290,10 +290,9 @@ void mm_secure_overflow(const void *ptr)
 
 void mm_secure_underflow(const void *ptr)
 {
-	mm_report_misuse(
-	    "heap corruption: the bytes before a block were overwritten (a write before its start, or past "
-	    "the end of the block before it) at",
-	    ptr);
+	mm_report_misuse("heap corruption: the bytes before a block were overwritten (a write before it, or past the "
+	                 "block below) at",
+	                 ptr);
 }
 
 void mm_secure_written_after_free(const void *block)
@@ -851,21 +850,25 @@ MM_API void MM_NAME(free_aligned_sized)(void *ptr, size_t align, size_t size)
 
 /* ---- C++'s operator new and delete ---------------------------------------------------------------------- */
 
-#if !defined(MM_MALLOC_PREFIX) && defined(__linux__) && defined(__SIZEOF_SIZE_T__)
+#if !defined(MM_MALLOC_PREFIX) && MM_MALLOC_SHARED && defined(__linux__) && defined(__SIZEOF_SIZE_T__)
 /*
- * memoman's own operator new, new[], delete and delete[], plain and sized (the Itanium C++ ABI's
- * names), so that a C++ program's blocks skip libstdc++'s wrappers around malloc and free. They keep
- * the standard's contract:
+ * The shared library's own operator new, new[], delete, delete[] and sized deletes (the Itanium
+ * C++ ABI's names), so that a C++ program's blocks skip libstdc++'s wrappers around malloc and free.
+ * They keep the standard's contract:
  *   - new never returns NULL: when memory runs out it calls the new-handler
  *     (std::get_new_handler) and tries again, and throws std::bad_alloc once there is none
- *     (libstdc++'s own thrower, so the exception is a real one; the library is built with
- *     -fexceptions, so it passes through these frames to the program's catch);
+ *     (libstdc++'s own thrower, found when needed, also in a libstdc++ loaded later by dlopen; the
+ *     library is built with -fexceptions, so the exception passes through these frames);
  *   - a program that defines its own operator new or delete keeps them (its definitions come
  *     first), and the forms it leaves to the library call them as the standard's defaults do:
- *     new[] calls its new, delete[] and the sized deletes its delete (so its bookkeeping sees
- *     every block); the secure build's sized deletes check the size as free_sized does.
- * The nothrow, aligned and placement forms stay libstdc++'s: they call these, or aligned_alloc.
+ *     new[] its new, delete[] and the sized deletes its delete (so its bookkeeping sees every
+ *     block); the secure build's sized deletes check the size as free_sized does.
+ * The nothrow, aligned and placement forms stay libstdc++'s (the secure build adds the sized
+ * aligned deletes): they call these, or aligned_alloc. Not in the static library, whose strong
+ * definitions would clash with a program's own at link time.
  */
+#include <dlfcn.h>
+
 /* The mangling follows size_t's type, not its width: unsigned long on the 64-bit Linux ABIs and on
  * 31-bit s390, unsigned int on the other 32-bit ones (i386, armhf, ppc32, riscv32, mips). */
 #if __SIZEOF_SIZE_T__ == 8 || (defined(__s390__) && !defined(__s390x__))
@@ -876,29 +879,33 @@ MM_API void MM_NAME(free_aligned_sized)(void *ptr, size_t align, size_t size)
 #define MM_CXX_SIZED_ALIGNED(x) x##jSt11align_val_t
 #endif
 #ifdef MM_CXX_SIZED
-MM_API void *MM_CXX_SIZED(_Znw)(size_t n);
-MM_API void *MM_CXX_SIZED(_Zna)(size_t n);
 #define MM_STR2(x) #x
 #define MM_STR(x) MM_STR2(x)
+MM_API void *MM_CXX_SIZED(_Znw)(size_t n);
+MM_API void *MM_CXX_SIZED(_Zna)(size_t n);
 MM_API void _ZdlPv(void *ptr);
 MM_API void _ZdaPv(void *ptr);
 MM_API void MM_CXX_SIZED(_ZdlPv)(void *ptr, size_t size);
 MM_API void MM_CXX_SIZED(_ZdaPv)(void *ptr, size_t size);
 
-/* libstdc++'s, weak: absent from a program without C++ (which never calls these). */
 typedef void (*mm_new_handler)(void);
-extern mm_new_handler _ZSt15get_new_handlerv(void) __attribute__((weak));
-extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
 
 /* malloc found no memory for new: the new-handler and another try, until one succeeds or there is
- * no handler left (std::bad_alloc). */
+ * no handler left (std::bad_alloc). libstdc++'s two functions are looked up by name here, not bound
+ * at load time: a C program may load C++ code (and libstdc++) later. */
 static MM_NOINLINE MM_COLD void *cxx_out_of_memory(size_t n)
 {
+	mm_new_handler (*get_handler)(void) = NULL;
+	void (*throw_bad_alloc)(void) = NULL;
+	void *sym = dlsym(RTLD_DEFAULT, "_ZSt15get_new_handlerv"); /* POSIX: a function's address */
+	memcpy(&get_handler, &sym, sizeof(sym));
+	sym = dlsym(RTLD_DEFAULT, "_ZSt17__throw_bad_allocv");
+	memcpy(&throw_bad_alloc, &sym, sizeof(sym));
 	for (;;) {
-		mm_new_handler h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
+		mm_new_handler h = get_handler ? get_handler() : NULL;
 		if (!h) {
-			if (_ZSt17__throw_bad_allocv)
-				_ZSt17__throw_bad_allocv();
+			if (throw_bad_alloc)
+				throw_bad_alloc();
 			mm_report_misuse("operator new: out of memory, and no C++ runtime to throw std::bad_alloc",
 			                 NULL);
 			abort(); /* not reached but with MEMOMAN_ERRORS=report: new never returns NULL */
@@ -955,6 +962,29 @@ MM_INLINE int cxx_delete_array_replaced(void)
 	return cxx_delete_replaced() || (void (*)(void *))_ZdaPv != mm_cxx_delete_array_self;
 }
 
+/* The sized deletes, unless the program has its own unsized delete: free's fast path (the size is
+ * not needed), or the secure build's check of the size. */
+#if MM_SECURE
+#define MM_CXX_DELETE "operator delete: not the size allocated, or an invalid pointer"
+#define CXX_SIZED_FREE(ptr, size) free_with_size((ptr), (size), MM_CXX_DELETE)
+#else
+#define CXX_SIZED_FREE(ptr, size) ((void)(size), free_entry(ptr))
+#endif
+MM_API void MM_CXX_SIZED(_ZdlPv)(void *ptr, size_t size)
+{
+	if (MM_UNLIKELY(cxx_delete_replaced()))
+		_ZdlPv(ptr);
+	else
+		CXX_SIZED_FREE(ptr, size);
+}
+MM_API void MM_CXX_SIZED(_ZdaPv)(void *ptr, size_t size)
+{
+	if (MM_UNLIKELY(cxx_delete_array_replaced()))
+		_ZdaPv(ptr);
+	else
+		CXX_SIZED_FREE(ptr, size);
+}
+
 #if MM_SECURE
 /* Is p in memory of ours (a block or not)? For the aligned sized deletes, which may be given a
  * pointer from the program's own aligned operator new. */
@@ -964,26 +994,11 @@ static int ours(const void *p)
 	return mm_segmap_has(a) || mm_large_segment_of(a) || huge_beyond_of(p);
 }
 
-#define MM_CXX_DELETE "operator delete: not the size allocated, or an invalid pointer"
 /* The aligned unsized deletes a pointer not of ours goes to (weak: absent without C++). */
 extern void _ZdlPvSt11align_val_t(void *ptr, size_t align) __attribute__((weak));
 extern void _ZdaPvSt11align_val_t(void *ptr, size_t align) __attribute__((weak));
 MM_API void MM_CXX_SIZED_ALIGNED(_ZdlPv)(void *ptr, size_t size, size_t align);
 MM_API void MM_CXX_SIZED_ALIGNED(_ZdaPv)(void *ptr, size_t size, size_t align);
-MM_API void MM_CXX_SIZED(_ZdlPv)(void *ptr, size_t size)
-{
-	if (cxx_delete_replaced())
-		_ZdlPv(ptr);
-	else
-		free_with_size(ptr, size, MM_CXX_DELETE);
-}
-MM_API void MM_CXX_SIZED(_ZdaPv)(void *ptr, size_t size)
-{
-	if (cxx_delete_array_replaced())
-		_ZdaPv(ptr);
-	else
-		free_with_size(ptr, size, MM_CXX_DELETE);
-}
 MM_API void MM_CXX_SIZED_ALIGNED(_ZdlPv)(void *ptr, size_t size, size_t align)
 {
 	if (ptr && !ours(ptr) && _ZdlPvSt11align_val_t)
@@ -997,24 +1012,6 @@ MM_API void MM_CXX_SIZED_ALIGNED(_ZdaPv)(void *ptr, size_t size, size_t align)
 		_ZdaPvSt11align_val_t(ptr, align);
 	else
 		free_with_size(ptr, size, MM_CXX_DELETE);
-}
-#else
-/* The size is not needed: free's fast path, unless the program has its own unsized delete. */
-MM_API void MM_CXX_SIZED(_ZdlPv)(void *ptr, size_t size)
-{
-	(void)size;
-	if (MM_UNLIKELY(cxx_delete_replaced()))
-		_ZdlPv(ptr);
-	else
-		free_entry(ptr);
-}
-MM_API void MM_CXX_SIZED(_ZdaPv)(void *ptr, size_t size)
-{
-	(void)size;
-	if (MM_UNLIKELY(cxx_delete_array_replaced()))
-		_ZdaPv(ptr);
-	else
-		free_entry(ptr);
 }
 #endif
 #endif

@@ -364,16 +364,17 @@ MM_INLINE size_t mm_secure_intact(void *block, size_t bsize)
 /* At free of the class block at a in page p: the word before it, the previous block's last (unless
  * it is the page's first), is what that block's state leaves there: its canary if it is live, zero
  * if it is free or was never handed out, or its cookie if it is free and two words long. Anything
- * else was written there: an underflow of this block, or an overflow of that one (0). Written by
- * the previous block's owner or user at other moments, the word is always one of those. */
+ * else was written there: an underflow of this block, or an overflow of that one (0). Another
+ * thread may free, hand out or resize the previous block meanwhile, going from one of those values
+ * to another with one store: the word is loaded once (relaxed), and that value is judged. */
 MM_INLINE int mm_secure_before_intact(const mm_page *p, uintptr_t a)
 {
 	if (a == p->start)
 		return 1;
 	void *prev = (void *)(a - p->bsize);
-	uintptr_t w = ((const uintptr_t *)a)[-1];
+	uintptr_t w = __atomic_load_n((const uintptr_t *)a - 1, __ATOMIC_RELAXED);
 	return w == 0 || w == ((uintptr_t)prev ^ mm_secret) ||
-	       mm_canary_get(prev, p->bsize, mm_canary_of(prev)) != SIZE_MAX;
+	       mm_canary_decode(w, p->bsize, mm_canary_of(prev)) != SIZE_MAX;
 }
 
 /* At free: the block intact (else 0, for the caller to report), then zeroed after its link and

@@ -4,8 +4,14 @@
  * forms only, counting, over malloc and free), linked with libmemoman-malloc: its definitions are
  * the ones in effect, and the forms it leaves to the library call them as the standard's defaults
  * do: new[] its new, delete[] and the sized deletes its delete, so its counts see every block.
+ * Linked with the shared library, new[] and the sized deletes must be the library's (dladdr): the
+ * test is about them. Linked with the static library (MM_TEST_STATIC), which leaves C++ to
+ * libstdc++, it checks that the program links at all.
  */
+#include <dlfcn.h>
+
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <new>
 
@@ -41,8 +47,22 @@ struct widget {
 	long v[5];
 };
 
+#ifndef MM_TEST_STATIC
+static bool from_memoman(const void *f)
+{
+	Dl_info info;
+	return dladdr(f, &info) && info.dli_fname && std::strstr(info.dli_fname, "libmemoman-malloc");
+}
+#endif
+
 int main()
 {
+#ifndef MM_TEST_STATIC
+	CHECK(from_memoman(reinterpret_cast<const void *>(static_cast<void *(*)(std::size_t)>(&::operator new[]))));
+	CHECK(from_memoman(
+	    reinterpret_cast<const void *>(static_cast<void (*)(void *, std::size_t) noexcept>(&::operator delete))));
+	CHECK(!from_memoman(reinterpret_cast<const void *>(static_cast<void *(*)(std::size_t)>(&::operator new))));
+#endif
 	static widget *w[100];
 	static int *a[100];
 	for (int i = 0; i < 100; i++) {

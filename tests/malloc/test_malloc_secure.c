@@ -17,7 +17,7 @@
  *     link and cookie; malloc hands out zeroed blocks; a block freed is not the next one handed out;
  *   - the blocks of a fresh page come out in a random order, not address after address;
  *   - free_sized naming more than the block has is reported, and so is C++'s sized delete, also of a
- *     pointer not memoman's when no unsized delete (libstdc++'s) is there to take it;
+ *     pointer not memoman's (the program defines no operator delete of its own to hand it to);
  *   - malloc(0) is unique and faults on any access; a fault on a guard page or a freed mapping is
  *     named (memoman's SIGSEGV handler, when the program has none) before the process dies of it;
  *   - a segment (and a large pool) ends at a guard page: a write running on from a block faults
@@ -249,7 +249,7 @@ static void free_sized_wrong(void)
 #endif
 void CXX_SIZED_DELETE(void *ptr, size_t size);
 static void cxx_delete_wrong_size(void) { CXX_SIZED_DELETE(opaque(malloc(1)), 32); }
-/* Not memoman's, in a program without libstdc++ (no unsized delete to hand it to): reported. */
+/* Not memoman's, in a program with no operator delete of its own to hand it to: reported. */
 static void cxx_delete_foreign(void)
 {
 	static uintptr_t x[4];
