@@ -10,31 +10,13 @@
  *   - aligned new (libstdc++'s, through aligned_alloc) is aligned and memoman's.
  * test_malloc_cxx_own.cpp checks a program that defines its own new and delete.
  */
-#include <dlfcn.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <new>
 
+#include "cxx_check.h"
 #include "memoman-malloc.h"
-
-static int checks, failed;
-#define CHECK(x)                                                                                                       \
-	do {                                                                                                           \
-		checks++;                                                                                              \
-		if (!(x)) {                                                                                            \
-			failed++;                                                                                      \
-			std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x);                     \
-		}                                                                                                      \
-	} while (0)
-
-/* The library that defines the function at f. */
-static bool from_memoman(const void *f)
-{
-	Dl_info info;
-	return dladdr(f, &info) && info.dli_fname && std::strstr(info.dli_fname, "libmemoman-malloc");
-}
 
 static size_t live_now()
 {
@@ -167,6 +149,5 @@ int main()
 	CHECK(allocs_now() - allocs == aligned);
 	CHECK(live_now() == live);
 
-	std::printf("test_malloc_cxx: %d checks, %d failed\n", checks, failed);
-	return failed != 0;
+	return cxx_summary("test_malloc_cxx");
 }

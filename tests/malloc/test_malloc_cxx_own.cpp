@@ -8,22 +8,10 @@
  * test is about them. Linked with the static library (MM_TEST_STATIC), which leaves C++ to
  * libstdc++, it checks that the program links at all.
  */
-#include <dlfcn.h>
-
-#include <cstdio>
-#include <cstring>
 #include <cstdlib>
 #include <new>
 
-static int checks, failed;
-#define CHECK(x)                                                                                                       \
-	do {                                                                                                           \
-		checks++;                                                                                              \
-		if (!(x)) {                                                                                            \
-			failed++;                                                                                      \
-			std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x);                     \
-		}                                                                                                      \
-	} while (0)
+#include "cxx_check.h"
 
 static long news, deletes;
 
@@ -46,14 +34,6 @@ void operator delete(void *p) noexcept
 struct widget {
 	long v[5];
 };
-
-#ifndef MM_TEST_STATIC
-static bool from_memoman(const void *f)
-{
-	Dl_info info;
-	return dladdr(f, &info) && info.dli_fname && std::strstr(info.dli_fname, "libmemoman-malloc");
-}
-#endif
 
 int main()
 {
@@ -78,6 +58,5 @@ int main()
 	::operator delete(p, 24);
 	::operator delete[](q, 24);
 	CHECK(news == 202 && deletes == 202);
-	std::printf("test_malloc_cxx_own: %d checks, %d failed\n", checks, failed);
-	return failed != 0;
+	return cxx_summary("test_malloc_cxx_own");
 }
