@@ -7,11 +7,14 @@
  *   - the standard's contract when memory runs out: the new-handler is called until it is removed,
  *     then std::bad_alloc is thrown (through the library's frames); an exception a handler throws
  *     reaches the program; nothrow new returns a null pointer; new of 0 bytes gives distinct blocks;
- *   - aligned new (libstdc++'s, through aligned_alloc) is aligned and memoman's.
+ *   - aligned new (libstdc++'s, through aligned_alloc) is aligned and memoman's;
+ *   - bad pointers given to delete (not memoman's, freed already, inside a block) are reported and
+ *     refused (MEMOMAN_ERRORS=report), memoman's figures unchanged.
  * test_malloc_cxx_own.cpp checks a program that defines its own new and delete.
  */
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -57,8 +60,16 @@ struct widget {
 	char bytes[40];
 };
 
+/* A pointer the compiler cannot trace back to a delete (it would warn of the use after free). */
+__attribute__((noinline)) static void *opaque(void *p)
+{
+	void *volatile v = p;
+	return v;
+}
+
 int main()
 {
+	setenv("MEMOMAN_ERRORS", "report", 1); /* bad input is reported and refused, not fatal */
 	/* The entry points in effect are the library's. */
 	CHECK(from_memoman(reinterpret_cast<const void *>(static_cast<void *(*)(std::size_t)>(&::operator new))));
 	CHECK(from_memoman(reinterpret_cast<const void *>(static_cast<void *(*)(std::size_t)>(&::operator new[]))));
@@ -132,6 +143,22 @@ int main()
 	}
 	CHECK(threw);
 	std::set_new_handler(nullptr);
+	/* Bad pointers given to delete (reported; MEMOMAN_ERRORS=report, set at the start, lets the
+	 * program go on): refused, and memoman's figures unchanged. */
+	size_t live_before = live_now();
+	static long not_ours[4];
+	::operator delete(opaque(not_ours));
+	::operator delete(opaque(not_ours), sizeof(not_ours));
+	static void *volatile twice;
+	twice = ::operator new[](48);
+	::operator delete[](twice);
+	::operator delete[](twice); /* a double free */
+	char *inner = static_cast<char *>(opaque(::operator new(64)));
+	size_t with_inner = live_now();
+	::operator delete(opaque(inner + 16), 48); /* not a block's start */
+	CHECK(live_now() == with_inner && with_inner > live_before);
+	::operator delete(inner, 64);
+	CHECK(live_now() == live_before);
 	/* nothrow: a null pointer instead. */
 	CHECK(new (std::nothrow) char[huge_size()] == nullptr);
 	char *small = new (std::nothrow) char[10];
