@@ -89,10 +89,10 @@ MM_INLINE void *class_alloc(mm_tcache *tc, unsigned c)
 	if (MM_LIKELY(b != NULL)) {
 		mm_cblock *next = mm_cblock_next(b);
 		if (MM_UNLIKELY(!mm_cblock_link_ok(b, next)) && next)
-			return mm_cblock_pop_broken(tc, p, b);
+			return mm_cblock_pop_broken(p, b);
 		p->free = next;
 		p->used++;
-		mm_relaxed_add(&tc->class_allocs[c], 1);
+		p->allocs++;
 		b->cookie = 0;
 		MM_SECURE_HANDOUT(b, p->free, p->bsize);
 		return b;
@@ -205,10 +205,10 @@ MM_INLINE void *do_malloc(size_t n)
 			mm_cblock *next = mm_cblock_next(b);
 			if (MM_UNLIKELY(!mm_cblock_link_ok(b, next)) &&
 			    next) /* a tail call: no registers to save here */
-				return MM_SECURE_SEAL(mm_cblock_pop_broken(tc, p, b), p->bsize, n);
+				return MM_SECURE_SEAL(mm_cblock_pop_broken(p, b), p->bsize, n);
 			p->free = next;
 			p->used++;
-			mm_relaxed_add(&tc->class_allocs[p->cls], 1); /* a plain add to the thread's own counter */
+			p->allocs++; /* the statistics' count, on the line written anyway */
 			b->cookie = 0;
 			MM_SECURE_HANDOUT(b, p->free, p->bsize);
 			return MM_SECURE_SEAL(b, p->bsize, n);
@@ -251,10 +251,19 @@ static mm_segment *huge_beyond_of(const void *ptr)
 	return s->kind == MM_SEG_HUGE && s->huge_block == ptr ? s : NULL;
 }
 
-/* Not in a segment of ours: NULL, a block aligned beyond a segment (huge.c), or a bad pointer. */
-static MM_NOINLINE void free_unknown(void *ptr)
+/* In a segment without class pages (code MM_MAP_SEGMENT): a medium, large or huge block, or a bad
+ * pointer. */
+static MM_NOINLINE void free_other(mm_segment *s, void *ptr);
+
+/* Not in a segment of class pages (code, the segment map's byte): NULL, a block of a zone, of the
+ * large region or a huge one, or a bad pointer. */
+static MM_NOINLINE void free_unknown(void *ptr, unsigned code)
 {
 	uintptr_t a = (uintptr_t)ptr;
+	if (code == MM_MAP_SEGMENT) {
+		free_other(mm_segment_of(a), ptr);
+		return;
+	}
 	if (!ptr)
 		return;
 	mm_segment *pool = mm_large_segment_of(a);
@@ -270,7 +279,7 @@ static MM_NOINLINE void free_unknown(void *ptr)
 	mm_report_misuse("free(): invalid pointer", ptr);
 }
 
-/* In a segment of ours but not a class block: a medium or huge block, or a bad pointer. */
+/* In a segment of ours but not a class block: a medium, large or huge block, or a bad pointer. */
 static MM_NOINLINE void free_other(mm_segment *s, void *ptr)
 {
 	switch (s->kind) {
@@ -301,20 +310,69 @@ void mm_secure_written_after_free(const void *block)
 }
 #endif
 
+/* Puts b, a block of the calling thread's page p, on p's free list. */
+MM_INLINE void free_push(mm_page *p, mm_cblock *b)
+{
+#if MM_SECURE
+	/* Second on the list, not first: the next request of the class gets another block. */
+	mm_cblock *head = p->free;
+	if (head) {
+		mm_cblock *after = mm_cblock_next(head);
+		if (MM_UNLIKELY(after && !mm_cblock_link_ok(head, after))) {
+			mm_cblock_broken(head); /* a write after free: not copied on, the rest of the list cut */
+			after = NULL;
+		}
+		mm_cblock_set_next(b, after);
+		mm_cblock_set_next(head, b);
+	} else {
+		mm_cblock_set_next(b, NULL);
+		p->free = b;
+	}
+#else
+	mm_cblock_set_next(b, p->free);
+	p->free = b;
+#endif
+	MM_PAGE_CHECK(p);
+}
+
+/* A free that is not the fast path's: into a page of the calling thread's full list (which goes
+ * back to its class's queue), or into another thread's page. */
+static MM_NOINLINE void free_not_fast(mm_tcache *tc, mm_page *p, mm_cblock *b)
+{
+	if (mm_page_owner(p) == tc) {
+		free_push(p, b);
+		p->used--;
+		mm_page_freed(tc, p); /* empty, or back from the full list */
+		return;
+	}
+	mm_remote_free(p, b);
+}
+
 MM_INLINE void do_free(void *ptr)
 {
 	uintptr_t a = (uintptr_t)ptr;
-	if (MM_UNLIKELY(!mm_segmap_has(a))) { /* NULL too: segment 0 is never ours */
-		free_unknown(ptr);
+	unsigned code = mm_segmap_get(a);
+	if (MM_UNLIKELY(code < MM_MAP_PAGES)) { /* NULL too: segment 0 is never ours */
+		free_unknown(ptr, code);
 		return;
 	}
+	/* The page from the map's byte, its page shift: the segment's header is not read. */
 	mm_segment *s = mm_segment_of(a);
-	mm_page *p = mm_page_of(s, a);
+	mm_page *p = &s->pages[(a & MM_SEG_MASK) >> code];
+#if defined(__GNUC__) || defined(__clang__)
+	/* p in one register, every field at an offset from it: otherwise GCC keeps two bases (the
+	 * segment plus the scaled index for the fields, and p for the calls), three more instructions. */
+	__asm__("" : "+r"(p));
+#endif
 	if (MM_UNLIKELY(mm_block_index(p, a) >= mm_page_capacity(p))) {
 		free_other(s, ptr);
 		return;
 	}
 	mm_cblock *b = (mm_cblock *)ptr;
+#ifdef __clang_analyzer__
+	if (!b) /* the analyzer does not know that the map's byte of segment 0 is MM_MAP_NONE */
+		return;
+#endif
 	uintptr_t cookie = a ^ mm_secret;
 	if (MM_UNLIKELY(b->cookie == cookie)) {
 		double_free(ptr);
@@ -332,34 +390,14 @@ MM_INLINE void do_free(void *ptr)
 #endif
 	b->cookie = cookie;
 	mm_tcache *tc = mm_tl_tcache;
-	if (MM_LIKELY(atomic_load_explicit(&p->tcache, memory_order_relaxed) == tc)) {
-#if MM_SECURE
-		/* Second on the list, not first: the next request of the class gets another block. */
-		mm_cblock *head = p->free;
-		if (head) {
-			mm_cblock *after = mm_cblock_next(head);
-			if (MM_UNLIKELY(after && !mm_cblock_link_ok(head, after))) {
-				mm_cblock_broken(
-				    head); /* a write after free: not copied on, the rest of the list cut */
-				after = NULL;
-			}
-			mm_cblock_set_next(b, after);
-			mm_cblock_set_next(head, b);
-		} else {
-			mm_cblock_set_next(b, NULL);
-			p->free = b;
-		}
-#else
-		mm_cblock_set_next(b, p->free);
-		p->free = b;
-#endif
-		mm_relaxed_add(&tc->class_frees[p->cls], 1); /* a plain add to the thread's own counter */
-		MM_PAGE_CHECK(p);
-		if (MM_UNLIKELY(--p->used == 0 || p->in_full))
-			mm_page_freed(tc, p); /* now empty, or back from the full list */
+	/* One comparison: the page is the calling thread's and not on its full list. */
+	if (MM_LIKELY(atomic_load_explicit(&p->owner, memory_order_relaxed) == (uintptr_t)tc)) {
+		free_push(p, b);
+		if (MM_UNLIKELY(--p->used == 0))
+			mm_page_freed(tc, p); /* now empty */
 		return;
 	}
-	mm_remote_free(p, b);
+	free_not_fast(tc, p, b);
 }
 
 /* ---- Built for a memory checker (src/tool.h) --------------------------------------------------------------- */

@@ -117,8 +117,11 @@ _Static_assert(MM_CLASSES == MEMOMAN_MALLOC_CLASSES, "the public class count is 
 #define MM_SEGMAP_LEAF ((size_t)1 << MM_SEGMAP_LEAF_BITS) /* bytes of a leaf: segments it covers */
 #define MM_SEGMAP_TOP ((size_t)1 << (MM_ADDR_BITS - MM_SEG_SHIFT - MM_SEGMAP_LEAF_BITS)) /* top entries */
 #define MM_SEGMAP_BYTES MM_SEGMAP_LEAF /* the flat map of 32-bit targets, the zero leaf of 64-bit ones */
-/* What the segment map says of a segment of the address space. */
-enum { MM_MAP_NONE = 0, MM_MAP_SEGMENT = 1, MM_MAP_INTERIOR = 2 /* a later segment of a LARGE pool */ };
+/* What the segment map says of a segment of the address space: nothing of ours, a segment without
+ * size-class pages (ZONE, LARGE, HUGE), a later segment of a LARGE pool, or a segment of size-class
+ * pages (SMALL, MEDIUM), whose byte is its page_shift (at least MM_MAP_PAGES): free() finds the
+ * page of a pointer from the map alone, without reading the segment's header first. */
+enum { MM_MAP_NONE = 0, MM_MAP_SEGMENT = 1, MM_MAP_INTERIOR = 2, MM_MAP_PAGES = 12 };
 
 /* Blocks of a class whose size is a multiple of an alignment up to this are all so aligned: page 0
  * of a segment starts at MM_SEG_HEADER, the others at multiples of 64 KiB (not the OS page size,
@@ -173,25 +176,25 @@ struct mm_tcache;
 
 /* A page descriptor. The first 64 bytes are what the fast paths touch. */
 typedef struct mm_page {
-	mm_cblock *free;                    /* the owner's free list */
-	uint32_t used;                      /* blocks not on the owner's free list */
-	_Atomic uint32_t capacity;          /* blocks carved so far: index < capacity is a block of ours
+	mm_cblock *free;                  /* the owner's free list */
+	uint32_t used;                    /* blocks not on the owner's free list */
+	_Atomic uint32_t capacity;        /* blocks carved so far: index < capacity is a block of ours
 	                                       (relaxed: a remote free reads it, the owner grows it) */
-	uintptr_t start;                    /* the first block */
-	uintptr_t inv;                      /* block index: rotr((a - start) * inv, shift), see fixed_internal.h */
-	_Atomic(struct mm_tcache *) tcache; /* owner; NULL while abandoned */
-	_Atomic(mm_cblock *) thread_free;   /* blocks freed by other threads */
-	uint32_t bsize;                     /* block size */
-	uint8_t shift;                      /* block index rotation */
-	uint8_t cls;                        /* size class */
-	uint8_t in_full;                    /* on the thread cache's full list */
-	uint8_t slot;                       /* index in its segment */
+	uintptr_t start;                  /* the first block */
+	uintptr_t inv;                    /* block index: rotr((a - start) * inv, shift), see fixed_internal.h */
+	_Atomic uintptr_t owner;          /* the owner's thread cache | MM_OWNER_FULL; 0 while abandoned */
+	_Atomic(mm_cblock *) thread_free; /* blocks freed by other threads */
+	uint32_t bsize;                   /* block size */
+	uint8_t shift;                    /* block index rotation */
+	uint8_t cls;                      /* size class */
+	uint8_t in_full;                  /* on the thread cache's full list */
+	uint8_t slot;                     /* index in its segment */
+	uint64_t allocs; /* blocks handed out since the page was set up (statistics: see mm_segments_count) */
 	/* Second line: the owner's bookkeeping. */
 	uint32_t reserved; /* blocks that fit */
 	uint32_t unused;
 	struct mm_page *next, *prev; /* the thread cache's queue for the class, or its full list */
 	uint64_t pad[5];
-	uint64_t pad2; /* the first line's place of a counter that moved to the thread cache */
 } mm_page;
 
 _Static_assert(sizeof(mm_page) == 128 || UINTPTR_MAX <= 0xFFFFFFFFu, "two cache lines per page descriptor");
@@ -247,12 +250,10 @@ typedef struct mm_tcache {
 	uint32_t slow_calls;               /* slow-path calls, to pace the clock */
 	uint32_t large_shard;              /* the large region's shard it tries first */
 	uint64_t next_tick_ms;
-	/* Statistics (relaxed atomics: the owner writes with plain loads and stores, anyone reads). A
-	 * block is counted freed by the thread that frees it into its page (the owner, or the thread
-	 * that takes back remote frees), so one thread cache's figures alone may be negative (modulo
-	 * 2^64); their sum over every thread cache and the exited ones is exact. */
-	_Atomic uint64_t class_allocs[MM_CLASSES]; /* blocks handed out */
-	_Atomic uint64_t class_frees[MM_CLASSES];  /* blocks given back to their page */
+	/* Statistics (relaxed atomics: the owner writes with plain loads and stores, anyone reads). Size
+	 * classes are counted in their pages (mm_page.allocs, mm_page.used). A zone block is counted
+	 * freed by the thread that frees it into its zone, so one thread cache's zone_bytes alone may be
+	 * negative (modulo 2^64); the sum over every thread cache and the exited ones is exact. */
 	_Atomic uint64_t zone_allocs, large_allocs, huge_allocs;
 	_Atomic uint64_t zone_bytes;           /* usable bytes of zone blocks allocated minus freed by this thread */
 	struct mm_tcache *next_all, *prev_all; /* every thread cache (under the global lock) */
@@ -440,7 +441,11 @@ MM_INLINE unsigned mm_segmap_get(uintptr_t a)
 }
 
 /* Is address a inside a segment of ours (one with a header)? */
-MM_INLINE int mm_segmap_has(uintptr_t a) { return mm_segmap_get(a) == MM_MAP_SEGMENT; }
+MM_INLINE int mm_segmap_has(uintptr_t a)
+{
+	unsigned code = mm_segmap_get(a);
+	return code == MM_MAP_SEGMENT || code >= MM_MAP_PAGES;
+}
 
 MM_INLINE uint32_t mm_page_capacity(const mm_page *p)
 {
@@ -477,7 +482,25 @@ void mm_cblock_broken(const mm_cblock *b);
 /* The pop of b, the head of page p's free list, whose link failed: reported (mm_cblock_broken), the
  * rest of the list dropped, b handed out. Out of line, so that the fast paths that call it last
  * (a tail call) save no registers for it. */
-MM_NOINLINE MM_COLD void *mm_cblock_pop_broken(struct mm_tcache *tc, mm_page *p, mm_cblock *b);
+MM_NOINLINE MM_COLD void *mm_cblock_pop_broken(mm_page *p, mm_cblock *b);
+
+/*
+ * A page's owner word: the address of its owner's thread cache, with MM_OWNER_FULL set while the
+ * page is on the owner's full list (in_full). free()'s fast path compares it with the calling
+ * thread's cache: one comparison tells both "not mine" and "mine, but full" (whose free must move
+ * the page back to its class's queue) from the common case. Written by the owner (and by a thread
+ * that adopts or abandons the page); read by any thread that frees into it.
+ */
+#define MM_OWNER_FULL ((uintptr_t)1)
+MM_INLINE struct mm_tcache *mm_page_owner(const mm_page *p)
+{
+	uintptr_t w = atomic_load_explicit((_Atomic uintptr_t *)&p->owner, memory_order_seq_cst);
+	return (struct mm_tcache *)(w & ~MM_OWNER_FULL);
+}
+MM_INLINE void mm_page_set_owner(mm_page *p, const struct mm_tcache *tc, int full, memory_order order)
+{
+	atomic_store_explicit(&p->owner, (uintptr_t)tc | (full ? MM_OWNER_FULL : 0), order);
+}
 
 MM_INLINE mm_page *mm_page_of(mm_segment *s, uintptr_t a) { return &s->pages[(a - (uintptr_t)s) >> s->page_shift]; }
 
@@ -521,7 +544,8 @@ void mm_segment_adopt_pages(mm_tcache *tc, mm_segment *s);
 /* Makes the segment map able to record every segment of [start, start + bytes) (maps the leaves
  * missing there): 1, or 0 if the range is beyond the map or a leaf cannot be mapped. Thread-safe. */
 int mm_segmap_reserve(uintptr_t start, size_t bytes);
-/* Records a segment (reserved before) in the map: a release store. */
+/* Records a segment (reserved before, its header set up) in the map, with its code (MM_MAP_*, or
+ * its page shift): a release store. */
 void mm_segmap_set(mm_segment *s, int present);
 void mm_segmap_mark(uintptr_t segment, unsigned value);
 /* Handing memory back: MM_PURGE_DELAYED returns what has been free long enough (the periodic
@@ -606,7 +630,12 @@ extern _Atomic uint64_t mm_stat_mapped, mm_stat_mapped_peak, mm_stat_purged, mm_
 extern _Atomic uint64_t mm_stat_large_bytes, mm_stat_huge_bytes;
 void mm_stat_mapped_add(int64_t delta);
 void mm_stat_purged_add(int64_t delta); /* a positive delta also counts as given back */
-void mm_stat_class_frees_orphan(unsigned cls, uint64_t n);
+/* A page slot given back: the blocks its page handed out (p->allocs) go to its class's total of
+ * retired pages, and p->allocs to 0. */
+void mm_stat_page_retired(mm_page *p);
+/* Adds what the pages of tc's segments (tc NULL: the abandoned segments) hold to allocs and live,
+ * per class; under the global lock. Their owners change them meanwhile (see segment.c). */
+void mm_segments_count(const mm_tcache *tc, uint64_t allocs[MM_CLASSES], int64_t live[MM_CLASSES]);
 
 /* Between the files of this layer (what each does: at its definition). */
 void mm_classes_init(void);

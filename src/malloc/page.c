@@ -125,7 +125,7 @@ static void page_init(mm_tcache *tc, mm_page *p, unsigned c, size_t bytes)
 	p->reserved = (uint32_t)(bytes / p->bsize);
 	p->next = p->prev = NULL;
 	atomic_store_explicit(&p->thread_free, NULL, memory_order_relaxed);
-	atomic_store_explicit(&p->tcache, tc, memory_order_relaxed);
+	mm_page_set_owner(p, tc, 0, memory_order_relaxed);
 }
 
 #if MM_SECURE
@@ -198,9 +198,9 @@ static void page_extend(mm_page *p)
 #endif
 }
 
-/* Takes back the blocks other threads freed into the page, counted freed by tc (NULL: a page with
- * no owner, whose blocks count in the exited threads' totals). Returns how many. */
-static uint32_t page_collect(mm_tcache *tc, mm_page *p)
+/* Takes back the blocks other threads freed into the page (its owner's, or anyone's while it has
+ * none). Returns how many. */
+static uint32_t page_collect(mm_page *p)
 {
 	if (!atomic_load_explicit(&p->thread_free, memory_order_relaxed))
 		return 0;
@@ -220,10 +220,6 @@ static uint32_t page_collect(mm_tcache *tc, mm_page *p)
 		mm_cblock_set_next(last, p->free);
 		p->free = b;
 		p->used -= n;
-		if (tc)
-			mm_relaxed_add(&tc->class_frees[p->cls], n);
-		else
-			mm_stat_class_frees_orphan(p->cls, n);
 	}
 	return n;
 }
@@ -260,15 +256,15 @@ static void page_retire(mm_tcache *tc, mm_page *p)
 	mm_page_slot_free(tc, p);
 }
 
-MM_INLINE void *page_pop(mm_tcache *tc, mm_page *p)
+MM_INLINE void *page_pop(mm_page *p)
 {
 	mm_cblock *b = p->free;
 	mm_cblock *next = mm_cblock_next(b);
 	if (MM_UNLIKELY(!mm_cblock_link_ok(b, next)) && next)
-		return mm_cblock_pop_broken(tc, p, b);
+		return mm_cblock_pop_broken(p, b);
 	p->free = next;
 	p->used++;
-	mm_relaxed_add(&tc->class_allocs[p->cls], 1);
+	p->allocs++;
 	b->cookie = 0;
 	MM_SECURE_HANDOUT(b, p->free, p->bsize);
 	return b;
@@ -278,6 +274,7 @@ static void to_full(mm_tcache *tc, mm_page *p)
 {
 	queue_unlink(&tc->queues[p->cls], p);
 	p->in_full = 1;
+	mm_page_set_owner(p, tc, 1, memory_order_relaxed); /* its frees leave free()'s fast path */
 	queue_push_back(&tc->full, p);
 }
 
@@ -285,6 +282,7 @@ static void from_full(mm_tcache *tc, mm_page *p)
 {
 	queue_unlink(&tc->full, p);
 	p->in_full = 0;
+	mm_page_set_owner(p, tc, 0, memory_order_relaxed);
 	queue_push_back(&tc->queues[p->cls], p);
 	if (tc->queues[p->cls].first == p)
 		direct_update(tc, p->cls);
@@ -295,7 +293,7 @@ void mm_page_collect_full(mm_tcache *tc)
 	mm_page *p = tc->full.first;
 	while (p) {
 		mm_page *next = p->next;
-		if (page_collect(tc, p)) {
+		if (page_collect(p)) {
 			if (p->used == 0)
 				page_retire(tc, p);
 			else
@@ -344,12 +342,12 @@ void *mm_class_alloc_slow(mm_tcache *tc, unsigned c)
 		while (p) {
 			mm_page *next = p->next;
 			if (!p->free)
-				page_collect(tc, p);
+				page_collect(p);
 			if (!p->free && mm_page_capacity(p) < p->reserved)
 				page_extend(p);
 			if (p->free) {
 				queue_make_first(tc, p);
-				return page_pop(tc, p);
+				return page_pop(p);
 			}
 			to_full(tc, p);
 			p = next;
@@ -370,7 +368,7 @@ void *mm_class_alloc_slow(mm_tcache *tc, unsigned c)
 	page_extend(p);
 	queue_push_front(q, p);
 	direct_update(tc, c);
-	return page_pop(tc, p);
+	return page_pop(p);
 }
 
 /* The owner freed a block of a page that is now empty, or that was on the full list. An empty page
@@ -398,7 +396,7 @@ unsigned mm_segment_reclaim_free(mm_segment *s)
 	uint64_t all = s->page_count == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->page_count) - 1);
 	for (uint64_t used = ~s->free_slots & all; used; used &= used - 1) {
 		mm_page *p = &s->pages[mm_ffs64(used)];
-		page_collect(NULL, p);
+		page_collect(p);
 		if (p->used == 0) {
 			page_wipe(p);
 			mm_segment_free_abandoned_slot(s, p);
@@ -426,7 +424,7 @@ void mm_tcache_release_empty(mm_tcache *tc)
 	for (unsigned c = 0; c < MM_CLASSES; c++)
 		for (mm_page *p = tc->queues[c].first, *next; p; p = next) {
 			next = p->next;
-			page_collect(tc, p);
+			page_collect(p);
 			if (p->used == 0)
 				page_retire(tc, p);
 		}
@@ -446,12 +444,12 @@ void mm_cblock_broken(const mm_cblock *b)
 	mm_report_misuse("heap corruption: a freed block's list link was overwritten (a write after free?) at", b);
 }
 
-void *mm_cblock_pop_broken(mm_tcache *tc, mm_page *p, mm_cblock *b)
+void *mm_cblock_pop_broken(mm_page *p, mm_cblock *b)
 {
 	mm_cblock_broken(b);
 	p->free = NULL; /* the rest of the list is not followed: those blocks stay counted in use */
 	p->used++;
-	mm_relaxed_add(&tc->class_allocs[p->cls], 1);
+	p->allocs++;
 	b->cookie = 0;
 	MM_SECURE_HANDOUT(b, p->free, p->bsize);
 	return b;
@@ -464,7 +462,7 @@ void mm_remote_free(mm_page *p, mm_cblock *b)
 	 * owner changes in between, the wrong thread cache is told (thread caches are never unmapped: a safe place to
 	 * write) or none; the block then waits until the page is looked at again — the owner's next
 	 * tick looks at every full page. */
-	mm_tcache *tc = atomic_load_explicit(&p->tcache, memory_order_seq_cst);
+	mm_tcache *tc = mm_page_owner(p);
 	mm_cblock *old = atomic_load_explicit(&p->thread_free, memory_order_relaxed);
 	do {
 		mm_cblock_set_next(b, old);
@@ -485,8 +483,8 @@ void mm_segment_adopt_pages(mm_tcache *tc, mm_segment *s)
 		unsigned i = mm_ffs64(used);
 		used &= used - 1;
 		mm_page *p = &s->pages[i];
-		atomic_store_explicit(&p->tcache, tc, memory_order_seq_cst);
-		page_collect(tc, p);
+		mm_page_set_owner(p, tc, 0, memory_order_seq_cst);
+		page_collect(p);
 		p->in_full = 0;
 		p->next = p->prev = NULL;
 		int last = s->used_pages == 1;
@@ -501,6 +499,7 @@ void mm_segment_adopt_pages(mm_tcache *tc, mm_segment *s)
 				direct_update(tc, p->cls);
 		} else {
 			p->in_full = 1;
+			mm_page_set_owner(p, tc, 1, memory_order_relaxed);
 			queue_push_back(&tc->full, p);
 		}
 	}
@@ -512,7 +511,7 @@ void mm_tcache_abandon(mm_tcache *tc)
 	for (unsigned c = 0; c < MM_CLASSES; c++)
 		for (mm_page *p = tc->queues[c].first, *next; p; p = next) {
 			next = p->next;
-			page_collect(tc, p);
+			page_collect(p);
 			if (p->used == 0)
 				page_retire(tc, p);
 		}
@@ -537,7 +536,7 @@ void mm_tcache_abandon(mm_tcache *tc)
 				    s->page_count == 64 ? ~(uint64_t)0 : (((uint64_t)1 << s->page_count) - 1);
 				for (uint64_t used = ~s->free_slots & all; used; used &= used - 1) {
 					mm_page *p = &s->pages[mm_ffs64(used)];
-					atomic_store_explicit(&p->tcache, NULL, memory_order_release);
+					mm_page_set_owner(p, NULL, 0, memory_order_release);
 				}
 				mm_segment_abandon(s);
 			}

@@ -100,7 +100,14 @@ void mm_segmap_mark(uintptr_t segment, unsigned value)
 	                      memory_order_release);
 }
 
-void mm_segmap_set(mm_segment *s, int present) { mm_segmap_mark((uintptr_t)s, present ? MM_MAP_SEGMENT : MM_MAP_NONE); }
+_Static_assert(MM_SMALL_PAGE_SHIFT >= MM_MAP_PAGES && MM_MEDIUM_PAGE_SHIFT >= MM_MAP_PAGES,
+               "a page shift is told from the other codes of the segment map");
+
+void mm_segmap_set(mm_segment *s, int present)
+{
+	unsigned code = s->kind == MM_SEG_SMALL || s->kind == MM_SEG_MEDIUM ? s->page_shift : MM_MAP_SEGMENT;
+	mm_segmap_mark((uintptr_t)s, present ? code : MM_MAP_NONE);
+}
 
 /* ---- Segments from the OS ------------------------------------------------------------------------ */
 
@@ -154,7 +161,7 @@ void mm_segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_tcache *tc)
 		mm_page *p = &s->pages[i];
 		memset(p, 0, sizeof(*p));
 		p->slot = (uint8_t)i;
-		atomic_init(&p->tcache, NULL);
+		atomic_init(&p->owner, 0);
 		atomic_init(&p->thread_free, NULL);
 		atomic_init(&p->capacity, 0);
 	}
@@ -359,7 +366,8 @@ void mm_page_slot_free(mm_tcache *tc, mm_page *p)
 	atomic_store_explicit(&p->capacity, 0, memory_order_relaxed); /* a stale pointer into it is no block of ours */
 	p->reserved = 0;
 	p->free = NULL;
-	atomic_store_explicit(&p->tcache, NULL, memory_order_relaxed);
+	mm_stat_page_retired(p);
+	mm_page_set_owner(p, NULL, 0, memory_order_relaxed);
 	if (!s->dirty_slots)
 		s->dirty_since = mm_os_now_ms();
 	s->free_slots |= (uint64_t)1 << i;
@@ -427,6 +435,7 @@ void mm_segment_free_abandoned_slot(mm_segment *s, mm_page *p)
 	atomic_store_explicit(&p->capacity, 0, memory_order_relaxed);
 	p->reserved = 0;
 	p->free = NULL;
+	mm_stat_page_retired(p);
 	if (!s->dirty_slots)
 		s->dirty_since = mm_os_now_ms();
 	s->free_slots |= (uint64_t)1 << p->slot;
@@ -584,6 +593,60 @@ void mm_segment_abandon(mm_segment *s)
 	abandoned[s->kind] = s;
 	atomic_fetch_add_explicit(&abandoned_count[s->kind], 1, memory_order_relaxed);
 	mm_global_unlock();
+}
+
+/* ---- Counting --------------------------------------------------------------------------------------- */
+
+/*
+ * The statistics of the size classes live in the pages: a page counts the blocks it handed out
+ * (allocs) and those not back on its free list (used), both written by its owner alone with plain
+ * adds on the descriptor line that malloc and free write anyway. What a page counted goes to its
+ * class's retired total when its slot is given back (mm_stat_page_retired), so a free slot holds
+ * zeros and the sum over every page of every segment in a list, plus the retired totals, is the
+ * count. A snapshot reads the pages while their owners change them, without a lock they take:
+ *   - memory: the walk holds the global lock, and a segment of SMALL or MEDIUM pages is cached,
+ *     reused or unmapped only after it left its list and passed through that lock; the list links
+ *     and page fields are read with single loads (volatile), so what is read is some value each
+ *     field had, and a stale link leads to a segment that is still mapped;
+ *   - exactness: a page changed during the walk, a segment between two lists (being adopted or
+ *     reclaimed) or a page being retired may be counted off by what changes meanwhile; when no
+ *     other thread runs, nothing changes and the count is exact (test_malloc_stats checks this).
+ * The walk is a reader that races with its owners by design: ThreadSanitizer does not look at it
+ * (the owners' writes are seen by it as before).
+ */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 8)
+#define MM_NO_TSAN __attribute__((no_sanitize("thread")))
+#else
+#define MM_NO_TSAN
+#endif
+
+static MM_NO_TSAN MM_NOINLINE void count_segment(const mm_segment *s, uint64_t allocs[MM_CLASSES],
+                                                 int64_t live[MM_CLASSES])
+{
+	unsigned slots = *(volatile const uint8_t *)&s->page_count;
+	for (unsigned i = 0; i < slots && i < MM_PAGES_MAX; i++) {
+		const mm_page *p = &s->pages[i];
+		unsigned c = *(volatile const uint8_t *)&p->cls;
+		if (c < MM_CLASSES) {
+			allocs[c] += *(volatile const uint64_t *)&p->allocs;
+			live[c] += *(volatile const uint32_t *)&p->used;
+		}
+	}
+}
+
+static MM_NO_TSAN MM_NOINLINE void count_list(const mm_segment *s, uint64_t allocs[MM_CLASSES],
+                                              int64_t live[MM_CLASSES])
+{
+	for (size_t n = 0; s && n < ((size_t)1 << 24); n++) { /* bounded: a list read while it changes */
+		count_segment(s, allocs, live);
+		s = *(mm_segment *const volatile *)&s->next;
+	}
+}
+
+MM_NO_TSAN void mm_segments_count(const mm_tcache *tc, uint64_t allocs[MM_CLASSES], int64_t live[MM_CLASSES])
+{
+	for (unsigned k = 0; k < MM_SEG_ZONE; k++)
+		count_list(tc ? *(mm_segment *const volatile *)&tc->segments[k] : abandoned[k], allocs, live);
 }
 
 /* ---- Purging -------------------------------------------------------------------------------------- */

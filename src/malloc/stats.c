@@ -4,13 +4,14 @@
  * malloc_stats), and memoman_malloc_collect (malloc_trim).
  *
  * What each figure is, and where it comes from:
- *   live      the usable sizes of live blocks. Size classes: blocks handed out minus blocks given
- *             back, per class, times the class's block size. Those counts are per thread cache,
- *             written by their thread alone with plain adds (the fast paths' one extra store), and
- *             summed here; a block counts as given back by the thread that puts it back on its page
- *             (its owner on free, or when it takes back what other threads freed), so one thread's
- *             figures may be negative, and only the sum is meaningful. Zones: the same, in bytes.
- *             The large region and huge blocks: global counters, changed on their slow paths.
+ *   live      the usable sizes of live blocks. Size classes: the blocks of each class not back on
+ *             their pages' free lists, times the class's block size, counted in the pages
+ *             themselves (segment.c, "Counting": malloc's fast path adds to its page's count, free's
+ *             fast path only takes one from the page's count of used blocks, which it keeps
+ *             anyway). Zones: bytes allocated minus bytes freed, per thread cache, written by their
+ *             thread alone with plain adds, and summed here (one thread's figure may be negative;
+ *             the sum is what counts). The large region and huge blocks: global counters, changed
+ *             on their slow paths.
  *   mapped    address space mapped from the OS now, and its peak (segment.c).
  *   returned  bytes of that address space purged (madvise) and not reused since: page slots and
  *             whole cached segments (each segment knows what of it is counted), the free spans of
@@ -34,22 +35,19 @@
 /* ---- Counting ------------------------------------------------------------------------------------- */
 
 /* What exited threads counted (under the global lock). */
-static uint64_t exited_class_allocs[MM_CLASSES], exited_class_frees[MM_CLASSES];
 static uint64_t exited_zone_allocs, exited_large_allocs, exited_huge_allocs, exited_zone_bytes;
-/* Blocks given back to pages that no thread owns (abandoned segments), by whoever takes them back. */
-static _Atomic uint64_t orphan_class_frees[MM_CLASSES];
+/* Blocks handed out by pages whose slots were given back, per class. */
+static _Atomic uint64_t retired_class_allocs[MM_CLASSES];
 
-void mm_stat_class_frees_orphan(unsigned cls, uint64_t n)
+void mm_stat_page_retired(mm_page *p)
 {
-	atomic_fetch_add_explicit(&orphan_class_frees[cls], n, memory_order_relaxed);
+	if (p->allocs && p->cls < MM_CLASSES)
+		atomic_fetch_add_explicit(&retired_class_allocs[p->cls], p->allocs, memory_order_relaxed);
+	p->allocs = 0;
 }
 
 void mm_stats_tcache_exit(mm_tcache *tc)
 {
-	for (unsigned c = 0; c < MM_CLASSES; c++) {
-		exited_class_allocs[c] += mm_relaxed_load(&tc->class_allocs[c]);
-		exited_class_frees[c] += mm_relaxed_load(&tc->class_frees[c]);
-	}
 	exited_zone_allocs += mm_relaxed_load(&tc->zone_allocs);
 	exited_large_allocs += mm_relaxed_load(&tc->large_allocs);
 	exited_huge_allocs += mm_relaxed_load(&tc->huge_allocs);
@@ -57,27 +55,21 @@ void mm_stats_tcache_exit(mm_tcache *tc)
 }
 
 typedef struct totals {
-	uint64_t allocs[MM_CLASSES], frees[MM_CLASSES];
+	uint64_t allocs[MM_CLASSES];
+	int64_t live[MM_CLASSES];
 	uint64_t zone_allocs, large_allocs, huge_allocs, zone_bytes; /* zone_bytes modulo 2^64 */
 } totals;
 
 static void visit(mm_tcache *tc, void *user)
 {
 	totals *t = (totals *)user;
+	mm_segments_count(tc, t->allocs, t->live); /* tc NULL: the abandoned segments */
 	if (!tc) {
-		for (unsigned c = 0; c < MM_CLASSES; c++) {
-			t->allocs[c] += exited_class_allocs[c];
-			t->frees[c] += exited_class_frees[c];
-		}
 		t->zone_allocs += exited_zone_allocs;
 		t->large_allocs += exited_large_allocs;
 		t->huge_allocs += exited_huge_allocs;
 		t->zone_bytes += exited_zone_bytes;
 		return;
-	}
-	for (unsigned c = 0; c < MM_CLASSES; c++) {
-		t->allocs[c] += mm_relaxed_load(&tc->class_allocs[c]);
-		t->frees[c] += mm_relaxed_load(&tc->class_frees[c]);
 	}
 	t->zone_allocs += mm_relaxed_load(&tc->zone_allocs);
 	t->large_allocs += mm_relaxed_load(&tc->large_allocs);
@@ -93,9 +85,9 @@ void mm_stats_snapshot(mm_stats_raw *out)
 	memset(&t, 0, sizeof(t));
 	mm_tcaches_visit(visit, &t, &out->threads);
 	for (unsigned c = 0; c < MM_CLASSES; c++) {
-		uint64_t frees = t.frees[c] + atomic_load_explicit(&orphan_class_frees[c], memory_order_relaxed);
-		out->class_allocs[c] = t.allocs[c];
-		out->class_live[c] = (int64_t)(t.allocs[c] - frees);
+		out->class_allocs[c] =
+		    t.allocs[c] + atomic_load_explicit(&retired_class_allocs[c], memory_order_relaxed);
+		out->class_live[c] = t.live[c];
 	}
 	out->zone_bytes = (int64_t)t.zone_bytes;
 	out->large_bytes = (int64_t)atomic_load_explicit(&mm_stat_large_bytes, memory_order_relaxed);

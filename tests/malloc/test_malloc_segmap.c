@@ -12,6 +12,9 @@
  *   - a mapping the kernel places above 2^47 when asked with a hint (Linux with 5-level paging, or
  *     arm64 with 48-bit addresses) is recorded like any other; where the kernel ignores the hint
  *     that part says so and is skipped;
+ *   - the map's byte of a segment of class pages is its page shift (SMALL, MEDIUM: free() finds the
+ *     page from the map), that of a zone's, the large region's or a huge block's MM_MAP_SEGMENT,
+ *     and blocks of each are freed through it;
  *   - the page size the allocator uses is the kernel's (getauxval(AT_PAGESZ), sysconf), blocks of
  *     every size range work, a block freed and reused is intact, and valloc/pvalloc align to it.
  * The address of a block and of an mmap are printed: on a real arm64 kernel both are above 2^47.
@@ -174,11 +177,38 @@ static void page_size(void)
 	free(blk);
 }
 
+/* The map's codes of the segments blocks of each kind live in, and free() through them. */
+static void codes(void)
+{
+	static const struct {
+		size_t size;
+		unsigned code;
+	} kinds[] = {{48, MM_SMALL_PAGE_SHIFT}, {8000, MM_SMALL_PAGE_SHIFT}, {12000, MM_MEDIUM_PAGE_SHIFT},
+	             {100000, MM_MAP_SEGMENT},  {2u << 20, MM_MAP_SEGMENT},  {(size_t)40 << 20, MM_MAP_SEGMENT}};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		unsigned char *p = malloc(kinds[i].size);
+		CHECK(p != NULL);
+		if (!p)
+			continue;
+		uintptr_t a = (uintptr_t)p;
+		unsigned code = mm_segmap_get(a);
+		if (kinds[i].size == (2u << 20) && code == MM_MAP_INTERIOR)
+			code = mm_segmap_get((uintptr_t)mm_large_segment_of(a)); /* a later segment of its pool */
+		CHECK(code == kinds[i].code);
+		if (code != kinds[i].code)
+			fprintf(stderr, "block of %zu: map code %u, expected %u\n", kinds[i].size, code, kinds[i].code);
+		p[0] = 1;
+		p[kinds[i].size - 1] = 2;
+		free(p);
+	}
+}
+
 int main(void)
 {
 	setenv("MEMOMAN_ERRORS", "report", 1); /* the bad frees above are reported and refused */
 	free(malloc(1));                       /* set up */
 	page_size();
+	codes();
 	synthetic();
 	hinted_mapping();
 	return check_done("test_malloc_segmap");

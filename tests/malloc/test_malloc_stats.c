@@ -117,9 +117,14 @@ static void classes(void)
 			free(p[i]);
 		memoman_malloc_stats d = get();
 		CHECK(d.classes[c].live == a.classes[c].live);
+		CHECK(d.classes[c].allocs == b.classes[c].allocs);
 		CHECK(d.live == a.live);
 		if (d.live != a.live)
 			fprintf(stderr, "class %zu: live %zu before, %zu after\n", block, a.live, d.live);
+		/* The pages emptied are given back: what they handed out stays counted. */
+		memoman_malloc_collect();
+		memoman_malloc_stats e = get();
+		CHECK(e.classes[c].allocs == b.classes[c].allocs && e.classes[c].live == a.classes[c].live);
 	}
 }
 
@@ -197,6 +202,7 @@ static void other_thread(void)
 	int c = class_of(&b, 48);
 	CHECK(b.classes[c].live == a.classes[c].live + T_BLOCKS);
 	/* The C library's thread set-up allocates a little too. */
+	CHECK(b.classes[c].allocs >= a.classes[c].allocs + T_BLOCKS);
 	CHECK(b.live_classes >= a.live_classes + T_BLOCKS * b.classes[c].size);
 	CHECK(b.live_classes <= a.live_classes + T_BLOCKS * b.classes[c].size + 16 * KiB);
 	if (b.live_classes != a.live_classes + T_BLOCKS * b.classes[c].size)
@@ -206,6 +212,7 @@ static void other_thread(void)
 	memoman_malloc_collect(); /* takes back what was freed into the exited thread's pages */
 	memoman_malloc_stats d = get();
 	CHECK(d.classes[c].live == a.classes[c].live);
+	CHECK(d.classes[c].allocs == b.classes[c].allocs); /* the exited thread's pages are given back */
 	CHECK(d.live_classes <= a.live_classes + 16 * KiB);
 	if (d.live_classes != a.live_classes)
 		fprintf(stderr, "other thread: %zu before, %zu after the frees\n", a.live_classes, d.live_classes);
