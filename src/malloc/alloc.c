@@ -182,13 +182,23 @@ static MM_NOINLINE void *malloc_slow(size_t n)
 static MM_NOINLINE MM_COLD void *zero_size_block(void) { return mm_huge_malloc_guarded(0, NULL); }
 #endif
 
-MM_INLINE void *do_malloc(size_t n)
+/* The entry point's miss (entry: called from malloc itself): the trace first, if it records
+ * (while it does, every thread's direct entries point at the empty page, so that malloc's fast
+ * path always misses and needs no test of its own). */
+static MM_NOINLINE void *malloc_entry_slow(size_t n);
+
+/* malloc's work; entry (a constant) says whether it is the entry point's call, whose misses go
+ * through malloc_entry_slow, or one of the library's own (a realloc's, the trace's), which are not
+ * recorded again. */
+MM_INLINE void *malloc_impl(size_t n, int entry)
 {
 	/* Fast path: the current page of the request's class, through the 16-byte-step table. A thread
 	 * not set up yet has the empty thread cache, whose table points at an empty page: it falls through. */
 	mm_tcache *tc = mm_tl_tcache;
 #if MM_SECURE
 	if (MM_UNLIKELY(n == 0)) {
+		if (entry && MM_UNLIKELY(mm_trace_state != MM_TRACE_OFF))
+			return malloc_entry_slow(n);
 		void *z = zero_size_block(); /* NULL past MM_ZERO_GUARDED_MAX live, or no mapping: a class block */
 		if (z)
 			return z;
@@ -214,8 +224,10 @@ MM_INLINE void *do_malloc(size_t n)
 			return MM_SECURE_SEAL(b, p->bsize, n);
 		}
 	}
-	return malloc_slow(n);
+	return entry ? malloc_entry_slow(n) : malloc_slow(n);
 }
+
+MM_INLINE void *do_malloc(size_t n) { return malloc_impl(n, 0); }
 
 static void *do_calloc(size_t count, size_t size)
 {
@@ -251,21 +263,34 @@ static mm_segment *huge_beyond_of(const void *ptr)
 	return s->kind == MM_SEG_HUGE && s->huge_block == ptr ? s : NULL;
 }
 
+/*
+ * The trace's line of a free made by the entry point (entry; not by the library's own calls, a
+ * realloc's, whose lines the realloc writes), if the trace records: before the block is free, so
+ * that no other thread can have it yet. free()'s fast path has no test of its own: while the trace
+ * records, every page's owner word carries MM_OWNER_TRACED, so that its frees all come here.
+ */
+static void trace_free_line(const void *ptr, int entry)
+{
+	if (entry && MM_UNLIKELY(mm_trace_state != MM_TRACE_OFF) && mm_trace_start())
+		mm_trace_free(ptr);
+}
+
 /* In a segment without class pages (code MM_MAP_SEGMENT): a medium, large or huge block, or a bad
  * pointer. */
-static MM_NOINLINE void free_other(mm_segment *s, void *ptr);
+static MM_NOINLINE void free_other(mm_segment *s, void *ptr, int entry);
 
 /* Not in a segment of class pages (code, the segment map's byte): NULL, a block of a zone, of the
  * large region or a huge one, or a bad pointer. */
-static MM_NOINLINE void free_unknown(void *ptr, unsigned code)
+static MM_NOINLINE void free_unknown(void *ptr, unsigned code, int entry)
 {
 	uintptr_t a = (uintptr_t)ptr;
 	if (code == MM_MAP_SEGMENT) {
-		free_other(mm_segment_of(a), ptr);
+		free_other(mm_segment_of(a), ptr, entry);
 		return;
 	}
 	if (!ptr)
 		return;
+	trace_free_line(ptr, entry);
 	mm_segment *pool = mm_large_segment_of(a);
 	if (pool) { /* in a later segment of a large pool */
 		mm_large_free(pool, ptr);
@@ -280,8 +305,9 @@ static MM_NOINLINE void free_unknown(void *ptr, unsigned code)
 }
 
 /* In a segment of ours but not a class block: a medium, large or huge block, or a bad pointer. */
-static MM_NOINLINE void free_other(mm_segment *s, void *ptr)
+static MM_NOINLINE void free_other(mm_segment *s, void *ptr, int entry)
 {
+	trace_free_line(ptr, entry);
 	switch (s->kind) {
 	case MM_SEG_ZONE: mm_zone_free(s, ptr); return;
 	case MM_SEG_LARGE: mm_large_free(s, ptr); return;
@@ -336,24 +362,26 @@ MM_INLINE void free_push(mm_page *p, mm_cblock *b)
 }
 
 /* A free that is not the fast path's: into a page of the calling thread's full list (which goes
- * back to its class's queue), or into another thread's page. */
-static MM_NOINLINE void free_not_fast(mm_tcache *tc, mm_page *p, mm_cblock *b)
+ * back to its class's queue), into another thread's page, or any while the trace records. */
+static MM_NOINLINE void free_not_fast(mm_tcache *tc, mm_page *p, mm_cblock *b, int entry)
 {
+	trace_free_line(b, entry);
 	if (mm_page_owner(p) == tc) {
 		free_push(p, b);
-		p->used--;
-		mm_page_freed(tc, p); /* empty, or back from the full list */
+		if (--p->used == 0 || p->in_full)
+			mm_page_freed(tc, p); /* empty, or back from the full list */
 		return;
 	}
 	mm_remote_free(p, b);
 }
 
-MM_INLINE void do_free(void *ptr)
+/* free's work; entry as malloc_impl's. */
+MM_INLINE void free_impl(void *ptr, int entry)
 {
 	uintptr_t a = (uintptr_t)ptr;
 	unsigned code = mm_segmap_get(a);
 	if (MM_UNLIKELY(code < MM_MAP_PAGES)) { /* NULL too: segment 0 is never ours */
-		free_unknown(ptr, code);
+		free_unknown(ptr, code, entry);
 		return;
 	}
 	/* The page from the map's byte, its page shift: the segment's header is not read. */
@@ -365,7 +393,7 @@ MM_INLINE void do_free(void *ptr)
 	__asm__("" : "+r"(p));
 #endif
 	if (MM_UNLIKELY(mm_block_index(p, a) >= mm_page_capacity(p))) {
-		free_other(s, ptr);
+		free_other(s, ptr, entry);
 		return;
 	}
 	mm_cblock *b = (mm_cblock *)ptr;
@@ -397,8 +425,10 @@ MM_INLINE void do_free(void *ptr)
 			mm_page_freed(tc, p); /* now empty */
 		return;
 	}
-	free_not_fast(tc, p, b);
+	free_not_fast(tc, p, b, entry);
 }
+
+MM_INLINE void do_free(void *ptr) { free_impl(ptr, 0); }
 
 /* ---- Built for a memory checker (src/tool.h) --------------------------------------------------------------- */
 
@@ -788,11 +818,20 @@ static MM_NOINLINE void *traced_malloc(size_t n)
 	return p;
 }
 
+#if MM_TOOLS
 static MM_NOINLINE void traced_free(void *ptr)
 {
 	if (ptr && mm_trace_start())
 		mm_trace_free(ptr); /* before the block is free: no other thread can have it yet */
 	do_free(ptr);
+}
+#endif
+
+static void *malloc_entry_slow(size_t n)
+{
+	if (TRACING())
+		return traced_malloc(n);
+	return malloc_slow(n);
 }
 
 /* A product that overflows is recorded as a failed request for SIZE_MAX bytes. */
@@ -828,15 +867,14 @@ MM_API void *MM_NAME(malloc)(size_t n)
 	MM_TOOL_QUIET_END();
 	return p;
 #else
-	if (TRACING())
-		return traced_malloc(n);
-	return do_malloc(n);
+	return malloc_impl(n, 1); /* no test of the trace here: see malloc_entry_slow */
 #endif
 }
 
 /* free, and C++'s unsized operator delete. */
 MM_INLINE void free_entry(void *ptr)
 {
+#if MM_TOOLS
 	MM_TOOL_QUIET_BEGIN();
 	size_t usable = tool_usable(ptr);
 	if (TRACING())
@@ -845,6 +883,9 @@ MM_INLINE void free_entry(void *ptr)
 		do_free(ptr);
 	tool_freed(ptr, usable); /* not reached after a bad free, which aborts; refused, it changes nothing */
 	MM_TOOL_QUIET_END();
+#else
+	free_impl(ptr, 1);        /* no test of the trace here: see trace_free_line */
+#endif
 }
 
 MM_API void MM_NAME(free)(void *ptr) { free_entry(ptr); }
@@ -961,7 +1002,7 @@ MM_INLINE void *cxx_new(size_t n)
 #if MM_TOOLS
 	void *p = MM_NAME(malloc)(n);
 #else
-	void *p = TRACING() ? traced_malloc(n) : do_malloc(n);
+	void *p = malloc_impl(n, 1);
 #endif
 	return MM_LIKELY(p != NULL) ? p : cxx_out_of_memory(n);
 }

@@ -486,20 +486,30 @@ MM_NOINLINE MM_COLD void *mm_cblock_pop_broken(mm_page *p, mm_cblock *b);
 
 /*
  * A page's owner word: the address of its owner's thread cache, with MM_OWNER_FULL set while the
- * page is on the owner's full list (in_full). free()'s fast path compares it with the calling
- * thread's cache: one comparison tells both "not mine" and "mine, but full" (whose free must move
- * the page back to its class's queue) from the common case. Written by the owner (and by a thread
- * that adopts or abandons the page); read by any thread that frees into it.
+ * page is on the owner's full list (in_full), and MM_OWNER_TRACED while MEMOMAN_TRACE records.
+ * free()'s fast path compares it with the calling thread's cache: one comparison tells "not mine",
+ * "mine, but full" (whose free must move the page back to its class's queue) and "to be recorded"
+ * from the common case. Written by the owner (and by a thread that adopts or abandons the page);
+ * read by any thread that frees into it.
  */
 #define MM_OWNER_FULL ((uintptr_t)1)
+#define MM_OWNER_TRACED ((uintptr_t)2)
+extern unsigned mm_trace_state; /* read and written with relaxed __atomic builtins (trace.c) */
+enum { MM_TRACE_UNDECIDED = 0, MM_TRACE_OFF = 1, MM_TRACE_ON = 2 };
+_Static_assert(_Alignof(mm_tcache) >= 4, "the owner word's two low bits are free");
 MM_INLINE struct mm_tcache *mm_page_owner(const mm_page *p)
 {
 	uintptr_t w = atomic_load_explicit((_Atomic uintptr_t *)&p->owner, memory_order_seq_cst);
-	return (struct mm_tcache *)(w & ~MM_OWNER_FULL);
+	return (struct mm_tcache *)(w & ~(MM_OWNER_FULL | MM_OWNER_TRACED));
 }
 MM_INLINE void mm_page_set_owner(mm_page *p, const struct mm_tcache *tc, int full, memory_order order)
 {
-	atomic_store_explicit(&p->owner, (uintptr_t)tc | (full ? MM_OWNER_FULL : 0), order);
+	uintptr_t w = (uintptr_t)tc;
+	if (tc && full)
+		w |= MM_OWNER_FULL;
+	if (tc && MM_UNLIKELY(__atomic_load_n(&mm_trace_state, __ATOMIC_RELAXED) == MM_TRACE_ON))
+		w |= MM_OWNER_TRACED;
+	atomic_store_explicit(&p->owner, w, order);
 }
 
 MM_INLINE mm_page *mm_page_of(mm_segment *s, uintptr_t a) { return &s->pages[(a - (uintptr_t)s) >> s->page_shift]; }
@@ -663,11 +673,11 @@ void mm_thp_setup(void);
 void mm_segment_thp_off(mm_segment *s);
 void mm_stats_fork_child(void);
 
-/* MEMOMAN_TRACE (trace.c). The entry points test mm_trace_state and take the traced path unless it
- * is MM_TRACE_OFF: before set-up (UNDECIDED) and while tracing (ON). */
-enum { MM_TRACE_UNDECIDED = 0, MM_TRACE_OFF = 1, MM_TRACE_ON = 2 };
-extern unsigned mm_trace_state; /* read and written with relaxed __atomic builtins */
-int mm_trace_start(void);       /* sets the process up; 1 if tracing */
+/* MEMOMAN_TRACE (trace.c; its state, mm_trace_state, is declared with the page's owner word). The
+ * entry points take the traced path unless it is MM_TRACE_OFF: before set-up (UNDECIDED) and
+ * while tracing (ON). malloc and free test it only on their slow paths, which their fast paths
+ * always take while the trace records (direct_update, mm_page_set_owner). */
+int mm_trace_start(void); /* sets the process up; 1 if tracing */
 void mm_trace_setup(void);
 void mm_trace_setup_exit(void);
 void mm_trace_alloc(const void *p, size_t size); /* "a <p> <size>" (p NULL: a failed allocation) */

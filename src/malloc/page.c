@@ -91,6 +91,8 @@ static void direct_update(mm_tcache *tc, unsigned c)
 	if (size > MM_DIRECT_MAX)
 		return;
 	mm_page *p = tc->queues[c].first ? tc->queues[c].first : &mm_page_empty;
+	if (MM_UNLIKELY(mm_trace_state == MM_TRACE_ON))
+		p = &mm_page_empty; /* malloc's fast path misses, and its miss writes the trace's line */
 	size_t lo = c == 0 ? 0 : mm_class_size(c - 1) / 16 + 1; /* steps of sizes above the class below */
 	for (size_t step = lo; step <= size / 16; step++)
 		tc->direct[step] = p;
