@@ -541,12 +541,22 @@ static int secure_resize(const mm_segment *s, void *ptr, size_t usable, size_t n
 }
 #endif
 
-/* The usable size of a live block and its segment (*kind_out); 0 and reported if it is not one. */
-static size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
+/* usable_size's other cases: not in a segment of class pages (code, the segment map's byte). */
+static MM_NOINLINE size_t usable_other(void *ptr, unsigned code, mm_segment **seg_out, const char *who)
 {
 	uintptr_t a = (uintptr_t)ptr;
 	*seg_out = NULL;
-	if (!mm_segmap_has(a)) {
+	if (code == MM_MAP_SEGMENT) {
+		mm_segment *s = mm_segment_of(a);
+		*seg_out = s;
+		if (s->kind == MM_SEG_ZONE)
+			return mm_zone_usable(s, ptr, who);
+		if (s->kind == MM_SEG_HUGE)
+			return mm_huge_usable(s, ptr);
+		if (s->kind == MM_SEG_LARGE)
+			return mm_large_usable(s, ptr);
+		*seg_out = NULL;
+	} else {
 		mm_segment *ls = mm_large_segment_of(a);
 		if (ls) {
 			*seg_out = ls;
@@ -557,28 +567,47 @@ static size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
 			*seg_out = h;
 			return h->huge_size;
 		}
-		mm_report_misuse(who, ptr);
-		return 0;
 	}
-	mm_segment *s = mm_segment_of(a);
-	*seg_out = s;
-	mm_page *p = mm_page_of(s, a);
-	if (mm_block_index(p, a) < mm_page_capacity(p)) {
-		if (((mm_cblock *)ptr)->cookie == (a ^ mm_secret)) {
-			mm_report_misuse(who, ptr); /* a block that is free */
-			return 0;
-		}
-		return p->bsize - MM_CANARY_BYTES;
-	}
-	if (s->kind == MM_SEG_ZONE)
-		return mm_zone_usable(s, ptr, who);
-	if (s->kind == MM_SEG_HUGE)
-		return mm_huge_usable(s, ptr);
-	if (s->kind == MM_SEG_LARGE)
-		return mm_large_usable(s, ptr);
 	mm_report_misuse(who, ptr);
 	return 0;
 }
+
+/* The usable size of a live class block at a, in a segment of class pages (code, the segment map's
+ * byte, its page shift), found as free() finds its page; 0 and reported if a is not one. */
+MM_INLINE size_t usable_class(uintptr_t a, unsigned code, const char *who)
+{
+	mm_page *p = &mm_segment_of(a)->pages[(a & MM_SEG_MASK) >> code];
+#if defined(__GNUC__) || defined(__clang__)
+	__asm__("" : "+r"(p)); /* as in free_impl */
+#endif
+	if (MM_LIKELY(mm_block_index(p, a) < mm_page_capacity(p)) &&
+	    MM_LIKELY(((mm_cblock *)a)->cookie != (a ^ mm_secret)))
+		return p->bsize - MM_CANARY_BYTES;
+	mm_report_misuse(who, (void *)a); /* not a block's start, or a block that is free */
+	return 0;
+}
+
+/* The usable size of a live block and its segment (*seg_out); 0 and reported if it is not one. */
+MM_INLINE size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	unsigned code = mm_segmap_get(a);
+	if (MM_UNLIKELY(code < MM_MAP_PAGES))
+		return usable_other(ptr, code, seg_out, who);
+	*seg_out = mm_segment_of(a);
+	return usable_class(a, code, who);
+}
+
+#if !MM_SECURE && !MM_TOOLS
+/* malloc_usable_size of a block not of a class (NULL too). */
+static MM_NOINLINE size_t usable_entry_other(void *ptr, unsigned code)
+{
+	if (!ptr)
+		return 0;
+	mm_segment *s;
+	return usable_other(ptr, code, &s, "malloc_usable_size(): invalid pointer");
+}
+#endif
 
 #if MM_SECURE
 /* A block just handed out (or resized) for `want` bytes is the program's for n <= want: the bytes
@@ -594,6 +623,14 @@ static void secure_reseal(void *q, size_t n)
 
 MM_API size_t MM_NAME(malloc_usable_size)(void *ptr)
 {
+#if !MM_SECURE && !MM_TOOLS
+	/* As free's fast path: some programs ask it of every block (redis, for its accounting). */
+	uintptr_t a = (uintptr_t)ptr;
+	unsigned code = mm_segmap_get(a);
+	if (MM_UNLIKELY(code < MM_MAP_PAGES)) /* NULL too: segment 0 is never ours */
+		return usable_entry_other(ptr, code);
+	return usable_class(a, code, "malloc_usable_size(): invalid pointer");
+#endif
 	if (!ptr)
 		return 0;
 	mm_segment *s;

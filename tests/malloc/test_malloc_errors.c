@@ -111,6 +111,12 @@ static void double_free_zone_remote_then_owner(void) /* freed there, then here *
 }
 static void interior_zone_remote(void) { free_elsewhere(opaque(malloc(70000)) + 4096); }
 static void usable_interior_zone(void) { sink = (void *)(uintptr_t)malloc_usable_size(opaque(malloc(70000)) + 4096); }
+static void usable_interior_small(void) { sink = (void *)(uintptr_t)malloc_usable_size(opaque(malloc(64)) + 16); }
+static void usable_stack(void)
+{
+	char local[32];
+	sink = (void *)(uintptr_t)malloc_usable_size(opaque(local));
+}
 static void realloc_freed_zone(void)
 {
 	char *p = opaque(malloc(100000));
@@ -197,6 +203,9 @@ static const struct {
     {"double free (zone, another thread, then the owner)", "free(): double free", double_free_zone_remote_then_owner},
     {"interior (zone, another thread)", "free(): invalid pointer", interior_zone_remote},
     {"malloc_usable_size of an interior pointer (zone)", "invalid pointer", usable_interior_zone},
+    {"malloc_usable_size of an interior pointer (small)", "malloc_usable_size(): invalid pointer",
+     usable_interior_small},
+    {"malloc_usable_size of a stack pointer", "malloc_usable_size(): invalid pointer", usable_stack},
     {"realloc of a freed block (zone)", "double free", realloc_freed_zone},
     {"write after free (small)", "a freed block's list link was overwritten", write_after_free_small},
     {"write after free (medium class)", "a freed block's list link was overwritten", write_after_free_medium},
