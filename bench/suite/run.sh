@@ -271,7 +271,7 @@ tests=$(echo $tests)
 for t in $tests; do test_def "$t" || die "unknown test: $t (see --list)"; done
 [ -n "$list_only" ] || build_suite "$tests"
 
-run_tests='' skipped=''
+run_tests='' skipped='' notes=''
 echo "== tests (N = $procs)"
 for t in $tests; do
 	why=$(why_missing "$t")
@@ -283,6 +283,15 @@ for t in $tests; do
 		test_def "$t"
 		printf '   %-15s %s%s\n' "$t" "${cmd[*]}" "$([ "$input" = /dev/null ] || echo " < $input")"
 		run_tests="$run_tests $t"
+		# A program that links an allocator of its own (Debian's redis-server links jemalloc)
+		# runs on it when nothing is preloaded: its "glibc" figures are that allocator's.
+		own=$(ldd "$(command -v "${cmd[0]}" 2> /dev/null || echo "${cmd[0]}")" 2> /dev/null |
+			grep -o -E 'lib(jemalloc|tcmalloc[a-z_]*|mimalloc)\.so[.0-9]*' | head -n 1)
+		if [ -n "$own" ]; then
+			printf '   %-15s note: links %s, which serves it when nothing is preloaded (the glibc column)\n' "$t" "$own"
+			notes="$notes$t: ${cmd[0]} links $own: its glibc column (nothing preloaded) measures that allocator
+"
+		fi
 	fi
 done
 run_tests=$(echo $run_tests)
@@ -434,6 +443,7 @@ run_one() {   # run_one TEST ALLOCATOR ROUND
 	echo "rounds: $rounds; N = $procs; timer: $timer"
 	for a in $alloc_list; do echo "allocator $a: ${LIB[$a]:-(none)} (${DESC[$a]})"; done
 	printf '%s' "$skipped" | sed 's/^/skipped /'
+	printf '%s' "$notes" | sed 's/^/note /'
 } > "$out/info.txt"
 
 order=$alloc_list
