@@ -316,7 +316,13 @@ static MM_NOINLINE void free_other(mm_segment *s, void *ptr, int entry)
 	}
 }
 
-static MM_NOINLINE MM_COLD void double_free(void *ptr) { mm_report_misuse("free(): double free", ptr); }
+/* Refused frees write their trace line too, as every free from the entry points does (a zone's,
+ * the large region's and huge blocks' are written before their own checks run). */
+static MM_NOINLINE MM_COLD void double_free(void *ptr, int entry)
+{
+	trace_free_line(ptr, entry);
+	mm_report_misuse("free(): double free", ptr);
+}
 #if MM_SECURE
 void mm_secure_overflow(const void *ptr)
 {
@@ -403,15 +409,17 @@ MM_INLINE void free_impl(void *ptr, int entry)
 #endif
 	uintptr_t cookie = a ^ mm_secret;
 	if (MM_UNLIKELY(b->cookie == cookie)) {
-		double_free(ptr);
+		double_free(ptr, entry);
 		return;
 	}
 #if MM_SECURE
 	if (MM_UNLIKELY(!mm_secure_before_intact(p, a))) {
+		trace_free_line(ptr, entry);
 		mm_secure_underflow(ptr); /* with MEMOMAN_ERRORS=report: refused, the block stays in use */
 		return;
 	}
 	if (MM_UNLIKELY(!mm_secure_release(b, p->bsize))) {
+		trace_free_line(ptr, entry);
 		mm_secure_overflow(ptr); /* with MEMOMAN_ERRORS=report: refused, the block stays in use */
 		return;
 	}

@@ -536,6 +536,9 @@ void mm_global_unlock(void);
 /* Small and medium classes: the slow path of malloc for class c, and page upkeep. */
 void *mm_class_alloc_slow(mm_tcache *tc, unsigned c);
 void mm_page_freed(mm_tcache *tc, mm_page *p);
+/* After the trace stopped recording (a child of fork): tc's pages' owner words without
+ * MM_OWNER_TRACED and its direct entries on its pages again, so that its fast paths hit. */
+void mm_tcache_untrace(mm_tcache *tc);
 void mm_page_collect_full(mm_tcache *tc);
 void mm_tcache_retire_idle(mm_tcache *tc);
 unsigned mm_segment_reclaim_free(mm_segment *s);

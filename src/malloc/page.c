@@ -439,6 +439,17 @@ void mm_tcache_release_empty(mm_tcache *tc)
 	}
 }
 
+void mm_tcache_untrace(mm_tcache *tc)
+{
+	for (unsigned c = 0; c < MM_CLASSES; c++) {
+		for (mm_page *p = tc->queues[c].first; p; p = p->next)
+			mm_page_set_owner(p, tc, 0, memory_order_relaxed);
+		direct_update(tc, c);
+	}
+	for (mm_page *p = tc->full.first; p; p = p->next)
+		mm_page_set_owner(p, tc, 1, memory_order_relaxed);
+}
+
 /* ---- Frees from other threads ----------------------------------------------------------------------- */
 
 void mm_cblock_broken(const mm_cblock *b)

@@ -235,6 +235,9 @@ mm_segment *mm_segment_new_raw(unsigned kind, mm_tcache *tc)
 	if (s) {
 		cache = s->next;
 		cache_count--;
+		/* Under the lock: a statistics walk that finds s on a list later (mm_segments_count) reads
+		 * this link or a newer one, never one to a cached segment that may be unmapped by then. */
+		s->next = s->prev = NULL;
 	}
 	mm_global_unlock();
 	unsigned thp = MM_THP_NONE; /* a fresh mapping's */
@@ -739,5 +742,8 @@ void mm_fork_child(void)
 	mm_global_unlock(); /* the child's one thread is the one that locked them */
 	mm_large_fork_child();
 	mm_stats_fork_child();
+	int traced = __atomic_load_n(&mm_trace_state, __ATOMIC_RELAXED) == MM_TRACE_ON;
 	mm_trace_fork_child();
+	if (traced && mm_tl_tcache->initialized)
+		mm_tcache_untrace(mm_tl_tcache); /* the child is not traced: its fast paths back */
 }

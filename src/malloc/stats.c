@@ -83,10 +83,14 @@ void mm_stats_snapshot(mm_stats_raw *out)
 	memset(out, 0, sizeof(*out));
 	totals t;
 	memset(&t, 0, sizeof(t));
+	/* The retired totals before the pages: a page retired during the walk is then missed (the next
+	 * snapshot counts it) rather than counted twice: a snapshot taken while threads run may fall
+	 * short of what they did meanwhile, never beyond. */
+	for (unsigned c = 0; c < MM_CLASSES; c++)
+		t.allocs[c] = atomic_load_explicit(&retired_class_allocs[c], memory_order_relaxed);
 	mm_tcaches_visit(visit, &t, &out->threads);
 	for (unsigned c = 0; c < MM_CLASSES; c++) {
-		out->class_allocs[c] =
-		    t.allocs[c] + atomic_load_explicit(&retired_class_allocs[c], memory_order_relaxed);
+		out->class_allocs[c] = t.allocs[c];
 		out->class_live[c] = t.live[c];
 	}
 	out->zone_bytes = (int64_t)t.zone_bytes;
