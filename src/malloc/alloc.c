@@ -465,8 +465,7 @@ static size_t tool_usable(void *ptr)
 		return s ? s->huge_size : 0;
 	}
 	switch (s->kind) {
-	case MM_SEG_SMALL:
-	case MM_SEG_MEDIUM: {
+	case MM_SEG_SMALL: {
 		mm_page *p = mm_page_of(s, a);
 		return mm_block_index(p, a) < mm_page_capacity(p) ? p->bsize : 0;
 	}

@@ -6,10 +6,9 @@
  * Address space comes from the OS in segments of MM_SEG_SIZE bytes, aligned to their size, so that
  * a pointer's segment is its address with the low bits cleared. A bitmap over the whole address
  * space (the segment map) says which segments are ours: free() looks there first and never reads
- * memory it does not own. A segment is one of five kinds:
+ * memory it does not own. A segment is one of four kinds:
  *
- *   SMALL    64 pages of 64 KiB; each page holds blocks of one size class up to 8 KiB
- *   MEDIUM   8 pages of 512 KiB; classes above 8 KiB up to 16 KiB
+ *   SMALL    64 pages of 64 KiB; each page holds blocks of one size class (up to 16 KiB)
  *   ZONE     one pool of a thread's zone, a TLSF instance (the lower layer's mm_t): requests up to
  *            1 MiB
  *   LARGE    a pool of MM_LARGE_POOL bytes (several segments) of the large region, the process's
@@ -18,7 +17,7 @@
  *   HUGE     one huge block, mapped for it (anything larger, or a large alignment)
  *
  * Every segment starts with the same header (struct mm_segment), whose page descriptors describe
- * the pages of SMALL and MEDIUM segments; page i of a segment starts at i << page_shift (page 0
+ * the pages of SMALL segments; page i of a segment starts at i << page_shift (page 0
  * after the header). A page belongs to one thread cache (struct mm_tcache, a thread's own state).
  * Its owner allocates and frees without atomic operations; other threads push freed blocks on the
  * page's thread_free list (one CAS) and the owner takes them back when it runs out. A thread that
@@ -53,7 +52,6 @@ _Static_assert(MM_MAX_POOLS >= 32, "libmemoman-malloc needs MM_MAX_POOLS of 32 o
 #define MM_SEG_SIZE ((size_t)1 << MM_SEG_SHIFT) /* 4 MiB */
 #define MM_SEG_MASK (MM_SEG_SIZE - 1)
 #define MM_SMALL_PAGE_SHIFT 16                            /* 64 KiB */
-#define MM_MEDIUM_PAGE_SHIFT 19                           /* 512 KiB */
 #define MM_PAGES_MAX (MM_SEG_SIZE >> MM_SMALL_PAGE_SHIFT) /* 64 */
 #define MM_SEG_HEADER ((size_t)16384)                     /* the header; page 0 starts after it */
 /* The secure build's guard at the end of each segment of MM_SEG_SIZE and of each large pool: its last
@@ -63,7 +61,6 @@ _Static_assert(MM_MAX_POOLS >= 32, "libmemoman-malloc needs MM_MAX_POOLS of 32 o
 
 #define MM_MIN_ALIGN ((size_t)16)                /* every block's alignment (the TLSF core's MM_ALIGN too) */
 #define MM_DIRECT_MAX 1024                       /* largest request of malloc's fast path (tcache->direct) */
-#define MM_SMALL_MAX 8192                        /* largest block of a SMALL page (8 blocks or more a page) */
 #define MM_CLASS_MAX 16384                       /* largest size class */
 #define MM_ZONE_MAX 1048576                      /* largest request served by a thread's zone */
 #define MM_LARGE_POOL ((size_t)64 << 20)         /* a pool of the large region */
@@ -119,7 +116,7 @@ _Static_assert(MM_CLASSES == MEMOMAN_MALLOC_CLASSES, "the public class count is 
 #define MM_SEGMAP_BYTES MM_SEGMAP_LEAF /* the flat map of 32-bit targets, the zero leaf of 64-bit ones */
 /* What the segment map says of a segment of the address space: nothing of ours, a segment without
  * size-class pages (ZONE, LARGE, HUGE), a later segment of a LARGE pool, or a segment of size-class
- * pages (SMALL, MEDIUM), whose byte is its page_shift (at least MM_MAP_PAGES): free() finds the
+ * pages (SMALL), whose byte is its page_shift (at least MM_MAP_PAGES): free() finds the
  * page of a pointer from the map alone, without reading the segment's header first. */
 enum { MM_MAP_NONE = 0, MM_MAP_SEGMENT = 1, MM_MAP_INTERIOR = 2, MM_MAP_PAGES = 12 };
 
@@ -199,7 +196,8 @@ typedef struct mm_page {
 
 _Static_assert(sizeof(mm_page) == 128 || UINTPTR_MAX <= 0xFFFFFFFFu, "two cache lines per page descriptor");
 
-enum mm_segment_kind { MM_SEG_SMALL, MM_SEG_MEDIUM, MM_SEG_ZONE, MM_SEG_HUGE, MM_SEG_LARGE, MM_SEG_KINDS };
+/* The kinds of segments; those before MM_SEG_ZONE hold size-class pages (a thread cache's own). */
+enum mm_segment_kind { MM_SEG_SMALL, MM_SEG_ZONE, MM_SEG_HUGE, MM_SEG_LARGE, MM_SEG_KINDS };
 
 /* The advice a segment's mapping carries about the kernel's transparent huge pages (THP; it outlives
  * a reuse from the cache): none given, THP asked for, or refused (see segment.c). */
@@ -245,7 +243,7 @@ typedef struct mm_tcache {
 	mm_page_queue full;                /* pages with none (until remote frees arrive) */
 	_Atomic int remote_pending;        /* a remote free happened since the owner last looked */
 	int initialized;                   /* 0: the shared empty thread cache of threads not yet set up */
-	mm_segment *segments[MM_SEG_ZONE]; /* SMALL and MEDIUM segments owned */
+	mm_segment *segments[MM_SEG_ZONE]; /* SMALL segments owned */
 	struct mm_zone *zone;              /* the zone for medium requests, or NULL */
 	uint32_t slow_calls;               /* slow-path calls, to pace the clock */
 	uint32_t large_shard;              /* the large region's shard it tries first */
@@ -585,7 +583,7 @@ mm_segment *mm_segment_map(size_t bytes, size_t align);
 /* Gives s->mapped bytes at s back to the OS (counted as returned). */
 void mm_segment_unmap(mm_segment *s);
 /* Sets up the header of a segment of a kind over `mapped` bytes (the memory may hold an older
- * header): page slots of SMALL and MEDIUM segments, one page for the other kinds. */
+ * header): page slots of SMALL segments, one page for the other kinds. */
 void mm_segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_tcache *tc);
 
 /* Medium requests (zones). */

@@ -337,7 +337,7 @@ void *mm_class_alloc_slow(mm_tcache *tc, unsigned c)
 	    atomic_exchange_explicit(&tc->remote_pending, 0, memory_order_seq_cst))
 		mm_page_collect_full(tc);
 	mm_page_queue *q = &tc->queues[c];
-	unsigned kind = classes[c].size <= MM_SMALL_MAX ? MM_SEG_SMALL : MM_SEG_MEDIUM;
+	unsigned kind = MM_SEG_SMALL;
 	for (int adopted = 0;; adopted = 1) {
 		/* The class's pages in order: take back remote frees, carve more, or give up on the page. */
 		mm_page *p = q->first;
@@ -409,7 +409,7 @@ unsigned mm_segment_reclaim_free(mm_segment *s)
 
 /* Retires the pages that mm_page_freed kept, empty, as their class's only page. Called on a tick:
  * a block allocated and freed over and over still finds its page between ticks, but a class that
- * has gone quiet gives its page back (a medium page is 512 KiB). */
+ * has gone quiet gives its page back. */
 void mm_tcache_retire_idle(mm_tcache *tc)
 {
 	for (unsigned c = 0; c < MM_CLASSES; c++) {

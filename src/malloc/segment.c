@@ -39,7 +39,7 @@ _Atomic uint64_t mm_stat_large_bytes, mm_stat_huge_bytes;
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
 static mm_segment *cache; /* empty segments, newest first */
 static size_t cache_count;
-static mm_segment *abandoned[MM_SEG_KINDS];          /* SMALL and MEDIUM segments of exited threads */
+static mm_segment *abandoned[MM_SEG_KINDS];          /* SMALL segments of exited threads */
 static _Atomic size_t abandoned_count[MM_SEG_KINDS]; /* their number, for a look without the lock */
 
 void mm_global_lock(void) { pthread_mutex_lock(&global_lock); }
@@ -100,12 +100,11 @@ void mm_segmap_mark(uintptr_t segment, unsigned value)
 	                      memory_order_release);
 }
 
-_Static_assert(MM_SMALL_PAGE_SHIFT >= MM_MAP_PAGES && MM_MEDIUM_PAGE_SHIFT >= MM_MAP_PAGES,
-               "a page shift is told from the other codes of the segment map");
+_Static_assert(MM_SMALL_PAGE_SHIFT >= MM_MAP_PAGES, "a page shift is told from the other codes of the segment map");
 
 void mm_segmap_set(mm_segment *s, int present)
 {
-	unsigned code = s->kind == MM_SEG_SMALL || s->kind == MM_SEG_MEDIUM ? s->page_shift : MM_MAP_SEGMENT;
+	unsigned code = s->kind == MM_SEG_SMALL ? s->page_shift : MM_MAP_SEGMENT;
 	mm_segmap_mark((uintptr_t)s, present ? code : MM_MAP_NONE);
 }
 
@@ -148,9 +147,7 @@ void mm_segment_init(mm_segment *s, unsigned kind, size_t mapped, mm_tcache *tc)
 	s->kind = (uint8_t)kind;
 	s->mapped = mapped;
 	atomic_init(&s->tcache, tc);
-	unsigned shift = kind == MM_SEG_SMALL    ? MM_SMALL_PAGE_SHIFT
-	                 : kind == MM_SEG_MEDIUM ? MM_MEDIUM_PAGE_SHIFT
-	                                         : MM_SEG_SHIFT;
+	unsigned shift = kind == MM_SEG_SMALL ? MM_SMALL_PAGE_SHIFT : MM_SEG_SHIFT;
 	s->page_shift = (uint8_t)shift;
 	unsigned slots = (unsigned)(MM_SEG_SIZE >> shift);
 	/* The secure build's guard (MM_SEG_GUARD) shortens the last slot, or takes it all (64 KiB OS pages
@@ -607,7 +604,7 @@ void mm_segment_abandon(mm_segment *s)
  * class's retired total when its slot is given back (mm_stat_page_retired), so a free slot holds
  * zeros and the sum over every page of every segment in a list, plus the retired totals, is the
  * count. A snapshot reads the pages while their owners change them, without a lock they take:
- *   - memory: the walk holds the global lock, and a segment of SMALL or MEDIUM pages is cached,
+ *   - memory: the walk holds the global lock, and a SMALL segment is cached,
  *     reused or unmapped only after it left its list and passed through that lock; the list links
  *     and page fields are read with single loads (volatile), so what is read is some value each
  *     field had, and a stale link leads to a segment that is still mapped;

@@ -6,7 +6,7 @@
  * ASan brings its own malloc.
  *
  *   buggy_malloc <size> <bug>
- *   size: the block's size: 24 (a class block), 3000 (a class of the MEDIUM pages), 100000 (a zone),
+ *   size: the block's size: 24 (a class block), 3000 (a larger class), 100000 (a zone),
  *         2000000 (the large region), 50000000 (a huge block)
  *   bug:  overflow, after, leak (as buggy.c), uninit (a branch on a byte never written: memcheck
  *         only), none (correct use of malloc, realloc, calloc, posix_memalign, malloc_usable_size)

@@ -5,7 +5,7 @@
 #   run.sh memcheck|asan <buggy> [<buggy_malloc> <libmemoman-malloc.so>]
 #
 # Runs each program of buggy.c (libmemoman: TLSF core, fixed pool, heap classes, heap remainder)
-# and of buggy_malloc.c (libmemoman-malloc: class, MEDIUM-page, zone, large-region and huge blocks)
+# and of buggy_malloc.c (libmemoman-malloc: small and larger class, zone, large-region and huge blocks)
 # with each bug, and checks the checker's report:
 #   memcheck: under valgrind (libmemoman-malloc in LD_PRELOAD, Valgrind told not to put its own
 #             malloc in its place, and its statistics must show it served the program): the
