@@ -49,7 +49,7 @@ if [ -n "$missing" ]; then
 fi
 
 TARGETS="memoman_malloc_shared memoman_malloc_static mm_early"
-for t in api threads random errors stats segmap secure lifecycle; do
+for t in api threads random errors stats segmap trace_fork secure lifecycle; do
 	TARGETS="$TARGETS test_malloc_$t"
 done
 status=0
