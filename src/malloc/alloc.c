@@ -390,14 +390,8 @@ MM_INLINE void free_impl(void *ptr, int entry)
 		free_unknown(ptr, code, entry);
 		return;
 	}
-	/* The page from the map's byte, its page shift: the segment's header is not read. */
 	mm_segment *s = mm_segment_of(a);
-	mm_page *p = &s->pages[(a & MM_SEG_MASK) >> code];
-#if defined(__GNUC__) || defined(__clang__)
-	/* p in one register, every field at an offset from it: otherwise GCC keeps two bases (the
-	 * segment plus the scaled index for the fields, and p for the calls), three more instructions. */
-	__asm__("" : "+r"(p));
-#endif
+	mm_page *p = mm_page_at(a, code); /* the map's byte is the page shift: no read of the header */
 	if (MM_UNLIKELY(mm_block_index(p, a) >= mm_page_capacity(p))) {
 		free_other(s, ptr, entry);
 		return;
@@ -583,10 +577,7 @@ static MM_NOINLINE size_t usable_other(void *ptr, unsigned code, mm_segment **se
  * byte, its page shift), found as free() finds its page; 0 and reported if a is not one. */
 MM_INLINE size_t usable_class(uintptr_t a, unsigned code, const char *who)
 {
-	mm_page *p = &mm_segment_of(a)->pages[(a & MM_SEG_MASK) >> code];
-#if defined(__GNUC__) || defined(__clang__)
-	__asm__("" : "+r"(p)); /* as in free_impl */
-#endif
+	mm_page *p = mm_page_at(a, code);
 	if (MM_LIKELY(mm_block_index(p, a) < mm_page_capacity(p)) &&
 	    MM_LIKELY(((mm_cblock *)a)->cookie != (a ^ mm_secret)))
 		return p->bsize - MM_CANARY_BYTES;
@@ -637,7 +628,7 @@ MM_API size_t MM_NAME(malloc_usable_size)(void *ptr)
 	if (MM_UNLIKELY(code < MM_MAP_PAGES)) /* NULL too: segment 0 is never ours */
 		return usable_entry_other(ptr, code);
 	return usable_class(a, code, "malloc_usable_size(): invalid pointer");
-#endif
+#else
 	if (!ptr)
 		return 0;
 	mm_segment *s;
@@ -650,6 +641,7 @@ MM_API size_t MM_NAME(malloc_usable_size)(void *ptr)
 	tool_expose(ptr, n);
 	MM_TOOL_QUIET_END();
 	return n;
+#endif
 }
 
 /* ---- Realloc --------------------------------------------------------------------------------------------- */

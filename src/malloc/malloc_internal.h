@@ -510,7 +510,19 @@ MM_INLINE void mm_page_set_owner(mm_page *p, const struct mm_tcache *tc, int ful
 	atomic_store_explicit(&p->owner, w, order);
 }
 
-MM_INLINE mm_page *mm_page_of(mm_segment *s, uintptr_t a) { return &s->pages[(a - (uintptr_t)s) >> s->page_shift]; }
+/* The page descriptor of address a, in a segment of class pages whose page shift is `shift` (the
+ * segment map's byte for it, so that free() need not read the segment's header). */
+MM_INLINE mm_page *mm_page_at(uintptr_t a, unsigned shift)
+{
+	mm_page *p = &mm_segment_of(a)->pages[(a & MM_SEG_MASK) >> shift];
+#if defined(__GNUC__) || defined(__clang__)
+	/* p in one register, every field at an offset from it: otherwise GCC keeps two bases (the
+	 * segment plus the scaled index for the fields, and p for the calls), three more instructions. */
+	__asm__("" : "+r"(p));
+#endif
+	return p;
+}
+MM_INLINE mm_page *mm_page_of(mm_segment *s, uintptr_t a) { return mm_page_at(a, s->page_shift); }
 
 /* The index of the block at a in page p, or a number >= capacity if a is not the start of a block
  * carved there (a multiply and a rotate instead of a division: see fixed_internal.h). */

@@ -337,7 +337,6 @@ void *mm_class_alloc_slow(mm_tcache *tc, unsigned c)
 	    atomic_exchange_explicit(&tc->remote_pending, 0, memory_order_seq_cst))
 		mm_page_collect_full(tc);
 	mm_page_queue *q = &tc->queues[c];
-	unsigned kind = MM_SEG_SMALL;
 	for (int adopted = 0;; adopted = 1) {
 		/* The class's pages in order: take back remote frees, carve more, or give up on the page. */
 		mm_page *p = q->first;
@@ -358,12 +357,12 @@ void *mm_class_alloc_slow(mm_tcache *tc, unsigned c)
 		/* Out of page slots, exited threads' segments are adopted before a fresh page is set up, and
 		 * the queue looked at again: their pages of this class join it, and a short-lived thread
 		 * uses the page its predecessor left rather than a new one in an adopted segment. */
-		if (adopted || !mm_segment_adopt(tc, kind))
+		if (adopted || !mm_segment_adopt(tc, MM_SEG_SMALL))
 			break;
 	}
 	/* A fresh page. */
 	size_t bytes;
-	mm_page *p = mm_page_slot_alloc(tc, kind, &bytes);
+	mm_page *p = mm_page_slot_alloc(tc, MM_SEG_SMALL, &bytes);
 	if (!p)
 		return NULL;
 	page_init(tc, p, c, bytes);
