@@ -386,12 +386,12 @@ MM_INLINE void free_impl(void *ptr, int entry)
 {
 	uintptr_t a = (uintptr_t)ptr;
 	unsigned code = mm_segmap_get(a);
-	if (MM_UNLIKELY(code < MM_MAP_PAGES)) { /* NULL too: segment 0 is never ours */
+	if (MM_UNLIKELY(code != MM_MAP_SMALL)) { /* NULL too: segment 0 is never ours */
 		free_unknown(ptr, code, entry);
 		return;
 	}
 	mm_segment *s = mm_segment_of(a);
-	mm_page *p = mm_page_at(a, code); /* the map's byte is the page shift: no read of the header */
+	mm_page *p = mm_page_at(a); /* from the address: no read of the header */
 	if (MM_UNLIKELY(mm_block_index(p, a) >= mm_page_capacity(p))) {
 		free_other(s, ptr, entry);
 		return;
@@ -573,11 +573,11 @@ static MM_NOINLINE size_t usable_other(void *ptr, unsigned code, mm_segment **se
 	return 0;
 }
 
-/* The usable size of a live class block at a, in a segment of class pages (code, the segment map's
- * byte, its page shift), found as free() finds its page; 0 and reported if a is not one. */
-MM_INLINE size_t usable_class(uintptr_t a, unsigned code, const char *who)
+/* The usable size of a live class block at a, in a segment of class pages (the segment map's byte
+ * MM_MAP_SMALL), found as free() finds its page; 0 and reported if a is not one. */
+MM_INLINE size_t usable_class(uintptr_t a, const char *who)
 {
-	mm_page *p = mm_page_at(a, code);
+	mm_page *p = mm_page_at(a);
 	if (MM_LIKELY(mm_block_index(p, a) < mm_page_capacity(p)) &&
 	    MM_LIKELY(((mm_cblock *)a)->cookie != (a ^ mm_secret)))
 		return p->bsize - MM_CANARY_BYTES;
@@ -590,10 +590,10 @@ MM_INLINE size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
 {
 	uintptr_t a = (uintptr_t)ptr;
 	unsigned code = mm_segmap_get(a);
-	if (MM_UNLIKELY(code < MM_MAP_PAGES))
+	if (MM_UNLIKELY(code != MM_MAP_SMALL))
 		return usable_other(ptr, code, seg_out, who);
 	*seg_out = mm_segment_of(a);
-	return usable_class(a, code, who);
+	return usable_class(a, who);
 }
 
 #if !MM_SECURE && !MM_TOOLS
@@ -625,9 +625,9 @@ MM_API size_t MM_NAME(malloc_usable_size)(void *ptr)
 	/* As free's fast path: some programs ask it of every block (redis, for its accounting). */
 	uintptr_t a = (uintptr_t)ptr;
 	unsigned code = mm_segmap_get(a);
-	if (MM_UNLIKELY(code < MM_MAP_PAGES)) /* NULL too: segment 0 is never ours */
+	if (MM_UNLIKELY(code != MM_MAP_SMALL)) /* NULL too: segment 0 is never ours */
 		return usable_entry_other(ptr, code);
-	return usable_class(a, code, "malloc_usable_size(): invalid pointer");
+	return usable_class(a, "malloc_usable_size(): invalid pointer");
 #else
 	if (!ptr)
 		return 0;

@@ -116,9 +116,9 @@ _Static_assert(MM_CLASSES == MEMOMAN_MALLOC_CLASSES, "the public class count is 
 #define MM_SEGMAP_BYTES MM_SEGMAP_LEAF /* the flat map of 32-bit targets, the zero leaf of 64-bit ones */
 /* What the segment map says of a segment of the address space: nothing of ours, a segment without
  * size-class pages (ZONE, LARGE, HUGE), a later segment of a LARGE pool, or a segment of size-class
- * pages (SMALL), whose byte is its page_shift (at least MM_MAP_PAGES): free() finds the
- * page of a pointer from the map alone, without reading the segment's header first. */
-enum { MM_MAP_NONE = 0, MM_MAP_SEGMENT = 1, MM_MAP_INTERIOR = 2, MM_MAP_PAGES = 12 };
+ * pages (SMALL): every page of those is MM_SMALL_PAGE_SHIFT long, so free() finds the page of a
+ * pointer from the map's byte and the address alone, without reading the segment's header. */
+enum { MM_MAP_NONE = 0, MM_MAP_SEGMENT = 1, MM_MAP_INTERIOR = 2, MM_MAP_SMALL = 3 };
 
 /* Blocks of a class whose size is a multiple of an alignment up to this are all so aligned: page 0
  * of a segment starts at MM_SEG_HEADER, the others at multiples of 64 KiB (not the OS page size,
@@ -442,7 +442,7 @@ MM_INLINE unsigned mm_segmap_get(uintptr_t a)
 MM_INLINE int mm_segmap_has(uintptr_t a)
 {
 	unsigned code = mm_segmap_get(a);
-	return code == MM_MAP_SEGMENT || code >= MM_MAP_PAGES;
+	return code == MM_MAP_SEGMENT || code == MM_MAP_SMALL;
 }
 
 MM_INLINE uint32_t mm_page_capacity(const mm_page *p)
@@ -510,11 +510,14 @@ MM_INLINE void mm_page_set_owner(mm_page *p, const struct mm_tcache *tc, int ful
 	atomic_store_explicit(&p->owner, w, order);
 }
 
-/* The page descriptor of address a, in a segment of class pages whose page shift is `shift` (the
- * segment map's byte for it, so that free() need not read the segment's header). */
-MM_INLINE mm_page *mm_page_at(uintptr_t a, unsigned shift)
+/* The page descriptor of address a, in a segment of class pages (MM_MAP_SMALL): found from the
+ * address alone, a constant shift and mask, so that free() need not read the segment's header. */
+MM_INLINE mm_page *mm_page_at(uintptr_t a)
 {
-	mm_page *p = &mm_segment_of(a)->pages[(a & MM_SEG_MASK) >> shift];
+	uintptr_t off = ((a & MM_SEG_MASK) >> MM_SMALL_PAGE_SHIFT) * sizeof(mm_page);
+	if (sizeof(mm_page) == 128) /* the index scaled by one shift and one mask: (a >> 9) & 0x1f80 */
+		off = (a >> (MM_SMALL_PAGE_SHIFT - 7)) & ((MM_PAGES_MAX - 1) << 7);
+	mm_page *p = (mm_page *)((a & ~(uintptr_t)MM_SEG_MASK) + offsetof(mm_segment, pages) + off);
 #if defined(__GNUC__) || defined(__clang__)
 	/* p in one register, every field at an offset from it: otherwise GCC keeps two bases (the
 	 * segment plus the scaled index for the fields, and p for the calls), three more instructions. */
@@ -522,7 +525,7 @@ MM_INLINE mm_page *mm_page_at(uintptr_t a, unsigned shift)
 #endif
 	return p;
 }
-MM_INLINE mm_page *mm_page_of(mm_segment *s, uintptr_t a) { return mm_page_at(a, s->page_shift); }
+MM_INLINE mm_page *mm_page_of(mm_segment *s, uintptr_t a) { return &s->pages[(a & MM_SEG_MASK) >> s->page_shift]; }
 
 /* The index of the block at a in page p, or a number >= capacity if a is not the start of a block
  * carved there (a multiply and a rotate instead of a division: see fixed_internal.h). */
@@ -567,8 +570,8 @@ void mm_segment_adopt_pages(mm_tcache *tc, mm_segment *s);
 /* Makes the segment map able to record every segment of [start, start + bytes) (maps the leaves
  * missing there): 1, or 0 if the range is beyond the map or a leaf cannot be mapped. Thread-safe. */
 int mm_segmap_reserve(uintptr_t start, size_t bytes);
-/* Records a segment (reserved before, its header set up) in the map, with its code (MM_MAP_*, or
- * its page shift): a release store. */
+/* Records a segment (reserved before, its header set up) in the map, with its code (MM_MAP_*): a
+ * release store. */
 void mm_segmap_set(mm_segment *s, int present);
 void mm_segmap_mark(uintptr_t segment, unsigned value);
 /* Handing memory back: MM_PURGE_DELAYED returns what has been free long enough (the periodic

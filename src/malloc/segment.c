@@ -100,11 +100,9 @@ void mm_segmap_mark(uintptr_t segment, unsigned value)
 	                      memory_order_release);
 }
 
-_Static_assert(MM_SMALL_PAGE_SHIFT >= MM_MAP_PAGES, "a page shift is told from the other codes of the segment map");
-
 void mm_segmap_set(mm_segment *s, int present)
 {
-	unsigned code = s->kind == MM_SEG_SMALL ? s->page_shift : MM_MAP_SEGMENT;
+	unsigned code = s->kind == MM_SEG_SMALL ? MM_MAP_SMALL : MM_MAP_SEGMENT;
 	mm_segmap_mark((uintptr_t)s, present ? code : MM_MAP_NONE);
 }
 

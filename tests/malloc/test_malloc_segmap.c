@@ -12,8 +12,8 @@
  *   - a mapping the kernel places above 2^47 when asked with a hint (Linux with 5-level paging, or
  *     arm64 with 48-bit addresses) is recorded like any other; where the kernel ignores the hint
  *     that part says so and is skipped;
- *   - the map's byte of a segment of class pages is its page shift (free() finds the
- *     page from the map), that of a zone's, the large region's or a huge block's MM_MAP_SEGMENT,
+ *   - the map's byte of a segment of class pages is MM_MAP_SMALL (free() finds the
+ *     page from the map and the address), that of a zone's, the large region's or a huge block's MM_MAP_SEGMENT,
  *     and blocks of each are freed through it;
  *   - the page size the allocator uses is the kernel's (getauxval(AT_PAGESZ), sysconf), blocks of
  *     every size range work, a block freed and reused is intact, and valloc/pvalloc align to it.
@@ -183,8 +183,8 @@ static void codes(void)
 	static const struct {
 		size_t size;
 		unsigned code;
-	} kinds[] = {{48, MM_SMALL_PAGE_SHIFT}, {8000, MM_SMALL_PAGE_SHIFT}, {12000, MM_SMALL_PAGE_SHIFT},
-	             {100000, MM_MAP_SEGMENT},  {2u << 20, MM_MAP_SEGMENT},  {(size_t)40 << 20, MM_MAP_SEGMENT}};
+	} kinds[] = {{48, MM_MAP_SMALL},       {8000, MM_MAP_SMALL},       {12000, MM_MAP_SMALL},
+	             {100000, MM_MAP_SEGMENT}, {2u << 20, MM_MAP_SEGMENT}, {(size_t)40 << 20, MM_MAP_SEGMENT}};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		unsigned char *p = malloc(kinds[i].size);
 		CHECK(p != NULL);
