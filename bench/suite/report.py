@@ -110,6 +110,16 @@ def summary(argv):
     def failed(t, a):
         return [r for r in runs.get((t, a), []) if r["status"] != "ok"]
 
+    def spread(t, a, key):
+        vals = [float(r[key]) for r in ok_rows(t, a) if r[key] not in ("", None)]
+        return (min(vals), max(vals)) if vals else None
+
+    def overlaps(t, a, base, key):
+        # The allocator's rounds and the base's rounds overlap: its fastest round was no slower
+        # than the base's slowest. A ratio above 1 then is within the machine's run-to-run noise.
+        x, b = spread(t, a, key), spread(t, base, key)
+        return bool(x and b and x[0] <= b[1] and b[0] <= x[1])
+
     complete = [t for t in tests
                 if all(runs.get((t, a)) and not failed(t, a) and (med(t, a, "time_s") or 0) > 0
                        for a in allocs)]
@@ -166,6 +176,8 @@ def summary(argv):
                     c = f"{fnum(m * scale)}{unit} ({r:.2f})" if r is not None else f"{fnum(m * scale)}{unit}"
                 else:
                     c = f"{r:.2f}" if r is not None else "-"
+                    if r is not None and r > 1.0 and a != base and overlaps(t, a, base, key):
+                        c += " ~"
                 cells.append(c + cell_fail(t, a))
             name = t + ("*" if t in RELATIVE and key == "time_s" else "")
             p(f"| {name} | " + " | ".join(cells) + " |")
@@ -176,7 +188,22 @@ def summary(argv):
     table(f"Time: median seconds (ratio to {ref})", "time_s", ref, unit=" s")
     table(f"Peak RSS: median MiB (ratio to {ref})", "rss_kb", ref, scale=1 / 1024)
     table(f"CPU time (user + sys): median seconds (ratio to {ref})", "cpu_s", ref, unit=" s")
+    p("## Time: fastest and slowest round (seconds)")
+    p("")
+    p("| test | " + " | ".join(allocs) + " |")
+    p("|---|" + "---:|" * len(allocs))
+    for t in tests:
+        cells = []
+        for a in allocs:
+            sp = spread(t, a, "time_s")
+            cells.append(f"{fnum(sp[0])}–{fnum(sp[1])}" if sp else "-")
+        p(f"| {t} | " + " | ".join(cells) + " |")
+    p("")
     if "glibc" in allocs and ref != "glibc":
+        p("In the two tables below, `~` marks a ratio above 1.00 where the allocator's fastest round "
+          "was no slower than glibc's slowest: the rounds overlap, and the difference is within this "
+          "machine's run-to-run spread.")
+        p("")
         table("Time: ratio to glibc", "time_s", "glibc", absolute=False)
         table("Peak RSS: ratio to glibc", "rss_kb", "glibc", absolute=False)
 
