@@ -160,11 +160,14 @@ def summary(argv):
         sts = sorted(set(r["status"] for r in fs))
         return f" **FAILED {len(fs)}/{n}: {', '.join(sts)}**"
 
-    def table(title, key, base, scale=1.0, unit="", absolute=True):
+    def table_head(title):
         p(f"## {title}")
         p("")
         p("| test | " + " | ".join(allocs) + " |")
         p("|---|" + "---:|" * len(allocs))
+
+    def table(title, key, base, scale=1.0, unit="", absolute=True):
+        table_head(title)
         for t in tests:
             cells = []
             for a in allocs:
@@ -188,10 +191,7 @@ def summary(argv):
     table(f"Time: median seconds (ratio to {ref})", "time_s", ref, unit=" s")
     table(f"Peak RSS: median MiB (ratio to {ref})", "rss_kb", ref, scale=1 / 1024)
     table(f"CPU time (user + sys): median seconds (ratio to {ref})", "cpu_s", ref, unit=" s")
-    p("## Time: fastest and slowest round (seconds)")
-    p("")
-    p("| test | " + " | ".join(allocs) + " |")
-    p("|---|" + "---:|" * len(allocs))
+    table_head("Time: fastest and slowest round (seconds)")
     for t in tests:
         cells = []
         for a in allocs:
