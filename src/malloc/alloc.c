@@ -460,7 +460,7 @@ static size_t tool_usable(void *ptr)
 	}
 	switch (s->kind) {
 	case MM_SEG_SMALL: {
-		mm_page *p = mm_page_of(s, a);
+		mm_page *p = mm_page_at(a);
 		return mm_block_index(p, a) < mm_page_capacity(p) ? p->bsize : 0;
 	}
 	case MM_SEG_ZONE: return mm_tlsf_tool_usable(s->zone->tlsf, ptr);

@@ -525,7 +525,6 @@ MM_INLINE mm_page *mm_page_at(uintptr_t a)
 #endif
 	return p;
 }
-MM_INLINE mm_page *mm_page_of(mm_segment *s, uintptr_t a) { return &s->pages[(a & MM_SEG_MASK) >> s->page_shift]; }
 
 /* The index of the block at a in page p, or a number >= capacity if a is not the start of a block
  * carved there (a multiply and a rotate instead of a division: see fixed_internal.h). */

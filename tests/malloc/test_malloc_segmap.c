@@ -12,9 +12,9 @@
  *   - a mapping the kernel places above 2^47 when asked with a hint (Linux with 5-level paging, or
  *     arm64 with 48-bit addresses) is recorded like any other; where the kernel ignores the hint
  *     that part says so and is skipped;
- *   - the map's byte of a segment of class pages is MM_MAP_SMALL (free() finds the
- *     page from the map and the address), that of a zone's, the large region's or a huge block's MM_MAP_SEGMENT,
- *     and blocks of each are freed through it;
+ *   - the map's byte of a segment of class pages is MM_MAP_SMALL (free() finds the page from
+ *     the map and the address), that of a zone's, the large region's or a huge block's
+ *     MM_MAP_SEGMENT, and blocks of each are freed through it;
  *   - the page size the allocator uses is the kernel's (getauxval(AT_PAGESZ), sysconf), blocks of
  *     every size range work, a block freed and reused is intact, and valloc/pvalloc align to it.
  * The address of a block and of an mmap are printed: on a real arm64 kernel both are above 2^47.
