@@ -11,7 +11,7 @@
 #   make bounds-m4   the same worst paths counted in instructions on a Cortex-M4 under QEMU (-icount),
 #                    the library at -O2 and -Os (M4_OPT="-O2" for one): a report (tests/bounds/m4.sh)
 #   make test-debug  the tests with MM_DEBUG=1: every check on, validation every 64 operations
-#   make test-tsan   the tests under ThreadSanitizer (the threaded ones are what it is for)
+#   make test-tsan   the tests under ThreadSanitizer, but four long ones that never start a thread
 #   make test-tools  memoman built for Valgrind's memcheck (MEMOMAN_VALGRIND) and for AddressSanitizer
 #                    (MEMOMAN_ASAN): programs with one memory bug each on memoman's blocks, every bug
 #                    reported by the checker (tests/tools/run.sh; needs valgrind)
@@ -122,7 +122,7 @@ test-32:
 test-tsan:
 	@mkdir -p $(BUILD)
 	$(call build,tsan,-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_C_FLAGS=$(TSAN_FLAGS)" "-DCMAKE_CXX_FLAGS=$(TSAN_FLAGS)" -DMEMOMAN_BUILD_BENCH=OFF)
-	$(call ctest,tsan)
+	@cd $(BUILD)/tsan && ctest --output-on-failure -j $(JOBS) -LE one_thread
 
 test-clang:
 	@mkdir -p $(BUILD)

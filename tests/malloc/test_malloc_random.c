@@ -4,7 +4,7 @@
  * realloc, aligned allocations and frees over every size range (classes, zones, the large region,
  * huge blocks), each block filled with a pattern checked before it is freed or resized, never
  * overlapping another live block, aligned as asked, its usable size at least what was asked.
- * In a debug build (MM_DEBUG) the library also checks each page's free list as it goes.
+ * In a debug build (MM_DEBUG) the library also checks a page's free list every MM_VALIDATE_INTERVAL calls.
  *
  *   test_malloc_random [seed] [steps]
  */
