@@ -136,7 +136,7 @@ BOUNDS_SEEDS ?= 3
 test-bounds:
 	@mkdir -p $(BUILD)
 	$(call build,bounds,-DCMAKE_BUILD_TYPE=Release -DMEMOMAN_BUILD_BOUNDS=ON -DMEMOMAN_BUILD_BENCH=OFF -DMEMOMAN_BUILD_EXAMPLES=OFF -DMEMOMAN_BUILD_MALLOC=OFF)
-	@python3 tests/bounds/check.py $(BUILD)/bounds --calls $(BOUNDS_CALLS) --seeds $(BOUNDS_SEEDS) --report $(BUILD)/bounds/bounds.md
+	@python3 tests/bounds/check.py $(BUILD)/bounds --jobs $(JOBS) --calls $(BOUNDS_CALLS) --seeds $(BOUNDS_SEEDS) --report $(BUILD)/bounds/bounds.md
 
 # The same worst paths counted in instructions on a Cortex-M4 under QEMU (-icount): a report.
 bounds-m4:
@@ -214,10 +214,7 @@ size:
 
 lint:
 	@clang-format --dry-run --Werror $(SOURCES)
-	@clang-tidy --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' $(TIDY_SOURCES) -- -std=c11 -Iinclude \
-		-D_GNU_SOURCE 2>&1 | grep -v "warnings generated" || true
-	@clang-tidy --quiet --warnings-as-errors='*' -checks='$(TIDY_CHECKS)' $(TIDY_SOURCES) -- -std=c11 -Iinclude \
-		-D_GNU_SOURCE >/dev/null 2>&1
+	@JOBS=$(JOBS) sh tests/lint/tidy.sh '$(TIDY_CHECKS)' $(TIDY_SOURCES)
 	@echo "lint: clean"
 
 CROSS_ARCHS ?= aarch64 armhf riscv64 s390x ppc32

@@ -20,6 +20,7 @@ Usage: check.py BUILD_DIR [--calls N] [--seeds S] [--levels 0,1,2] [--report FIL
   --report   also write the table (markdown) to FILE
 """
 import argparse
+import concurrent.futures
 import glob
 import os
 import re
@@ -102,6 +103,7 @@ def main():
     ap.add_argument("--calls", type=int, default=4000)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--levels", default="0,1,2")
+    ap.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS") or os.cpu_count() or 1))
     ap.add_argument("--report")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args()
@@ -121,15 +123,22 @@ def main():
     toggles = ENTRIES + ["*memset*"]
     failures = []
     rows = []  # (entry, level, bound, worst constructed (value, case), worst traced, calls)
+    # Every valgrind run of every level, a.jobs at a time (each is one process on one core).
+    runs = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as pool:
+        for level in levels:
+            binary = os.path.join(a.build, "tests", "bounds", f"bounds_c{level}")
+            if not os.access(binary, os.X_OK):
+                sys.exit(f"check.py: {binary} missing (configure with -DMEMOMAN_BUILD_BOUNDS=ON)")
+            runs[level, "worst"] = pool.submit(run, binary, ["--worst"], toggles)
+            for layer in LAYERS:
+                for seed in range(a.seeds):
+                    runs[level, layer, seed] = pool.submit(run, binary, ["--trace", layer, str(seed), str(a.calls)],
+                                                           toggles)
+        runs = {k: f.result() for k, f in runs.items()}
     for level in levels:
-        binary = os.path.join(a.build, "tests", "bounds", f"bounds_c{level}")
-        if not os.access(binary, os.X_OK):
-            sys.exit(f"check.py: {binary} missing (configure with -DMEMOMAN_BUILD_BOUNDS=ON)")
-        worst = run(binary, ["--worst"], toggles)
-        traced = []
-        for layer in LAYERS:
-            for seed in range(a.seeds):
-                traced += run(binary, ["--trace", layer, str(seed), str(a.calls)], toggles)
+        worst = runs[level, "worst"]
+        traced = [d for layer in LAYERS for seed in range(a.seeds) for d in runs[level, layer, seed]]
         for e in ENTRIES:
             w = [(n, lab) for lab, n in worst if lab.split()[0] == e and not lab.split()[1].startswith("-")]
             t = [(n, lab) for lab, n in traced if lab.split()[0] == e and not lab.split()[1].startswith("-")]
