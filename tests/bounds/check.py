@@ -13,10 +13,11 @@ the constructed worst paths (--worst) and once per random trace (--trace LAYER S
 is one callgrind dump. It fails when a single call of an entry point exceeds its bound, when a
 bound is missing from a header, or when an entry point was never measured.
 
-Usage: check.py BUILD_DIR [--calls N] [--seeds S] [--levels 0,1,2] [--report FILE] [--quiet]
+Usage: check.py BUILD_DIR [--calls N] [--seeds S] [--levels 0,1,2] [--jobs J] [--report FILE] [--quiet]
   BUILD_DIR  the CMake build folder configured with -DMEMOMAN_BUILD_BOUNDS=ON
   --calls    calls per random trace (default 4000)
   --seeds    random traces per layer and level (default 3)
+  --jobs     valgrind runs at a time (default: $JOBS, else the number of CPUs)
   --report   also write the table (markdown) to FILE
 """
 import argparse
