@@ -381,26 +381,18 @@ static MM_NOINLINE void free_not_fast(mm_tcache *tc, mm_page *p, mm_cblock *b, i
 	mm_remote_free(p, b);
 }
 
-/* free's work; entry as malloc_impl's. */
-MM_INLINE void free_impl(void *ptr, int entry)
+/* free's work on a pointer a in a SMALL segment (mapped: the caller knows); entry as malloc_impl's.
+ * found_by_map: the segment was found through the map, not as tc's recent segment, and becomes it
+ * if the page is tc's. */
+MM_INLINE void free_small(mm_tcache *tc, uintptr_t a, int entry, int found_by_map)
 {
-	uintptr_t a = (uintptr_t)ptr;
-	unsigned code = mm_segmap_get(a);
-	if (MM_UNLIKELY(code != MM_MAP_SMALL)) { /* NULL too: segment 0 is never ours */
-		free_unknown(ptr, code, entry);
-		return;
-	}
-	mm_segment *s = mm_segment_of(a);
+	void *ptr = (void *)a;
 	mm_page *p = mm_page_at(a); /* from the address: no read of the header */
 	if (MM_UNLIKELY(mm_block_index(p, a) >= mm_page_capacity(p))) {
-		free_other(s, ptr, entry);
+		free_other(mm_segment_of(a), ptr, entry);
 		return;
 	}
 	mm_cblock *b = (mm_cblock *)ptr;
-#ifdef __clang_analyzer__
-	if (!b) /* the analyzer does not know that the map's byte of segment 0 is MM_MAP_NONE */
-		return;
-#endif
 	uintptr_t cookie = a ^ mm_secret;
 	if (MM_UNLIKELY(b->cookie == cookie)) {
 		double_free(ptr, entry);
@@ -419,15 +411,48 @@ MM_INLINE void free_impl(void *ptr, int entry)
 	}
 #endif
 	b->cookie = cookie;
-	mm_tcache *tc = mm_tl_tcache;
 	/* One comparison: the page is the calling thread's and not on its full list. */
 	if (MM_LIKELY(atomic_load_explicit(&p->owner, memory_order_relaxed) == (uintptr_t)tc)) {
+		if (found_by_map)
+			tc->recent_segment = a & ~(uintptr_t)MM_SEG_MASK;
 		free_push(p, b);
 		if (MM_UNLIKELY(--p->used == 0))
 			mm_page_freed(tc, p); /* now empty */
 		return;
 	}
 	free_not_fast(tc, p, b, entry);
+}
+
+/* free's work when the pointer is not in the calling thread's recent segment: the segment map says
+ * what it is. */
+static MM_NOINLINE void free_mapped(mm_tcache *tc, void *ptr, int entry)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	unsigned code = mm_segmap_get(a);
+	if (MM_UNLIKELY(code != MM_MAP_SMALL)) { /* NULL too: segment 0 is never ours */
+		free_unknown(ptr, code, entry);
+		return;
+	}
+#ifdef __clang_analyzer__
+	if (!ptr) /* the analyzer does not know that the map's byte of segment 0 is MM_MAP_NONE */
+		return;
+#endif
+	free_small(tc, a, entry, 1);
+}
+
+/* free's work; entry as malloc_impl's. The segment map's two loads and their bounds test are
+ * skipped for a pointer in the calling thread's recent segment (tc->recent_segment), which is
+ * known to be a SMALL segment of ours: one comparison on a line free reads anyway. Every check
+ * after the map's still runs. */
+MM_INLINE void free_impl(void *ptr, int entry)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	mm_tcache *tc = mm_tl_tcache;
+	if (MM_LIKELY((a & ~(uintptr_t)MM_SEG_MASK) == tc->recent_segment)) {
+		free_small(tc, a, entry, 0);
+		return;
+	}
+	free_mapped(tc, ptr, entry);
 }
 
 MM_INLINE void do_free(void *ptr) { free_impl(ptr, 0); }
@@ -585,11 +610,20 @@ MM_INLINE size_t usable_class(uintptr_t a, const char *who)
 	return 0;
 }
 
+/* What the segment map says of the segment of a, without reading it when that is the calling
+ * thread's recent segment (mm_tcache.recent_segment: a SMALL segment of its own). */
+MM_INLINE unsigned segment_code(uintptr_t a)
+{
+	if (MM_LIKELY((a & ~(uintptr_t)MM_SEG_MASK) == mm_tl_tcache->recent_segment))
+		return MM_MAP_SMALL;
+	return mm_segmap_get(a);
+}
+
 /* The usable size of a live block and its segment (*seg_out); 0 and reported if it is not one. */
 MM_INLINE size_t usable_size(void *ptr, mm_segment **seg_out, const char *who)
 {
 	uintptr_t a = (uintptr_t)ptr;
-	unsigned code = mm_segmap_get(a);
+	unsigned code = segment_code(a);
 	if (MM_UNLIKELY(code != MM_MAP_SMALL))
 		return usable_other(ptr, code, seg_out, who);
 	*seg_out = mm_segment_of(a);
@@ -624,7 +658,7 @@ MM_API size_t MM_NAME(malloc_usable_size)(void *ptr)
 #if !MM_SECURE && !MM_TOOLS
 	/* As free's fast path: some programs ask it of every block (redis, for its accounting). */
 	uintptr_t a = (uintptr_t)ptr;
-	unsigned code = mm_segmap_get(a);
+	unsigned code = segment_code(a);
 	if (MM_UNLIKELY(code != MM_MAP_SMALL)) /* NULL too: segment 0 is never ours */
 		return usable_entry_other(ptr, code);
 	return usable_class(a, "malloc_usable_size(): invalid pointer");

@@ -237,7 +237,16 @@ typedef struct mm_page_queue {
 	mm_page *first, *last;
 } mm_page_queue;
 
+/* A thread cache's recent_segment when it has none: no segment's address (those are aligned). */
+#define MM_NO_RECENT_SEGMENT ((uintptr_t)1)
+
 typedef struct mm_tcache {
+	/* The SMALL segment of this thread cache's that free() last found through the segment map with
+	 * a page of this thread's: free() compares a pointer's segment with it before it reads the map,
+	 * so most frees skip the map. Only ever a segment in this thread cache's lists (mapped, its map
+	 * byte MM_MAP_SMALL); mm_segment_release and mm_segment_abandon reset it to
+	 * MM_NO_RECENT_SEGMENT when it leaves them. Written and read by the owner thread alone. */
+	uintptr_t recent_segment;
 	mm_page *direct[MM_DIRECT_STEPS];  /* the current page for requests of each 16-byte step */
 	mm_page_queue queues[MM_CLASSES];  /* pages of each class that may have free blocks */
 	mm_page_queue full;                /* pages with none (until remote frees arrive) */

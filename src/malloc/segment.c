@@ -553,8 +553,18 @@ static void unmap_all(mm_segment *s)
 	}
 }
 
+/* s leaves its thread cache's lists: free() must not take it for the thread's recent segment any
+ * more. A SMALL segment with a thread cache is released or abandoned by that thread alone. */
+static void forget_recent(mm_segment *s)
+{
+	mm_tcache *tc = atomic_load_explicit(&s->tcache, memory_order_relaxed);
+	if (s->kind == MM_SEG_SMALL && tc && tc->recent_segment == (uintptr_t)s)
+		tc->recent_segment = MM_NO_RECENT_SEGMENT;
+}
+
 void mm_segment_release(mm_segment *s)
 {
+	forget_recent(s);
 	atomic_store_explicit(&s->tcache, NULL, memory_order_relaxed);
 	s->cookie = 0;
 	mm_segmap_set(s, 0); /* a stale pointer into it is not ours any more */
@@ -581,6 +591,7 @@ void mm_segment_release(mm_segment *s)
  * the ticks of other threads purge them once they have stayed free MM_PURGE_DELAY ms. */
 void mm_segment_abandon(mm_segment *s)
 {
+	forget_recent(s);
 	atomic_store_explicit(&s->tcache, NULL, memory_order_release);
 	mm_global_lock();
 	s->abandoned = 1;

@@ -117,6 +117,26 @@ static void usable_stack(void)
 	char local[32];
 	sink = (void *)(uintptr_t)malloc_usable_size(opaque(local));
 }
+/* A pointer into a segment that has gone back to the OS, freed by the thread whose segment it was
+ * and that freed into it just before: free() skips the segment map for the segment it last freed
+ * into (its recent segment), which must stop being that when the segment goes. A new thread, so
+ * that the segment is its own and holds nothing else. */
+static void *free_after_trim(void *arg)
+{
+	(void)arg;
+	char *p = opaque(malloc(64)), *q = opaque(malloc(64));
+	free(q);        /* found through the map: the thread's recent segment now */
+	free(p);        /* the segment holds nothing now */
+	malloc_trim(0); /* the page to the segment, the segment to the cache, the cache to the OS */
+	free(opaque(p));
+	return NULL;
+}
+static void free_into_trimmed(void)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, free_after_trim, NULL) == 0)
+		pthread_join(t, NULL);
+}
 static void realloc_freed_zone(void)
 {
 	char *p = opaque(malloc(100000));
@@ -207,6 +227,7 @@ static const struct {
      usable_interior_small},
     {"malloc_usable_size of a stack pointer", "malloc_usable_size(): invalid pointer", usable_stack},
     {"realloc of a freed block (zone)", "double free", realloc_freed_zone},
+    {"free into a segment given back to the OS", "free(): invalid pointer", free_into_trimmed},
     {"write after free (small)", "a freed block's list link was overwritten", write_after_free_small},
     {"write after free (medium class)", "a freed block's list link was overwritten", write_after_free_medium},
     {"write after free (zone)", "a freed block's list link was overwritten", write_after_free_zone},
