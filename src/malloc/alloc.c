@@ -425,7 +425,7 @@ MM_INLINE void free_small(mm_tcache *tc, uintptr_t a, int entry, int found_by_ma
 
 /* free's work when the pointer is not in the calling thread's recent segment: the segment map says
  * what it is. */
-static MM_NOINLINE void free_mapped(mm_tcache *tc, void *ptr, int entry)
+static MM_NOINLINE void free_mapped(void *ptr, mm_tcache *tc, int entry)
 {
 	uintptr_t a = (uintptr_t)ptr;
 	unsigned code = mm_segmap_get(a);
@@ -452,7 +452,7 @@ MM_INLINE void free_impl(void *ptr, int entry)
 		free_small(tc, a, entry, 0);
 		return;
 	}
-	free_mapped(tc, ptr, entry);
+	free_mapped(ptr, tc, entry);
 }
 
 MM_INLINE void do_free(void *ptr) { free_impl(ptr, 0); }
