@@ -19,6 +19,9 @@
  *   falseshare  2 threads each get objects first allocated by the other thread and write them
  *               over and over (cache-scratch: an allocator that puts two threads' objects on one
  *               cache line makes the writes fight)
+ *   scatter     one thread, 1.5 million blocks of 64 bytes live, 4 million times a random one
+ *               replaced: frees spread over many segments (not in run.sh's set: a probe, counted
+ *               with callgrind, of free's path through the segment map; docs/malloc.md)
  *
  *   workloads <name> [scale]     scale multiplies the work (default 1)
  * Prints "<name> <checksum>": a checksum of what was computed, the same whatever the allocator.
@@ -82,6 +85,29 @@ static uint64_t churn(void)
 	}
 	for (size_t k = 0; k < LIVE; k++)
 		free(live[k]);
+	return sum;
+}
+
+/* ---- scatter ------------------------------------------------------------------------------------------- */
+
+static uint64_t scatter(void)
+{
+	enum { LIVE = 1500000 };
+	unsigned char **live = must(calloc(LIVE, sizeof(*live)));
+	uint64_t s = 1, sum = 0;
+	for (size_t k = 0; k < LIVE; k++)
+		live[k] = must(malloc(64));
+	long steps = 4000000L * scale;
+	for (long i = 0; i < steps; i++) {
+		size_t k = (size_t)(rnd(&s) % LIVE);
+		free(live[k]);
+		live[k] = must(malloc(64));
+		live[k][0] = (unsigned char)i;
+		sum += live[k][0];
+	}
+	for (size_t k = 0; k < LIVE; k++)
+		free(live[k]);
+	free(live);
 	return sum;
 }
 
@@ -407,8 +433,8 @@ static const struct {
 	const char *name;
 	uint64_t (*run)(void);
 } workloads[] = {
-    {"churn", churn}, {"larson", larson}, {"prodcons", prodcons},     {"mixed", mixed}, {"realloc", realloc_growth},
-    {"frag", frag},   {"large", large},   {"falseshare", falseshare},
+    {"churn", churn}, {"larson", larson}, {"prodcons", prodcons},     {"mixed", mixed},     {"realloc", realloc_growth},
+    {"frag", frag},   {"large", large},   {"falseshare", falseshare}, {"scatter", scatter},
 };
 
 int main(int argc, char **argv)
