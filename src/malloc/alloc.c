@@ -442,8 +442,9 @@ static MM_NOINLINE void free_mapped(void *ptr, mm_tcache *tc, int entry)
 
 /* free's work; entry as malloc_impl's. The segment map's two loads and their bounds test are
  * skipped for a pointer in the calling thread's recent segment (tc->recent_segment), which is
- * known to be a SMALL segment of ours: one comparison on a line free reads anyway. Every check
- * after the map's still runs. */
+ * known to be a SMALL segment of ours: one load from the thread cache's first line (which malloc's
+ * direct entries of the smallest sizes share) and one comparison. Every check after the map's
+ * still runs. */
 MM_INLINE void free_impl(void *ptr, int entry)
 {
 	uintptr_t a = (uintptr_t)ptr;
