@@ -381,6 +381,12 @@ static MM_NOINLINE void free_not_fast(mm_tcache *tc, mm_page *p, mm_cblock *b, i
 	mm_remote_free(p, b);
 }
 
+/* Is a in tc's recent segment (mm_tcache.recent_segment: a SMALL segment of tc's own, mapped)? */
+MM_INLINE int in_recent_segment(const mm_tcache *tc, uintptr_t a)
+{
+	return (a & ~(uintptr_t)MM_SEG_MASK) == tc->recent_segment;
+}
+
 /* free's work on a pointer a in a SMALL segment (mapped: the caller knows); entry as malloc_impl's.
  * found_by_map: the segment was found through the map, not as tc's recent segment, and becomes it
  * if the page is tc's. */
@@ -449,7 +455,7 @@ MM_INLINE void free_impl(void *ptr, int entry)
 {
 	uintptr_t a = (uintptr_t)ptr;
 	mm_tcache *tc = mm_tl_tcache;
-	if (MM_LIKELY((a & ~(uintptr_t)MM_SEG_MASK) == tc->recent_segment)) {
+	if (MM_LIKELY(in_recent_segment(tc, a))) {
 		free_small(tc, a, entry, 0);
 		return;
 	}
@@ -612,10 +618,10 @@ MM_INLINE size_t usable_class(uintptr_t a, const char *who)
 }
 
 /* What the segment map says of the segment of a, without reading it when that is the calling
- * thread's recent segment (mm_tcache.recent_segment: a SMALL segment of its own). */
+ * thread's recent segment. */
 MM_INLINE unsigned segment_code(uintptr_t a)
 {
-	if (MM_LIKELY((a & ~(uintptr_t)MM_SEG_MASK) == mm_tl_tcache->recent_segment))
+	if (MM_LIKELY(in_recent_segment(mm_tl_tcache, a)))
 		return MM_MAP_SMALL;
 	return mm_segmap_get(a);
 }
