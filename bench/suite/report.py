@@ -134,6 +134,21 @@ def summary(argv):
         rs = [x for x in rs if x]
         return geomean(rs) if len(rs) == len(complete) else None
 
+    def paired_gm(a, key, base):
+        # Each test's median over the rounds of the ratio within a round (a round runs the
+        # allocators back to back), then the geometric mean over the tests.
+        meds = []
+        for t in complete:
+            by_round = {}
+            for r in ok_rows(t, a) + ok_rows(t, base):
+                if r[key] not in ("", None):
+                    by_round.setdefault(r["round"], {})[r["allocator"]] = float(r[key])
+            rs = [v[a] / v[base] for v in by_round.values() if a in v and base in v and v[base] > 0]
+            if not rs:
+                return None
+            meds.append(median(rs))
+        return geomean(meds) if meds else None
+
     out = []
     p = out.append
     p("# mimalloc-bench programs under several allocators")
@@ -218,6 +233,20 @@ def summary(argv):
         for b in bases:
             for key in ("time_s", "rss_kb", "cpu_s"):
                 x = gm(a, key, b)
+                cells.append(f"{x:.3f}" if x else "-")
+        p(f"| {a} | " + " | ".join(cells) + " |")
+    p("")
+    p("Paired, the same means of each test's median over the rounds of the ratio within a round "
+      "(the allocators of a round run one after another, so that ratio is less exposed to the "
+      "machine's speed drifting between rounds):")
+    p("")
+    p("| " + " | ".join(head) + " |")
+    p("|---|" + "---:|" * (len(head) - 1))
+    for a in allocs:
+        cells = []
+        for b in bases:
+            for key in ("time_s", "rss_kb", "cpu_s"):
+                x = paired_gm(a, key, b)
                 cells.append(f"{x:.3f}" if x else "-")
         p(f"| {a} | " + " | ".join(cells) + " |")
     p("")
