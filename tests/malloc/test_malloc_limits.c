@@ -14,7 +14,12 @@
  *     malloc_trim, fopen works in between, and the last round serves about what the first did;
  *   - shards: one thread allocates 2 MiB blocks (the large region) until malloc says no and frees
  *     them all but the first (so that its pool stays); a second thread, which starts at another shard of the large region, is then served
- *     about as many: the space freed in one shard is not lost to the others.
+ *     about as many: the space freed in one shard is not lost to the others;
+ *   - threads: 16 threads at once, each 200,000 allocations of 16 to 255 bytes and their frees, a
+ *     quarter of the frees by another thread (through a shared array of slots), with a live set
+ *     of about 1 MiB, under a budget of THREADS_BUDGET: no request fails (a thread cache that kept
+ *     more than its share, or a cross-thread free that stranded memory, runs the others out), and
+ *     every block still holds what its thread wrote when it is freed.
  * Not under sanitizers (their shadow memory needs the address space) nor qemu-user (the emulator's
  * own mappings count against the limit).
  */
@@ -23,6 +28,8 @@
 #endif
 #include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +176,86 @@ static int run_shards(void)
 	return check_done("test_malloc_limits (shards)");
 }
 
+/* ---- threads -------------------------------------------------------------------------------- */
+
+#define THREADS 16
+#define THREAD_OPS 200000
+#define THREAD_LIVE 256
+#define EXCHANGE_SLOTS 4096
+#define THREADS_BUDGET (128 * MiB)
+
+static _Atomic(unsigned char *) exchange[EXCHANGE_SLOTS];
+static _Atomic size_t thread_refused, thread_damaged;
+
+static uint64_t next_random(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* A block of n bytes (16 to 255) holds n in its first byte and n ^ 0x5A in its last. */
+static void free_checked(unsigned char *b)
+{
+	if (!b)
+		return;
+	size_t n = b[0];
+	if (n < 16 || b[n - 1] != (unsigned char)(n ^ 0x5A))
+		atomic_fetch_add(&thread_damaged, 1);
+	free(b);
+}
+
+static void *churn_thread(void *arg)
+{
+	uint64_t s = (uintptr_t)arg * 0x9E3779B97F4A7C15u + 1;
+	unsigned char *live[THREAD_LIVE] = {0};
+	for (long i = 0; i < THREAD_OPS; i++) {
+		uint64_t r = next_random(&s);
+		size_t k = (size_t)(r % THREAD_LIVE);
+		if ((r >> 20) % 4 == 0) /* handed to whichever thread takes the slot next */
+			live[k] = atomic_exchange(&exchange[(r >> 24) % EXCHANGE_SLOTS], live[k]);
+		free_checked(live[k]);
+		size_t n = 16 + (size_t)((r >> 32) % 240);
+		live[k] = malloc(n);
+		if (!live[k]) {
+			atomic_fetch_add(&thread_refused, 1);
+			continue;
+		}
+		live[k][0] = (unsigned char)n;
+		live[k][n - 1] = (unsigned char)(n ^ 0x5A);
+	}
+	for (size_t k = 0; k < THREAD_LIVE; k++)
+		free_checked(live[k]);
+	return NULL;
+}
+
+static int run_threads(void)
+{
+	pthread_attr_t attr;
+	CHECK(pthread_attr_init(&attr) == 0);
+	CHECK(pthread_attr_setstacksize(&attr, 256 * 1024) == 0); /* the budget is the allocator's */
+	if (!limit_to(THREADS_BUDGET + THREADS * 256 * 1024))
+		return 0;
+	pthread_t th[THREADS];
+	int made = 0;
+	for (int t = 0; t < THREADS; t++)
+		if (pthread_create(&th[made], &attr, churn_thread, (void *)(uintptr_t)(t + 1)) == 0)
+			made++;
+	for (int t = 0; t < made; t++)
+		CHECK(pthread_join(th[t], NULL) == 0);
+	for (size_t i = 0; i < EXCHANGE_SLOTS; i++)
+		free_checked(atomic_exchange(&exchange[i], NULL));
+	pthread_attr_destroy(&attr);
+	size_t refused = atomic_load(&thread_refused), damaged = atomic_load(&thread_damaged);
+	printf("threads: %d of %d threads started; %zu requests refused, %zu blocks damaged of %ld\n", made, THREADS,
+	       refused, damaged, (long)made * THREAD_OPS);
+	CHECK(made == THREADS);
+	CHECK(refused == 0);
+	CHECK(damaged == 0);
+	return check_done("test_malloc_limits (threads)");
+}
+
 static int in_child(int (*body)(void))
 {
 	fflush(stdout);
@@ -190,5 +277,6 @@ int main(void)
 	in_child(run_rounds);
 	in_child(run_ranges);
 	in_child(run_shards);
+	in_child(run_threads);
 	return check_done("test_malloc_limits");
 }
