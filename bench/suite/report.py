@@ -226,30 +226,21 @@ def summary(argv):
     p("")
     bases = [ref] + (["glibc"] if "glibc" in allocs and ref != "glibc" else [])
     head = ["allocator"] + [f"{k} vs {b}" for b in bases for k in ("time", "RSS", "CPU")]
-    p("| " + " | ".join(head) + " |")
-    p("|---|" + "---:|" * (len(head) - 1))
-    for a in allocs:
-        cells = []
-        for b in bases:
-            for key in ("time_s", "rss_kb", "cpu_s"):
-                x = gm(a, key, b)
-                cells.append(f"{x:.3f}" if x else "-")
-        p(f"| {a} | " + " | ".join(cells) + " |")
-    p("")
+
+    def means_table(mean):
+        p("| " + " | ".join(head) + " |")
+        p("|---|" + "---:|" * (len(head) - 1))
+        for a in allocs:
+            cells = [mean(a, key, b) for b in bases for key in ("time_s", "rss_kb", "cpu_s")]
+            p(f"| {a} | " + " | ".join(f"{x:.3f}" if x else "-" for x in cells) + " |")
+        p("")
+
+    means_table(gm)
     p("Paired, the same means of each test's median over the rounds of the ratio within a round "
       "(the allocators of a round run one after another, so that ratio is less exposed to the "
       "machine's speed drifting between rounds):")
     p("")
-    p("| " + " | ".join(head) + " |")
-    p("|---|" + "---:|" * (len(head) - 1))
-    for a in allocs:
-        cells = []
-        for b in bases:
-            for key in ("time_s", "rss_kb", "cpu_s"):
-                x = paired_gm(a, key, b)
-                cells.append(f"{x:.3f}" if x else "-")
-        p(f"| {a} | " + " | ".join(cells) + " |")
-    p("")
+    means_table(paired_gm)
 
     oth = [(float(r["others_cpu"]), r) for r in rows
            if r.get("others_cpu") not in (None, "") and r["test"] != "redis"]
