@@ -39,6 +39,7 @@
 
 #include "mcheck.h"
 #include "names.h"
+#include "xorshift.h"
 
 #define MiB ((size_t)1 << 20)
 #define SEGMENT_BLOCKS ((4 * MiB) / 64) /* 64-byte blocks in one 4 MiB segment */
@@ -187,14 +188,6 @@ static int run_shards(void)
 static _Atomic(unsigned char *) exchange[EXCHANGE_SLOTS];
 static _Atomic size_t thread_refused, thread_damaged;
 
-static uint64_t next_random(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 /* A block of n bytes (16 to 255) holds n in its first byte and n ^ 0x5A in its last. */
 static void free_checked(unsigned char *b)
 {
@@ -208,15 +201,14 @@ static void free_checked(unsigned char *b)
 
 static void *churn_thread(void *arg)
 {
-	uint64_t s = (uintptr_t)arg * 0x9E3779B97F4A7C15u + 1;
+	uint32_t r = (uint32_t)(uintptr_t)arg;
 	unsigned char *live[THREAD_LIVE] = {0};
 	for (long i = 0; i < THREAD_OPS; i++) {
-		uint64_t r = next_random(&s);
-		size_t k = (size_t)(r % THREAD_LIVE);
-		if ((r >> 20) % 4 == 0) /* handed to whichever thread takes the slot next */
-			live[k] = atomic_exchange(&exchange[(r >> 24) % EXCHANGE_SLOTS], live[k]);
+		size_t k = xorshift32(&r) % THREAD_LIVE;
+		if (xorshift32(&r) % 4 == 0) /* handed to whichever thread takes the slot next */
+			live[k] = atomic_exchange(&exchange[xorshift32(&r) % EXCHANGE_SLOTS], live[k]);
 		free_checked(live[k]);
-		size_t n = 16 + (size_t)((r >> 32) % 240);
+		size_t n = 16 + xorshift32(&r) % 240;
 		live[k] = malloc(n);
 		if (!live[k]) {
 			atomic_fetch_add(&thread_refused, 1);

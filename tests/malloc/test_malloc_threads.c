@@ -24,6 +24,7 @@
 
 #include "memoman-malloc.h"
 #include "names.h"
+#include "xorshift.h"
 #define MM(x) x
 
 static atomic_int failures;
@@ -60,22 +61,14 @@ static int intact(const unsigned char *p)
 	return 1;
 }
 
-static uint32_t next_random(uint32_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 17;
-	*s ^= *s << 5;
-	return *s;
-}
-
 static size_t random_size(uint32_t *r)
 {
-	uint32_t k = next_random(r) % 1000;
+	uint32_t k = xorshift32(r) % 1000;
 	if (k < 900)
-		return sizeof(object) + next_random(r) % 512; /* small */
+		return sizeof(object) + xorshift32(r) % 512; /* small */
 	if (k < 990)
-		return 1024 + next_random(r) % 60000; /* classes and zones */
-	return 200000 + next_random(r) % 3000000;     /* up to huge */
+		return 1024 + xorshift32(r) % 60000; /* classes and zones */
+	return 200000 + xorshift32(r) % 3000000;     /* up to huge */
 }
 
 /* ---- The hand-over stress -------------------------------------------------------------------------------- */
@@ -95,22 +88,22 @@ static void *hand_over(void *arg)
 	for (int i = 0; i < w->steps; i++) {
 		size_t size = random_size(&r);
 		unsigned char *p;
-		switch (next_random(&r) % 4) {
+		switch (xorshift32(&r) % 4) {
 		case 0: p = MM(calloc)(1, size); break;
-		case 1: p = MM(aligned_alloc)((size_t)16 << (next_random(&r) % 6), size); break;
+		case 1: p = MM(aligned_alloc)((size_t)16 << (xorshift32(&r) % 6), size); break;
 		default: p = MM(malloc)(size); break;
 		}
 		CHECK(p != NULL);
 		if (!p)
 			continue;
 		fill(p, size, r);
-		unsigned char *old = atomic_exchange(&slots[next_random(&r) % SLOTS], p);
+		unsigned char *old = atomic_exchange(&slots[xorshift32(&r) % SLOTS], p);
 		if (old) {
 			CHECK(intact(old));
-			if (next_random(&r) % 8 == 0) { /* some grow or shrink on the way out */
+			if (xorshift32(&r) % 8 == 0) { /* some grow or shrink on the way out */
 				object o;
 				memcpy(&o, old, sizeof(o));
-				size_t n = sizeof(object) + next_random(&r) % (o.size * 2);
+				size_t n = sizeof(object) + xorshift32(&r) % (o.size * 2);
 				unsigned char *q = MM(realloc)(old, n);
 				CHECK(q != NULL);
 				if (q) {
@@ -155,7 +148,7 @@ static void *short_life(void *arg)
 	uint32_t r = (uint32_t)(uintptr_t)arg;
 	void *keep[64];
 	for (int i = 0; i < 64; i++)
-		keep[i] = MM(malloc)(16 + next_random(&r) % 2000);
+		keep[i] = MM(malloc)(16 + xorshift32(&r) % 2000);
 	for (int i = 0; i < 64; i += 2)
 		MM(free)(keep[i]);
 	/* Half its blocks outlive it: the next thread frees them from its own thread cache. */
@@ -197,7 +190,7 @@ static void *busy(void *arg)
 	uint32_t r = (uint32_t)(uintptr_t)arg;
 	while (atomic_load(&forking)) {
 		void *p = MM(malloc)(random_size(&r) % 70000);
-		unsigned char *old = atomic_exchange(&slots[next_random(&r) % 64], p);
+		unsigned char *old = atomic_exchange(&slots[xorshift32(&r) % 64], p);
 		MM(free)(old);
 	}
 	return NULL;
@@ -216,7 +209,7 @@ static void test_fork(int forks)
 			uint32_t r = 99;
 			void *held[256] = {0};
 			for (int i = 0; i < 20000; i++) {
-				int k = (int)(next_random(&r) % 256);
+				int k = (int)(xorshift32(&r) % 256);
 				MM(free)(held[k]);
 				held[k] = MM(malloc)(random_size(&r) % 100000);
 				if (!held[k])
