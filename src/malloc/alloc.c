@@ -381,15 +381,17 @@ static MM_NOINLINE void free_not_fast(mm_tcache *tc, mm_page *p, mm_cblock *b, i
 	mm_remote_free(p, b);
 }
 
-/* Is a in tc's recent segment (mm_tcache.recent_segment: a SMALL segment of tc's own, mapped)? */
-MM_INLINE int in_recent_segment(const mm_tcache *tc, uintptr_t a)
+/* Is a in one of tc's recent segments (mm_tcache.recent_segments: SMALL segments of tc's own,
+ * mapped)? The latest is compared first: a hit there costs what one entry did. */
+MM_INLINE int in_recent_segments(const mm_tcache *tc, uintptr_t a)
 {
-	return (a & ~(uintptr_t)MM_SEG_MASK) == tc->recent_segment;
+	uintptr_t seg = a & ~(uintptr_t)MM_SEG_MASK;
+	return seg == tc->recent_segments[0] || seg == tc->recent_segments[1];
 }
 
 /* free's work on a pointer a in a SMALL segment (mapped: the caller knows); entry as malloc_impl's.
- * found_by_map: the segment was found through the map, not as tc's recent segment, and becomes it
- * if the page is tc's. */
+ * found_by_map: the segment was found through the map, not as one of tc's recent segments, and
+ * becomes the latest of them if the page is tc's (the latest before it becomes the other). */
 MM_INLINE void free_small(mm_tcache *tc, uintptr_t a, int entry, int found_by_map)
 {
 	void *ptr = (void *)a;
@@ -419,8 +421,10 @@ MM_INLINE void free_small(mm_tcache *tc, uintptr_t a, int entry, int found_by_ma
 	b->cookie = cookie;
 	/* One comparison: the page is the calling thread's and not on its full list. */
 	if (MM_LIKELY(atomic_load_explicit(&p->owner, memory_order_relaxed) == (uintptr_t)tc)) {
-		if (found_by_map)
-			tc->recent_segment = a & ~(uintptr_t)MM_SEG_MASK;
+		if (found_by_map) {
+			tc->recent_segments[1] = tc->recent_segments[0];
+			tc->recent_segments[0] = a & ~(uintptr_t)MM_SEG_MASK;
+		}
 		free_push(p, b);
 		if (MM_UNLIKELY(--p->used == 0))
 			mm_page_freed(tc, p); /* now empty */
@@ -429,8 +433,8 @@ MM_INLINE void free_small(mm_tcache *tc, uintptr_t a, int entry, int found_by_ma
 	free_not_fast(tc, p, b, entry);
 }
 
-/* free's work when the pointer is not in the calling thread's recent segment: the segment map says
- * what it is. */
+/* free's work when the pointer is not in one of the calling thread's recent segments: the segment
+ * map says what it is. */
 static MM_NOINLINE void free_mapped(void *ptr, mm_tcache *tc, int entry)
 {
 	uintptr_t a = (uintptr_t)ptr;
@@ -447,15 +451,15 @@ static MM_NOINLINE void free_mapped(void *ptr, mm_tcache *tc, int entry)
 }
 
 /* free's work; entry as malloc_impl's. The segment map's two loads and their bounds test are
- * skipped for a pointer in the calling thread's recent segment (tc->recent_segment), which is
- * known to be a SMALL segment of ours: one load from the thread cache's first line (which malloc's
- * direct entries of the smallest sizes share) and one comparison. Every check after the map's
- * still runs. */
+ * skipped for a pointer in one of the calling thread's recent segments (tc->recent_segments),
+ * known to be SMALL segments of ours: a comparison with each, from the thread cache's first line
+ * (which malloc's direct entries of the smallest sizes share). Every check after the map's still
+ * runs. */
 MM_INLINE void free_impl(void *ptr, int entry)
 {
 	uintptr_t a = (uintptr_t)ptr;
 	mm_tcache *tc = mm_tl_tcache;
-	if (MM_LIKELY(in_recent_segment(tc, a))) {
+	if (MM_LIKELY(in_recent_segments(tc, a))) {
 		free_small(tc, a, entry, 0);
 		return;
 	}
@@ -617,11 +621,11 @@ MM_INLINE size_t usable_class(uintptr_t a, const char *who)
 	return 0;
 }
 
-/* What the segment map says of the segment of a, without reading it when that is the calling
- * thread's recent segment. */
+/* What the segment map says of the segment of a, without reading it when that is one of the
+ * calling thread's recent segments. */
 MM_INLINE unsigned segment_code(uintptr_t a)
 {
-	if (MM_LIKELY(in_recent_segment(mm_tl_tcache, a)))
+	if (MM_LIKELY(in_recent_segments(mm_tl_tcache, a)))
 		return MM_MAP_SMALL;
 	return mm_segmap_get(a);
 }

@@ -553,13 +553,17 @@ static void unmap_all(mm_segment *s)
 	}
 }
 
-/* s leaves its thread cache's lists: free() must not take it for the thread's recent segment any
- * more. A SMALL segment with a thread cache is released or abandoned by that thread alone. */
+/* s leaves its thread cache's lists: free() must not take it for one of the thread's recent
+ * segments any more. A SMALL segment with a thread cache is released or abandoned by that thread
+ * alone. */
 static void forget_recent(mm_segment *s)
 {
 	mm_tcache *tc = atomic_load_explicit(&s->tcache, memory_order_relaxed);
-	if (s->kind == MM_SEG_SMALL && tc && tc->recent_segment == (uintptr_t)s)
-		tc->recent_segment = MM_NO_RECENT_SEGMENT;
+	if (s->kind != MM_SEG_SMALL || !tc)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (tc->recent_segments[i] == (uintptr_t)s)
+			tc->recent_segments[i] = MM_NO_RECENT_SEGMENT;
 }
 
 void mm_segment_release(mm_segment *s)

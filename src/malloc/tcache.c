@@ -30,7 +30,7 @@ mm_page mm_page_empty;
 #define E16 E4, E4, E4, E4
 #define E64 E16, E16, E16, E16
 _Static_assert(MM_DIRECT_STEPS == 65, "the initializer below lists 65 entries");
-mm_tcache mm_tcache_empty = {.recent_segment = MM_NO_RECENT_SEGMENT, .direct = {E64, E1}};
+mm_tcache mm_tcache_empty = {.recent_segments = {MM_NO_RECENT_SEGMENT, MM_NO_RECENT_SEGMENT}, .direct = {E64, E1}};
 _Thread_local mm_tcache *mm_tl_tcache MM_TLS_MODEL = &mm_tcache_empty;
 
 static _Atomic int init_state; /* 0: not yet, 1: under way, 2: done */
@@ -106,7 +106,7 @@ static mm_tcache *tcache_new(void)
 	 * only costs one look at the full list). */
 	memset(tc, 0, offsetof(mm_tcache, remote_pending));
 	memset(&tc->initialized, 0, sizeof(*tc) - offsetof(mm_tcache, initialized));
-	tc->recent_segment = MM_NO_RECENT_SEGMENT;
+	tc->recent_segments[0] = tc->recent_segments[1] = MM_NO_RECENT_SEGMENT;
 	for (size_t i = 0; i < MM_DIRECT_STEPS; i++)
 		tc->direct[i] = &mm_page_empty;
 	tc->initialized = 1;

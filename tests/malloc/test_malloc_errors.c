@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,6 +138,44 @@ static void free_into_trimmed(void)
 	if (pthread_create(&t, NULL, free_after_trim, NULL) == 0)
 		pthread_join(t, NULL);
 }
+/* The same for the older of the thread's two recent segments (free() skips the map for the two
+ * segments it last freed into): blocks in two segments of the thread's own, a free into each (the
+ * first is the older then), the first segment emptied and given back, and a pointer into it freed.
+ * The process exits 4 if the first segment was not given back (the case would not test this). */
+#define SEGMENT_SIZE ((uintptr_t)4 << 20) /* libmemoman-malloc's segments (MM_SEG_SIZE) */
+static void *free_after_trim_older(void *arg)
+{
+	(void)arg;
+	enum { N = 6000 }; /* blocks of 1 KiB: more than a segment holds */
+	static char *block[N];
+	uintptr_t first = 0;
+	int n = 0; /* blocks in the first segment; block[n] is in a second */
+	for (; n < N; n++) {
+		block[n] = opaque(malloc(1024));
+		uintptr_t seg = (uintptr_t)block[n] & ~(SEGMENT_SIZE - 1);
+		if (!first)
+			first = seg;
+		if (seg != first)
+			break;
+	}
+	if (n == N)
+		_exit(4);
+	for (int i = 1; i < n; i++)
+		free(block[i]); /* the first segment is the recent one */
+	free(block[n]);         /* the second is, the first the older */
+	free(block[0]);         /* the first holds nothing now */
+	malloc_trim(0);
+	if (msync((void *)first, 4096, MS_ASYNC) == 0)
+		_exit(4); /* still mapped */
+	free(opaque(block[0]));
+	return NULL;
+}
+static void free_into_trimmed_older(void)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, free_after_trim_older, NULL) == 0)
+		pthread_join(t, NULL);
+}
 static void realloc_freed_zone(void)
 {
 	char *p = opaque(malloc(100000));
@@ -228,6 +267,8 @@ static const struct {
     {"malloc_usable_size of a stack pointer", "malloc_usable_size(): invalid pointer", usable_stack},
     {"realloc of a freed block (zone)", "double free", realloc_freed_zone},
     {"free into a segment given back to the OS", "free(): invalid pointer", free_into_trimmed},
+    {"free into a segment given back to the OS (the older recent one)", "free(): invalid pointer",
+     free_into_trimmed_older},
     {"write after free (small)", "a freed block's list link was overwritten", write_after_free_small},
     {"write after free (medium class)", "a freed block's list link was overwritten", write_after_free_medium},
     {"write after free (zone)", "a freed block's list link was overwritten", write_after_free_zone},
