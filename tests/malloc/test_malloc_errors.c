@@ -143,6 +143,33 @@ static void free_into_trimmed(void)
  * first is the older then), the first segment emptied and given back, and a pointer into it freed.
  * The process exits 4 if the first segment was not given back (the case would not test this). */
 #define SEGMENT_SIZE ((uintptr_t)4 << 20) /* libmemoman-malloc's segments (MM_SEG_SIZE) */
+/* Is address a in a mapping of the process? From /proc/self/maps, read without malloc (an allocation
+ * could map a new segment there), which qemu-user writes for its guest: msync and mincore would
+ * see its host's reservation of a 32-bit guest's address space instead. */
+static int is_mapped(uintptr_t a)
+{
+	static char maps[1 << 18];
+	int fd = open("/proc/self/maps", O_RDONLY);
+	if (fd < 0)
+		return msync((void *)a, 4096, MS_ASYNC) == 0;
+	size_t len = 0;
+	ssize_t got;
+	while (len < sizeof maps - 1 && (got = read(fd, maps + len, sizeof maps - 1 - len)) > 0)
+		len += (size_t)got;
+	close(fd);
+	maps[len] = 0;
+	for (char *line = maps; *line;) {
+		char *end;
+		unsigned long long lo = strtoull(line, &end, 16), hi = *end == '-' ? strtoull(end + 1, &end, 16) : 0;
+		if (a >= lo && a < hi)
+			return 1;
+		char *next = strchr(line, '\n');
+		if (!next)
+			break;
+		line = next + 1;
+	}
+	return 0;
+}
 static void *free_after_trim_older(void *arg)
 {
 	(void)arg;
@@ -165,7 +192,7 @@ static void *free_after_trim_older(void *arg)
 	free(block[n]);         /* the second is, the first the older */
 	free(block[0]);         /* the first holds nothing now */
 	malloc_trim(0);
-	if (msync((void *)first, 4096, MS_ASYNC) == 0)
+	if (is_mapped(first))
 		_exit(4); /* still mapped */
 	free(opaque(block[0]));
 	return NULL;
