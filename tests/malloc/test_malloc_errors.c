@@ -83,12 +83,14 @@ static void *free_in_thread(void *p)
 	free(p);
 	return NULL;
 }
-static void free_elsewhere(void *p)
+/* fn(arg) in a new thread, waited for. */
+static void in_new_thread(void *(*fn)(void *), void *arg)
 {
 	pthread_t t;
-	if (pthread_create(&t, NULL, free_in_thread, p) == 0)
+	if (pthread_create(&t, NULL, fn, arg) == 0)
 		pthread_join(t, NULL);
 }
+static void free_elsewhere(void *p) { in_new_thread(free_in_thread, p); }
 static void double_free_zone_remote(void) /* freed here, then there */
 {
 	char *p = opaque(malloc(100000));
@@ -132,12 +134,7 @@ static void *free_after_trim(void *arg)
 	free(opaque(p));
 	return NULL;
 }
-static void free_into_trimmed(void)
-{
-	pthread_t t;
-	if (pthread_create(&t, NULL, free_after_trim, NULL) == 0)
-		pthread_join(t, NULL);
-}
+static void free_into_trimmed(void) { in_new_thread(free_after_trim, NULL); }
 /* The same for the older of the thread's two recent segments (free() skips the map for the two
  * segments it last freed into): blocks in two segments of the thread's own, a free into each (the
  * first is the older then), the first segment emptied and given back, and a pointer into it freed.
@@ -197,12 +194,7 @@ static void *free_after_trim_older(void *arg)
 	free(opaque(block[0]));
 	return NULL;
 }
-static void free_into_trimmed_older(void)
-{
-	pthread_t t;
-	if (pthread_create(&t, NULL, free_after_trim_older, NULL) == 0)
-		pthread_join(t, NULL);
-}
+static void free_into_trimmed_older(void) { in_new_thread(free_after_trim_older, NULL); }
 static void realloc_freed_zone(void)
 {
 	char *p = opaque(malloc(100000));
