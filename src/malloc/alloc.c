@@ -383,6 +383,7 @@ static MM_NOINLINE void free_not_fast(mm_tcache *tc, mm_page *p, mm_cblock *b, i
 
 /* Is a in one of tc's recent segments (mm_tcache.recent_segments: SMALL segments of tc's own,
  * mapped)? The latest is compared first: a hit there costs what one entry did. */
+_Static_assert(MM_RECENT_SEGMENTS == 2, "in_recent_segments, free_small and mm_tcache_empty write out two");
 MM_INLINE int in_recent_segments(const mm_tcache *tc, uintptr_t a)
 {
 	uintptr_t seg = a & ~(uintptr_t)MM_SEG_MASK;

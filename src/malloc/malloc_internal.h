@@ -239,6 +239,8 @@ typedef struct mm_page_queue {
 
 /* An entry of a thread cache's recent_segments that holds none: no segment's address (those are aligned). */
 #define MM_NO_RECENT_SEGMENT ((uintptr_t)1)
+/* How many recent segments a thread cache keeps (free's fast path compares with each, written out). */
+#define MM_RECENT_SEGMENTS 2
 
 typedef struct mm_tcache {
 	/* The two SMALL segments of this thread cache's that free() last found through the segment map
@@ -248,7 +250,7 @@ typedef struct mm_tcache {
 	 * ever segments in this thread cache's lists (mapped, their map byte MM_MAP_SMALL);
 	 * mm_segment_release and mm_segment_abandon reset an entry to MM_NO_RECENT_SEGMENT when its
 	 * segment leaves them. Written and read by the owner thread alone. */
-	uintptr_t recent_segments[2];
+	uintptr_t recent_segments[MM_RECENT_SEGMENTS];
 	mm_page *direct[MM_DIRECT_STEPS];  /* the current page for requests of each 16-byte step */
 	mm_page_queue queues[MM_CLASSES];  /* pages of each class that may have free blocks */
 	mm_page_queue full;                /* pages with none (until remote frees arrive) */

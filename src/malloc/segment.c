@@ -561,7 +561,7 @@ static void forget_recent(mm_segment *s)
 	mm_tcache *tc = atomic_load_explicit(&s->tcache, memory_order_relaxed);
 	if (s->kind != MM_SEG_SMALL || !tc)
 		return;
-	for (size_t i = 0; i < sizeof tc->recent_segments / sizeof tc->recent_segments[0]; i++)
+	for (size_t i = 0; i < MM_RECENT_SEGMENTS; i++)
 		if (tc->recent_segments[i] == (uintptr_t)s)
 			tc->recent_segments[i] = MM_NO_RECENT_SEGMENT;
 }

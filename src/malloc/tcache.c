@@ -106,7 +106,8 @@ static mm_tcache *tcache_new(void)
 	 * only costs one look at the full list). */
 	memset(tc, 0, offsetof(mm_tcache, remote_pending));
 	memset(&tc->initialized, 0, sizeof(*tc) - offsetof(mm_tcache, initialized));
-	tc->recent_segments[0] = tc->recent_segments[1] = MM_NO_RECENT_SEGMENT;
+	for (size_t i = 0; i < MM_RECENT_SEGMENTS; i++)
+		tc->recent_segments[i] = MM_NO_RECENT_SEGMENT;
 	for (size_t i = 0; i < MM_DIRECT_STEPS; i++)
 		tc->direct[i] = &mm_page_empty;
 	tc->initialized = 1;
